@@ -1,0 +1,44 @@
+# brickdesk — `make run` builds and serves it, `make test` runs every test.
+# Both install what is missing first (scripts/tools.sh) and are quick when it is all there.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+export PATH := $(HOME)/.cargo/bin:$(HOME)/.cache/brickdesk-tools/binaryen/node_modules/.bin:$(PATH)
+export TRUNK_SKIP_VERSION_CHECK := true
+
+BIN := target/release/brickdesk
+ARGS ?=
+
+.PHONY: build run test lint ui clean
+
+## build: the release binary with the web UI embedded, at target/release/brickdesk
+build: ui
+	cargo build --release --locked -p server
+
+## ui: the web UI into dist/ (Trunk runs cargo offline, so fetch crates first)
+ui:
+	scripts/tools.sh build
+	cargo fetch --locked
+	trunk build --release
+
+## run: build, then serve on http://127.0.0.1:8080 (pass flags with ARGS="--listen ...")
+run: build
+	$(BIN) serve $(ARGS)
+
+## test: format and lint checks, unit and end-to-end tests, and the browser tests
+test: build
+	scripts/tools.sh test
+	$(MAKE) lint
+	BRICKDESK_REQUIRE_BROWSER=1 BRICKDESK_BIN=$(CURDIR)/$(BIN) cargo test --locked 2>&1 \
+		| tee target/test.log
+	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' \
+		target/test.log
+
+## lint: rustfmt and clippy, warnings are errors
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+clean:
+	cargo clean
+	rm -rf dist

@@ -1,0 +1,14 @@
+//! brickdesk's shared vocabulary: the types the server sends and the browser reads, the rules
+//! that decide what input is valid, and the paths both sides call. No I/O lives here, so the
+//! crate builds for the server and for wasm32 alike, and drift between them is a compile error.
+
+pub mod account;
+pub mod error;
+pub mod routes;
+pub mod validate;
+
+pub use account::{
+    LoginRequest, PasswordChange, ProfileUpdate, SessionInfo, SetupRequest, SetupStatus, User,
+    UserId,
+};
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};

@@ -1,0 +1,73 @@
+//! The app shell: header with navigation and the user menu, then the page.
+
+use app::routes;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::{api, components::form::Brand, session::use_session};
+
+/// Header, navigation and user menu around the routed page.
+#[component]
+pub fn Shell(children: Children) -> impl IntoView {
+    let session = use_session();
+    let menu_open = RwSignal::new(false);
+    let shown_name = move || {
+        session.info.with(|info| {
+            info.as_ref()
+                .map(|i| i.user.shown_name().to_owned())
+                .unwrap_or_default()
+        })
+    };
+    let initial = move || {
+        shown_name()
+            .chars()
+            .next()
+            .unwrap_or('?')
+            .to_uppercase()
+            .to_string()
+    };
+    let logout = move |_| {
+        menu_open.set(false);
+        leptos::task::spawn_local(async move {
+            // Whatever the server says, this browser is logged out now.
+            let _ = api::delete(routes::SESSION).await;
+            session.logged_out(Some("You have logged out."));
+        });
+    };
+
+    view! {
+        <div class="shell">
+            <header class="topbar">
+                <A href="/">
+                    <Brand />
+                </A>
+                <nav class="nav" aria-label="Main">
+                    <A href="/settings">"Settings"</A>
+                </nav>
+                <div class="user-menu">
+                    <button
+                        class="user-button"
+                        id="user-menu-button"
+                        aria-haspopup="menu"
+                        aria-expanded=move || menu_open.get().to_string()
+                        on:click=move |_| menu_open.update(|open| *open = !*open)
+                    >
+                        <span class="avatar" aria-hidden="true">{initial}</span>
+                        <span class="user-name" id="current-user">{shown_name}</span>
+                    </button>
+                    <Show when=move || menu_open.get()>
+                        <div class="menu" role="menu">
+                            <A href="/settings" attr:role="menuitem" on:click=move |_| menu_open.set(false)>
+                                "Account settings"
+                            </A>
+                            <button role="menuitem" id="logout-button" on:click=logout>
+                                "Log out"
+                            </button>
+                        </div>
+                    </Show>
+                </div>
+            </header>
+            <main class="page">{children()}</main>
+        </div>
+    }
+}

@@ -1,0 +1,71 @@
+//! Embeds the web UI that Trunk built into `dist/`, and derives the CSP hashes of its inline
+//! scripts so the Content-Security-Policy allows exactly Trunk's loader and nothing else.
+//! Without a `dist/` (a plain `cargo build` before `make build`) a one-page notice is embedded
+//! instead, telling how to build the UI.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+const MISSING_UI: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>brickdesk</title></head>
+<body><h1>brickdesk</h1>
+<p>This binary was built without its web UI. Build it with <code>make build</code>, which runs
+Trunk first and then embeds the result.</p></body></html>
+"#;
+
+fn main() {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let dist = manifest_dir.join("../dist");
+    let index = dist.join("index.html");
+    println!("cargo::rerun-if-changed={}", index.display());
+
+    let dir = if index.is_file() {
+        dist
+    } else {
+        let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("no-ui");
+        std::fs::create_dir_all(&out).expect("create OUT_DIR/no-ui");
+        std::fs::write(out.join("index.html"), MISSING_UI).expect("write notice page");
+        out
+    };
+
+    let html = std::fs::read_to_string(dir.join("index.html")).expect("read index.html");
+    println!(
+        "cargo::rustc-env=BRICKDESK_UI_SCRIPT_HASHES={}",
+        inline_script_hashes(&html)
+    );
+    println!(
+        "cargo::rustc-env=BRICKDESK_UI_BUILT={}",
+        dir.ends_with("dist")
+    );
+    memory_serve::load_directory(dir_str(&dir));
+}
+
+fn dir_str(dir: &Path) -> String {
+    dir.to_string_lossy().into_owned()
+}
+
+/// `'sha256-…'` for every inline `<script>` body in the page, space separated.
+fn inline_script_hashes(html: &str) -> String {
+    let mut hashes = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        rest = &rest[start..];
+        let Some(open_end) = rest.find('>') else {
+            break;
+        };
+        let tag = &rest[..open_end];
+        let body_and_more = &rest[open_end + 1..];
+        let Some(close) = body_and_more.find("</script>") else {
+            break;
+        };
+        if !tag.contains(" src=") {
+            let digest = Sha256::digest(&body_and_more.as_bytes()[..close]);
+            let encoded = base64::engine::general_purpose::STANDARD.encode(digest);
+            hashes.push(format!("'sha256-{encoded}'"));
+        }
+        rest = &body_and_more[close..];
+    }
+    hashes.join(" ")
+}

@@ -1,0 +1,184 @@
+//! The command line (see API.md): `serve`, and `user add` / `user reset-password` with the
+//! password read from stdin.
+
+use std::{
+    io::{BufRead as _, IsTerminal as _, Write as _},
+    net::SocketAddr,
+    path::PathBuf,
+};
+
+use anyhow::{Context as _, bail};
+use app::validate::{Email, NewPassword, Username};
+use clap::{Args, Parser, Subcommand};
+
+use crate::{
+    Application,
+    auth::password,
+    config::{Config, Overrides},
+    startup::shutdown_signal,
+    store::{NewUser, Store, users::Creation},
+    telemetry,
+};
+
+/// brickdesk: a self-hosted back office for BrickLink and BrickOwl sellers.
+#[derive(Debug, Parser)]
+#[command(name = "brickdesk", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Manage accounts (stop the server first: the data directory is opened exclusively).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// Where the configuration and data live.
+#[derive(Debug, Args)]
+struct Location {
+    /// TOML config file (see assets/brickdesk.example.toml).
+    #[arg(long, env = "BRICKDESK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory [default: ./brickdesk-data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    location: Location,
+    /// Address to listen on [default: 127.0.0.1:8080]; port 0 picks a free one.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is read from stdin.
+    Add {
+        #[command(flatten)]
+        location: Location,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// Make the account an administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Set a new password (read from stdin) and end the account's sessions.
+    ResetPassword {
+        #[command(flatten)]
+        location: Location,
+        /// Username or email.
+        #[arg(long)]
+        login: String,
+    },
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::User(UserCommand::Add {
+            location,
+            username,
+            email,
+            admin,
+        }) => {
+            let username = Username::parse(&username)?;
+            let email = Email::parse(&email)?;
+            let store = open_store(&location)?;
+            let password = read_new_password()?;
+            let password_hash = password::hash(password.expose().to_owned()).await?;
+            let user = store.users().create(
+                NewUser {
+                    username,
+                    email,
+                    is_admin: admin,
+                    password_hash,
+                },
+                Creation::Any,
+            )?;
+            store.flush().await?;
+            say(&format!(
+                "created {} {} (id {})",
+                if user.is_admin { "admin" } else { "user" },
+                user.username,
+                user.id
+            ));
+            Ok(())
+        }
+        Command::User(UserCommand::ResetPassword { location, login }) => {
+            let store = open_store(&location)?;
+            let Some(user) = store.users().find_by_login(&login)? else {
+                bail!("no account has the username or email {login:?}");
+            };
+            let password = read_new_password()?;
+            let hash = password::hash(password.expose().to_owned()).await?;
+            store.users().set_password_hash(user.id, &hash)?;
+            let ended = store.sessions().remove_all_for(user.id, None)?;
+            store.flush().await?;
+            say(&format!(
+                "password changed for {}; {ended} session(s) ended",
+                user.username
+            ));
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        listen: args.listen,
+        data_dir: args.location.data_dir,
+    };
+    let config = Config::load(args.location.config.as_deref(), &overrides)?;
+    telemetry::init(&config.log, config.log_format);
+    tracing::debug!(?config, "configuration");
+    let app = Application::build(config).await?;
+    let addr = app.local_addr()?;
+    say(&format!("listening on http://{addr}"));
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+fn open_store(location: &Location) -> anyhow::Result<Store> {
+    let overrides = Overrides {
+        listen: None,
+        data_dir: location.data_dir.clone(),
+    };
+    let config = Config::load(location.config.as_deref(), &overrides)?;
+    Ok(Store::open(&config.data_dir)?)
+}
+
+/// Reads a new password: prompted twice on a terminal, else the first line of stdin.
+fn read_new_password() -> anyhow::Result<NewPassword> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("New password: ")?;
+        let second = rpassword::prompt_password("Repeat it: ")?;
+        if first != second {
+            bail!("the two passwords differ");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    Ok(NewPassword::parse(&password, "password")?)
+}
+
+/// One line on stdout, flushed at once (scripts wait for it).
+#[allow(clippy::print_stdout)]
+fn say(line: &str) {
+    println!("{line}");
+    let _ = std::io::stdout().flush();
+}

@@ -1,0 +1,241 @@
+//! Configuration, layered: built-in defaults, then a TOML file, then `BRICKDESK_*` environment
+//! variables, then command-line flags. `assets/brickdesk.example.toml` documents every key.
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use figment::{
+    Figment,
+    providers::{Env, Format as _, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+/// Every key a config file or `BRICKDESK_*` variable may set.
+const KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "public_url",
+    "secure_cookies",
+    "trust_proxy_headers",
+    "session_days",
+    "max_body_bytes",
+    "log",
+    "log_format",
+];
+
+/// The running configuration.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server binds (`127.0.0.1:0` picks a free port).
+    pub listen: SocketAddr,
+    /// Where the database and key files live.
+    pub data_dir: PathBuf,
+    /// External base URL, e.g. `https://shop.example.com`, used in links shown to the user.
+    pub public_url: Option<String>,
+    /// Mark the session cookie `Secure`; defaults to true when `public_url` is https.
+    pub secure_cookies: Option<bool>,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
+    pub trust_proxy_headers: bool,
+    /// How long a login lasts.
+    pub session_days: u32,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// tracing filter, e.g. `info,server=debug`.
+    pub log: String,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./brickdesk-data"),
+            public_url: None,
+            secure_cookies: None,
+            trust_proxy_headers: false,
+            session_days: 30,
+            max_body_bytes: 64 * 1024,
+            log: "info".to_owned(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("{0}")]
+    Invalid(Box<figment::Error>),
+}
+
+impl Config {
+    /// Loads defaults → `file` → environment → `overrides`.
+    pub fn load(
+        file: Option<&std::path::Path>,
+        overrides: &Overrides,
+    ) -> Result<Self, ConfigError> {
+        Self::figment(file, overrides)?
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+
+    fn figment(
+        file: Option<&std::path::Path>,
+        overrides: &Overrides,
+    ) -> Result<Figment, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError::MissingFile(file.to_owned()));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        Ok(figment
+            .merge(Env::prefixed("BRICKDESK_").only(KEYS))
+            .merge(Serialized::globals(overrides)))
+    }
+
+    /// Whether the session cookie carries `Secure`.
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies.unwrap_or_else(|| {
+            self.public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
+        })
+    }
+
+    /// Session lifetime.
+    pub fn session_ttl(&self) -> time::Duration {
+        time::Duration::days(i64::from(self.session_days.max(1)))
+    }
+}
+
+impl fmt::Debug for Config {
+    // Spelled out so that a secret added later cannot leak through a derived Debug unnoticed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("public_url", &self.public_url)
+            .field("secure_cookies", &self.cookies_secure())
+            .field("trust_proxy_headers", &self.trust_proxy_headers)
+            .field("session_days", &self.session_days)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("log", &self.log)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order_defaults_file_env_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "brickdesk.toml",
+                "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from/file\"\nsession_days = 7\n",
+            )?;
+            jail.set_env("BRICKDESK_DATA_DIR", "/from/env");
+            jail.set_env("BRICKDESK_LOG", "debug");
+            jail.set_env("BRICKDESK_UNRELATED", "ignored");
+            let overrides = Overrides {
+                listen: Some("127.0.0.1:0".parse().expect("addr")),
+                data_dir: None,
+            };
+            let config = Config::load(Some("brickdesk.toml".as_ref()), &overrides)
+                .map_err(|e| e.to_string())?;
+            assert_eq!(config.listen.port(), 0, "flag beats file");
+            assert_eq!(
+                config.data_dir,
+                PathBuf::from("/from/env"),
+                "env beats file"
+            );
+            assert_eq!(config.session_days, 7, "file beats default");
+            assert_eq!(config.log, "debug");
+            assert_eq!(config.max_body_bytes, 64 * 1024, "default stays");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused_with_the_key_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("typo.toml", "lisen = \"127.0.0.1:1\"\n")?;
+            let err = Config::load(Some("typo.toml".as_ref()), &Overrides::default())
+                .expect_err("unknown key");
+            assert!(err.to_string().contains("lisen"), "{err}");
+
+            jail.set_env("BRICKDESK_LISTEN", "not an address");
+            let err = Config::load(None, &Overrides::default()).expect_err("bad address");
+            assert!(err.to_string().to_lowercase().contains("listen"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_example_file_documents_every_key_with_its_default() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../assets/brickdesk.example.toml"
+        );
+        let text = std::fs::read_to_string(path).expect("example config");
+        for key in KEYS {
+            assert!(
+                text.contains(&format!("\n{key} =")) || text.contains(&format!("# {key} =")),
+                "{key}"
+            );
+        }
+        figment::Jail::expect_with(|_| {
+            let config = Config::load(Some(path.as_ref()), &Overrides::default())
+                .map_err(|e| e.to_string())?;
+            assert_eq!(config, Config::default());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error() {
+        let err = Config::load(
+            Some("/nonexistent/brickdesk.toml".as_ref()),
+            &Overrides::default(),
+        )
+        .expect_err("missing");
+        assert!(matches!(err, ConfigError::MissingFile(_)));
+    }
+
+    #[test]
+    fn secure_cookies_follow_an_https_public_url_unless_set() {
+        let mut config = Config::default();
+        assert!(!config.cookies_secure());
+        config.public_url = Some("https://shop.example.com".into());
+        assert!(config.cookies_secure());
+        config.secure_cookies = Some(false);
+        assert!(!config.cookies_secure());
+    }
+}

@@ -1,0 +1,164 @@
+//! The HTTP surface: the one place that lists paths and adds layers. Handlers live one file per
+//! noun; JSON errors for unknown `/api` paths; everything else falls through to the embedded UI.
+
+mod accounts;
+pub mod assets;
+mod health;
+mod json;
+
+use app::routes;
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Request},
+    http::{HeaderName, HeaderValue, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use tower::{ServiceBuilder, ServiceExt as _};
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    sensitive_headers::SetSensitiveRequestHeadersLayer,
+    set_header::SetResponseHeaderLayer,
+    trace::{DefaultOnResponse, TraceLayer},
+};
+use tracing::Level;
+
+pub use json::ApiJson;
+
+use crate::{error::ApiError, state::AppState};
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    let ui = assets::router();
+    let csp = HeaderValue::from_str(&assets::content_security_policy())
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route(routes::HEALTHZ, get(health::live))
+        .route(routes::READYZ, get(health::ready))
+        .route(
+            routes::SETUP,
+            get(accounts::setup_status).post(accounts::setup),
+        )
+        .route(
+            routes::SESSION,
+            post(accounts::login).delete(accounts::logout),
+        )
+        .route(routes::ME, get(accounts::me).put(accounts::update_profile))
+        .route(routes::ME_PASSWORD, post(accounts::change_password))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .fallback(move |request: Request| {
+            let ui = ui.clone();
+            async move {
+                if is_api(request.uri().path()) {
+                    return ApiError::NotFound.into_response();
+                }
+                match ui.oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                }
+            }
+        })
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn(api_no_store))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(SetSensitiveRequestHeadersLayer::new([
+                    header::COOKIE,
+                    header::AUTHORIZATION,
+                    HeaderName::from_static(routes::CSRF_HEADER),
+                ]))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    csp,
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("same-origin"),
+                )),
+        )
+        .with_state(state)
+}
+
+fn is_api(path: &str) -> bool {
+    path == routes::API || path.starts_with("/api/")
+}
+
+/// API answers are per-user and live: no cache may keep them.
+async fn api_no_store(request: Request, next: Next) -> Response {
+    let api = is_api(request.uri().path());
+    let mut response = next.run(request).await;
+    if api {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// One span per request, carrying the request id (set by the layer above unless a proxy sent
+/// one, and echoed in the response) and, once known, the user id.
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        id,
+        method = %request.method(),
+        path = loggable_path(request.uri().path()),
+        user_id = tracing::field::Empty,
+    )
+}
+
+/// Webhook paths end in a secret token; keep it out of logs.
+fn loggable_path(path: &str) -> &str {
+    match path.strip_prefix("/hooks/") {
+        Some(rest) => match rest.find('/') {
+            Some(slash) => &path[..7 + slash + 1],
+            None => path,
+        },
+        None => path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_tokens_are_cut_from_logged_paths() {
+        assert_eq!(
+            loggable_path("/hooks/bricklink/s3cr3t"),
+            "/hooks/bricklink/"
+        );
+        assert_eq!(loggable_path("/api/me"), "/api/me");
+    }
+
+    #[test]
+    fn api_paths_are_recognised() {
+        assert!(is_api("/api"));
+        assert!(is_api("/api/nope"));
+        assert!(!is_api("/apiary"));
+        assert!(!is_api("/orders"));
+    }
+}

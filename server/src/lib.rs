@@ -1,0 +1,15 @@
+//! brickdesk's server: configuration, the sled store, accounts and sessions, the HTTP API and
+//! the embedded web UI. `main.rs` only parses the command line and calls into here.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::Application;

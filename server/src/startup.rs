@@ -1,0 +1,100 @@
+//! Building and running the server: `Application::build` opens the store and binds (port 0
+//! picks a free port, reported by `local_addr`); `run_until_stopped` serves until the shutdown
+//! future resolves, then flushes the store.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context as _;
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+
+use crate::{auth::throttle::LoginThrottle, config::Config, http, state::AppState, store::Store};
+
+/// A bound, not yet serving, brickdesk.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the store in the data directory and binds the listen address.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let data_dir = config.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&data_dir)).await??;
+        let pruned = store.sessions().prune_expired(OffsetDateTime::now_utc())?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        tracing::info!(
+            data_dir = %config.data_dir.display(),
+            expired_sessions_removed = pruned,
+            ui_embedded = http::assets::ui_built(),
+            "store open"
+        );
+        Ok(Self {
+            listener,
+            state: AppState {
+                store,
+                throttle: LoginThrottle::default(),
+                config: Arc::new(config),
+            },
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// The shared state, for tests and commands that run beside the server.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, lets in-flight requests finish, then flushes.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router = http::router(self.state.clone());
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
+        self.state.store.flush().await?;
+        tracing::info!("stopped; every acknowledged write is flushed");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,18 @@
+//! The state every handler can reach: one cheap `Clone`, with narrow pieces via `FromRef`.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use crate::{auth::throttle::LoginThrottle, config::Config, store::Store};
+
+/// Shared application state.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// The sled store.
+    pub store: Store,
+    /// Login attempt limits.
+    pub throttle: LoginThrottle,
+    /// The configuration the server started with.
+    pub config: Arc<Config>,
+}

@@ -1,0 +1,168 @@
+//! The sled store: opening the data directory, the schema version in the `meta` tree, and one
+//! facade per noun (`users`, `sessions`). Keys are big-endian tuples scoped by user first, so
+//! one user's data is one range; values carry a version byte ([`codec`]).
+
+mod codec;
+mod keys;
+pub mod sessions;
+pub mod users;
+
+use std::path::Path;
+
+pub use sessions::{SessionRecord, Sessions};
+pub use users::{NewUser, UserRecord, Users};
+
+/// The schema this build writes. Bump it with a migration in [`Store::open`].
+pub const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_KEY: &[u8] = b"schema_version";
+
+/// What can go wrong below the HTTP layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the data directory {dir} is in use by another brickdesk process (stop it first) or \
+         cannot be opened: {source}"
+    )]
+    Open { dir: String, source: sled::Error },
+    #[error(
+        "the data was written by a newer brickdesk (schema {found}, this build knows up to \
+         {supported}); upgrade brickdesk instead of downgrading"
+    )]
+    NewerSchema { found: u32, supported: u32 },
+    #[error("a stored record is damaged: {0}")]
+    Corrupt(String),
+    #[error("that username is already taken")]
+    UsernameTaken,
+    #[error("that email address is already in use")]
+    EmailTaken,
+    #[error("setup is already done")]
+    SetupDone,
+    #[error("no such user")]
+    NoSuchUser,
+    #[error(transparent)]
+    Sled(#[from] sled::Error),
+}
+
+/// The store facade: cheap to clone (every field is a handle).
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    meta: sled::Tree,
+    users: Users,
+    sessions: Sessions,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database under `data_dir/db`, checking the schema version.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Open {
+            dir: data_dir.display().to_string(),
+            source: sled::Error::Io(e),
+        })?;
+        let dir = data_dir.join("db");
+        let db = sled::Config::new()
+            .path(&dir)
+            .open()
+            .map_err(|source| StoreError::Open {
+                dir: dir.display().to_string(),
+                source,
+            })?;
+        let meta = db.open_tree("meta")?;
+        check_schema(&meta)?;
+        Ok(Self {
+            users: Users::open(&db, &meta)?,
+            sessions: Sessions::open(&db)?,
+            db,
+            meta,
+        })
+    }
+
+    /// The accounts.
+    pub fn users(&self) -> &Users {
+        &self.users
+    }
+
+    /// The login sessions.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// Makes every write so far durable (see docs/durability.md). Runs sled's blocking flush on
+    /// the blocking pool: `flush_async` deadlocks with many concurrent callers.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("flush task failed: {e}")))??;
+        Ok(())
+    }
+
+    /// Blocking flush, for shutdown paths and the command line.
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Whether the store answers reads.
+    pub fn is_ready(&self) -> bool {
+        self.meta.get(SCHEMA_KEY).is_ok()
+    }
+}
+
+fn check_schema(meta: &sled::Tree) -> Result<(), StoreError> {
+    match meta.get(SCHEMA_KEY)? {
+        None => {
+            meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+            Ok(())
+        }
+        Some(bytes) => {
+            let found = u32::from_be_bytes(
+                bytes
+                    .as_ref()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("schema version".into()))?,
+            );
+            if found > SCHEMA_VERSION {
+                return Err(StoreError::NewerSchema {
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            // Older schemas migrate here, one version step at a time, once there are any.
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_store_records_its_schema_and_reopens() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        store.flush_blocking().expect("flush");
+        drop(store);
+        let store = Store::open(dir.path()).expect("reopen");
+        assert!(store.is_ready());
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = Store::open(dir.path()).expect("open");
+            store
+                .meta
+                .insert(SCHEMA_KEY, &(SCHEMA_VERSION + 1).to_be_bytes())
+                .expect("write");
+            store.flush_blocking().expect("flush");
+        }
+        let err = Store::open(dir.path()).err().expect("refused");
+        assert!(
+            matches!(err, StoreError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 1)
+        );
+        assert!(err.to_string().contains("newer brickdesk"));
+    }
+}

@@ -1,0 +1,258 @@
+//! The `brickdesk` binary itself: `serve` announces its address and stops cleanly on SIGTERM,
+//! acknowledged writes survive `kill -9`, `user add` and `user reset-password` read passwords
+//! from stdin, and a second process on the same data directory is refused in words.
+
+#![allow(clippy::unwrap_used)]
+
+use std::{
+    io::{BufRead as _, BufReader, Write as _},
+    path::Path,
+    process::{Child, Command, Output, Stdio},
+};
+
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_brickdesk");
+const PASSWORD: &str = "correct horse battery";
+
+/// A `brickdesk serve` child on a free port.
+struct Served {
+    child: Child,
+    base: String,
+}
+
+impl Served {
+    fn start(data_dir: &Path) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("BRICKDESK_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("listening on http://…");
+        Self {
+            base: base.to_owned(),
+            child,
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(self.child.id().to_string())
+            .status();
+        assert!(status.unwrap().success());
+    }
+
+    fn wait(mut self) -> std::process::ExitStatus {
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+async fn login(base: &str, login: &str, password: &str) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .post(format!("{base}/api/session"))
+        .json(&json!({"login": login, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn serve_announces_its_address_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path());
+    let health = reqwest::get(format!("{}/healthz", served.base))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    served.signal("-TERM");
+    let status = tokio::task::spawn_blocking(move || served.wait())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn an_acknowledged_setup_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path());
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/setup", served.base))
+        .json(&json!({"username": "anna", "email": "anna@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    served.signal("-KILL");
+    drop(served);
+
+    let again = Served::start(dir.path());
+    assert_eq!(login(&again.base, "anna", PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn user_add_and_reset_password_read_passwords_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+
+    let added = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--data-dir",
+            data,
+            "--username",
+            "bob",
+            "--email",
+            "bob@example.com",
+            "--admin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    assert!(String::from_utf8_lossy(&added.stdout).contains("created admin bob"));
+
+    let short = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--data-dir",
+            data,
+            "--username",
+            "eve",
+            "--email",
+            "eve@example.com",
+        ],
+        "short\n",
+    );
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8 characters"));
+
+    let duplicate = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--data-dir",
+            data,
+            "--username",
+            "BOB",
+            "--email",
+            "x@example.com",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(!duplicate.status.success());
+    assert!(String::from_utf8_lossy(&duplicate.stderr).contains("already taken"));
+
+    let reset = run_with_stdin(
+        &[
+            "user",
+            "reset-password",
+            "--data-dir",
+            data,
+            "--login",
+            "bob@example.com",
+        ],
+        "a different password\n",
+    );
+    assert!(
+        reset.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reset.stderr)
+    );
+
+    let unknown = run_with_stdin(
+        &[
+            "user",
+            "reset-password",
+            "--data-dir",
+            data,
+            "--login",
+            "nobody",
+        ],
+        "a different password\n",
+    );
+    assert!(!unknown.status.success());
+
+    let served = Served::start(dir.path());
+    let setup: serde_json::Value = reqwest::get(format!("{}/api/setup", served.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        setup["needed"], false,
+        "an account made on the command line completes setup"
+    );
+    assert_eq!(login(&served.base, "bob", PASSWORD).await, 401);
+    assert_eq!(
+        login(&served.base, "bob", "a different password").await,
+        200
+    );
+}
+
+#[test]
+fn a_second_process_on_the_same_data_directory_is_refused_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let _served = Served::start(dir.path());
+    let output = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("in use by another brickdesk"), "{stderr}");
+}
+
+#[test]
+fn bad_configuration_is_refused_with_the_key_named() {
+    let output = Command::new(BIN)
+        .args(["serve", "--data-dir", "/tmp/unused"])
+        .env("BRICKDESK_LISTEN", "nowhere")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr).to_lowercase();
+    assert!(stderr.contains("listen"), "{stderr}");
+}

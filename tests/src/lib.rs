@@ -1,0 +1,276 @@
+//! Test harness: `TestApp` starts the real server on port 0 with a temporary data directory
+//! and talks to it like a browser would (cookies kept, CSRF token echoed), one method per
+//! endpoint. `browser` drives the release binary in headless Chromium.
+
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+
+pub mod browser;
+
+use std::sync::{Arc, Mutex};
+
+use app::{ErrorBody, SessionInfo, routes};
+use reqwest::{Method, RequestBuilder, Response, StatusCode, header::HeaderMap};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use server::{
+    Application, Config,
+    auth::password,
+    store::{NewUser, UserRecord, users::Creation},
+};
+use tempfile::TempDir;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+/// The password every helper-made account uses.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A running server plus a default API client.
+pub struct TestApp {
+    pub base: String,
+    pub data_dir: TempDir,
+    pub state: server::state::AppState,
+    /// The first "browser".
+    pub api: ApiClient,
+    /// Dropping it (with the `TestApp`) stops the server.
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    /// Starts a server with default settings.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a server after `adjust` has changed the config.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_in(tempfile::tempdir().unwrap(), adjust).await
+    }
+
+    /// Starts a server on an existing data directory (a restart).
+    pub async fn spawn_in(data_dir: TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data_dir.path().to_owned(),
+            log: "warn".into(),
+            ..Config::default()
+        };
+        adjust(&mut config);
+        server::telemetry::init(
+            &std::env::var("BRICKDESK_TEST_LOG").unwrap_or_else(|_| "error".into()),
+            config.log_format,
+        );
+        let app = Application::build(config).await.expect("server builds");
+        let addr = app.local_addr().unwrap();
+        let state = app.state().clone();
+        let (tx, rx) = oneshot::channel();
+        let handle = tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        let base = format!("http://{addr}");
+        Self {
+            api: ApiClient::new(&base),
+            base,
+            data_dir,
+            state,
+            shutdown: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    /// Another browser: its own cookies and CSRF token.
+    pub fn new_client(&self) -> ApiClient {
+        ApiClient::new(&self.base)
+    }
+
+    /// Stops the server gracefully (as SIGTERM would) and hands back the data directory.
+    pub async fn stop(mut self) -> TempDir {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.unwrap().expect("server stops cleanly");
+        }
+        // Dropping the state's sled handle releases the directory lock for a restart.
+        let Self {
+            data_dir, state, ..
+        } = self;
+        drop(state);
+        data_dir
+    }
+
+    /// Completes first-run setup as `admin` and keeps the session in `self.api`.
+    pub async fn setup_admin(&self) -> SessionInfo {
+        let response = self
+            .api
+            .post_setup(&json!({
+                "username": "admin", "email": "admin@example.com", "password": PASSWORD
+            }))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "{}", response.text());
+        response.json()
+    }
+
+    /// Creates a non-admin account directly in the store.
+    pub async fn create_user(&self, username: &str, email: &str) -> UserRecord {
+        let password_hash = password::hash(PASSWORD.into()).await.unwrap();
+        self.state
+            .store
+            .users()
+            .create(
+                NewUser {
+                    username: app::validate::Username::parse(username).unwrap(),
+                    email: app::validate::Email::parse(email).unwrap(),
+                    is_admin: false,
+                    password_hash,
+                },
+                Creation::Any,
+            )
+            .unwrap()
+    }
+}
+
+/// One browser's view of the API.
+#[derive(Clone)]
+pub struct ApiClient {
+    pub base: String,
+    pub http: reqwest::Client,
+    csrf: Arc<Mutex<Option<String>>>,
+}
+
+impl ApiClient {
+    fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            csrf: Arc::default(),
+        }
+    }
+
+    /// `base + path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request carrying the CSRF token, as the UI sends it.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let builder = self.http.request(method, self.url(path));
+        match self.csrf.lock().unwrap().clone() {
+            Some(token) => builder.header(routes::CSRF_HEADER, token),
+            None => builder,
+        }
+    }
+
+    /// The CSRF token this client holds.
+    pub fn csrf_token(&self) -> Option<String> {
+        self.csrf.lock().unwrap().clone()
+    }
+
+    /// Sends a request and keeps the CSRF token of a session answer, as the UI does.
+    pub async fn send(&self, request: RequestBuilder) -> Answer {
+        let answer = Answer::read(request.send().await.unwrap()).await;
+        if answer.status == StatusCode::OK
+            && let Ok(info) = serde_json::from_slice::<SessionInfo>(&answer.body)
+        {
+            *self.csrf.lock().unwrap() = Some(info.csrf_token);
+        }
+        answer
+    }
+
+    /// `GET path`
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(self.request(Method::GET, path)).await
+    }
+
+    /// `GET /api/setup`
+    pub async fn get_setup(&self) -> Answer {
+        self.get(routes::SETUP).await
+    }
+
+    /// `POST /api/setup`
+    pub async fn post_setup(&self, body: &Value) -> Answer {
+        self.send(self.request(Method::POST, routes::SETUP).json(body))
+            .await
+    }
+
+    /// `POST /api/session`
+    pub async fn login(&self, login: &str, password: &str) -> Answer {
+        let body = json!({ "login": login, "password": password });
+        self.send(self.request(Method::POST, routes::SESSION).json(&body))
+            .await
+    }
+
+    /// `DELETE /api/session`
+    pub async fn logout(&self) -> Answer {
+        self.send(self.request(Method::DELETE, routes::SESSION))
+            .await
+    }
+
+    /// `GET /api/me`
+    pub async fn get_me(&self) -> Answer {
+        self.get(routes::ME).await
+    }
+
+    /// `PUT /api/me`
+    pub async fn put_me(&self, body: &Value) -> Answer {
+        self.send(self.request(Method::PUT, routes::ME).json(body))
+            .await
+    }
+
+    /// `POST /api/me/password`
+    pub async fn change_password(&self, current: &str, new: &str) -> Answer {
+        let body = json!({ "current_password": current, "new_password": new });
+        self.send(self.request(Method::POST, routes::ME_PASSWORD).json(&body))
+            .await
+    }
+}
+
+/// A whole HTTP answer, read.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    async fn read(response: Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.unwrap().to_vec();
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The body as `T`; panics with the body text when it is not.
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The error code of a typed error body; checks the body's shape on the way.
+    pub fn error_code(&self) -> String {
+        let body: ErrorBody = self.json();
+        assert!(!body.error.message.is_empty(), "an error needs a sentence");
+        body.error.code
+    }
+}

@@ -1,0 +1,76 @@
+//! The real UI in headless Chromium, from the release binary: first-run setup, logout, login,
+//! a wrong password, and a reload on a client-side route.
+
+use tests::{
+    PASSWORD,
+    browser::{Browser, ReleaseServer},
+};
+
+#[tokio::test]
+async fn a_new_seller_sets_up_logs_out_and_logs_back_in() {
+    let Some(server) = ReleaseServer::start().await else {
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+
+    browser.client.goto(&server.base).await.unwrap();
+    browser.wait_for_text("h1", "Welcome to brickdesk").await;
+    browser.screenshot("setup").await;
+
+    // A mismatch is caught in the page, before anything is sent.
+    browser.fill("#setup-username", "anna").await;
+    browser.fill("#setup-email", "anna@example.com").await;
+    browser.fill("#setup-password", PASSWORD).await;
+    browser.fill("#setup-confirm", "something else").await;
+    browser.click("#setup-submit").await;
+    browser.wait_for_text("[role=alert]", "not the same").await;
+
+    browser.fill("#setup-confirm", PASSWORD).await;
+    browser.click("#setup-submit").await;
+    browser.wait_for_text("#current-user", "anna").await;
+    browser.wait_for_text("h1", "Settings").await;
+    assert!(
+        browser
+            .client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/settings")
+    );
+    browser.screenshot("settings").await;
+
+    browser.click("#user-menu-button").await;
+    browser.click("#logout-button").await;
+    browser
+        .wait_for_text("#login-form", "You have logged out.")
+        .await;
+
+    browser.fill("#login-login", "ANNA@example.com").await;
+    browser.fill("#login-password", "wrong password").await;
+    browser.click("#login-submit").await;
+    browser.wait_for_text("[role=alert]", "do not match").await;
+    browser.screenshot("login-error").await;
+
+    browser.fill("#login-password", PASSWORD).await;
+    browser.click("#login-submit").await;
+    browser.wait_for_text("#current-user", "anna").await;
+
+    // A reload on a client-side route keeps the session and the page.
+    browser
+        .client
+        .goto(&format!("{}/settings", server.base))
+        .await
+        .unwrap();
+    browser.wait_for_text("#profile-form", "Profile").await;
+    let username = browser.find("#profile-username").await;
+    assert_eq!(
+        username.prop("value").await.unwrap().as_deref(),
+        Some("anna")
+    );
+
+    browser.close().await;
+    assert!(server.stop().await.success());
+}

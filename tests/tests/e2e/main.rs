@@ -1,0 +1,7 @@
+//! brickdesk end to end: the real server over HTTP, and the release build in Chromium.
+
+#![allow(clippy::unwrap_used)] // helpers here are test code too
+
+mod accounts;
+mod browser_ui;
+mod http_surface;
