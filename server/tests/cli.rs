@@ -23,12 +23,16 @@ struct Served {
 
 impl Served {
     fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[("BRICKDESK_LOG", "warn")], Stdio::inherit())
+    }
+
+    fn start_with(data_dir: &Path, env: &[(&str, &str)], stderr: Stdio) -> Self {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
-            .env("BRICKDESK_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut line = String::new();
@@ -105,6 +109,51 @@ async fn serve_announces_its_address_and_stops_cleanly_on_sigterm() {
         .await
         .unwrap();
     assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn json_logs_carry_the_request_id_and_never_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("BRICKDESK_LOG", "debug"), ("BRICKDESK_LOG_FORMAT", "json")];
+    let mut served = Served::start_with(dir.path(), &env, Stdio::piped());
+    let http = reqwest::Client::new();
+    let setup = http
+        .post(format!("{}/api/setup", served.base))
+        .header("x-request-id", "trace-me-123")
+        .json(&json!({"username": "anna", "email": "anna@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(setup.status(), 200);
+    assert_eq!(login(&served.base, "anna", PASSWORD).await, 200);
+    assert_eq!(login(&served.base, "anna", "a wrong password").await, 401);
+    served.signal("-TERM");
+    let stderr = served.child.stderr.take().unwrap();
+    let logs = tokio::task::spawn_blocking(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text).unwrap();
+        text
+    })
+    .await
+    .unwrap();
+
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let traced = lines
+        .iter()
+        .find(|line| line["span"]["id"] == "trace-me-123" && line["span"]["path"] == "/api/setup")
+        .unwrap_or_else(|| panic!("no line of the setup request's span in:\n{logs}"));
+    assert_eq!(traced["span"]["method"], "POST");
+    assert!(
+        !logs.contains(PASSWORD) && !logs.contains("a wrong password"),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("brickdesk_session="),
+        "no session cookie in logs"
+    );
 }
 
 #[tokio::test]
