@@ -7,11 +7,17 @@ use crate::config::LogFormat;
 
 /// Installs the global subscriber; later calls (tests start many servers) are no-ops.
 pub fn init(filter: &str, format: LogFormat) {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|err| {
+    let mut env_filter = EnvFilter::try_new(filter).unwrap_or_else(|err| {
         eprintln!("warning: log filter {filter:?} is invalid ({err}); using \"info\"");
         EnvFilter::new("info")
     });
-    let registry = tracing_subscriber::registry().with(filter);
+    // memory-serve lists every embedded file at info on start; that is noise unless asked for.
+    if !filter.contains("memory_serve")
+        && let Ok(quiet) = "memory_serve=warn".parse()
+    {
+        env_filter = env_filter.add_directive(quiet);
+    }
+    let registry = tracing_subscriber::registry().with(env_filter);
     let result = match format {
         LogFormat::Text => registry
             .with(fmt::layer().with_writer(std::io::stderr))
