@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod error;
+pub mod jobs;
 pub mod routes;
 pub mod validate;
 
@@ -12,3 +13,4 @@ pub use account::{
     UserId,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use jobs::{JobId, JobState, QueueName};

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod queue;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -2,7 +2,7 @@
 //! facade per noun (`users`, `sessions`). Keys are big-endian tuples scoped by user first, so
 //! one user's data is one range; values carry a version byte ([`codec`]).
 
-mod codec;
+pub(crate) mod codec;
 mod keys;
 pub mod sessions;
 pub mod users;
@@ -75,6 +75,11 @@ impl Store {
             db,
             meta,
         })
+    }
+
+    /// The database, for engines that keep their own trees (the job queue).
+    pub fn db(&self) -> &sled::Db {
+        &self.db
     }
 
     /// The accounts.

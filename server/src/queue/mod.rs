@@ -1,0 +1,591 @@
+//! The job engine: durable, domain-free background jobs on sled.
+//!
+//! Every state change is group-committed ([`commit`]) before the caller hears of it. Jobs that
+//! were running when an earlier process died are re-queued at start without waiting for any
+//! timeout: each start bumps a boot epoch, and each attempt carries a fencing token so a
+//! completion from a stale attempt is refused. Retries back off exponentially with full
+//! jitter; permanent errors go straight to `dead`; parked jobs wait without spending an
+//! attempt. A coalescing key allows at most one pending and one running job, and an enqueue
+//! while one is pending merges into it (latest payload wins). What survives a crash:
+//! docs/durability.md.
+
+mod commit;
+mod index;
+pub mod policy;
+pub mod record;
+#[cfg(test)]
+mod tests;
+mod worker;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard, atomic::AtomicU64},
+    time::Duration,
+};
+
+use app::{JobId, JobState, QueueName, UserId};
+use time::OffsetDateTime;
+use tokio::sync::{Notify, broadcast};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+pub use commit::Extra;
+use commit::{Committer, Pending, Write};
+use index::{Index, KeySlots};
+pub use policy::{JobError, RetryPolicy};
+pub use record::{Attempt, JobRecord, JobSpec, Progress};
+pub use worker::{Handler, JobContext};
+
+use crate::store::{Store, codec};
+
+const EPOCH_KEY: &[u8] = b"queue_epoch";
+
+/// What the queue can refuse.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("no such job")]
+    NotFound,
+    #[error("the job is {0:?}; only a finished job can be retried")]
+    NotRetryable(JobState),
+    #[error("the job is running; cancel it first")]
+    Running,
+    #[error("job {0} with the same key is already waiting")]
+    KeyBusy(JobId),
+    #[error("the queue is stopping")]
+    Stopped,
+    #[error("storage failed: {0}")]
+    Storage(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Workers per queue.
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    pub concurrency: HashMap<QueueName, usize>,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: HashMap::from([
+                (QueueName::Critical, 4),
+                (QueueName::Default, 4),
+                (QueueName::Bulk, 2),
+            ]),
+        }
+    }
+}
+
+/// A change worth telling the UI about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobEvent {
+    pub id: JobId,
+    pub owner: Option<UserId>,
+    pub kind: String,
+    pub state: JobState,
+    pub progress: Option<Progress>,
+}
+
+/// The outcome of an enqueue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enqueued {
+    pub id: JobId,
+    /// True when it merged into a pending job with the same key.
+    pub merged: bool,
+}
+
+/// Handle to the engine; cheap to clone.
+#[derive(Clone)]
+pub struct Queue {
+    inner: Arc<Inner>,
+}
+
+struct Registered {
+    policy: RetryPolicy,
+    handler: Arc<dyn Handler>,
+}
+
+struct Inner {
+    epoch: u64,
+    db: sled::Db,
+    jobs: sled::Tree,
+    index: Mutex<Index>,
+    committer: Mutex<Option<Committer>>,
+    commit_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    handlers: Mutex<HashMap<String, Arc<Registered>>>,
+    work: HashMap<QueueName, Notify>,
+    wake_scheduler: Notify,
+    changed: Notify,
+    events: broadcast::Sender<JobEvent>,
+    tokens: AtomicU64,
+    stop_claiming: CancellationToken,
+    tasks: TaskTracker,
+    config: QueueConfig,
+}
+
+impl Queue {
+    /// Opens the queue on the store: bumps the boot epoch and re-queues every job an earlier
+    /// process left running. Workers start with [`Queue::start`].
+    pub async fn open(store: &Store, config: QueueConfig) -> Result<Self, QueueError> {
+        let db = store.db().clone();
+        let jobs = db
+            .open_tree("jobs")
+            .map_err(crate::store::StoreError::from)?;
+        let epoch = bump_epoch(&db)?;
+        let (committer, thread) = Committer::spawn(db.clone(), jobs.clone());
+        let (events, _) = broadcast::channel(1024);
+        let inner = Inner {
+            epoch,
+            db,
+            jobs,
+            index: Mutex::new(Index::default()),
+            committer: Mutex::new(Some(committer)),
+            commit_thread: Mutex::new(Some(thread)),
+            handlers: Mutex::new(HashMap::new()),
+            work: QueueName::ALL
+                .into_iter()
+                .map(|q| (q, Notify::new()))
+                .collect(),
+            wake_scheduler: Notify::new(),
+            changed: Notify::new(),
+            events,
+            tokens: AtomicU64::new(0),
+            stop_claiming: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+            config,
+        };
+        let queue = Self {
+            inner: Arc::new(inner),
+        };
+        queue.recover().await?;
+        Ok(queue)
+    }
+
+    /// The boot epoch of this process.
+    pub fn epoch(&self) -> u64 {
+        self.inner.epoch
+    }
+
+    /// Registers the handler and policy of a job kind.
+    pub fn register(&self, kind: &str, policy: RetryPolicy, handler: impl Handler) {
+        let registered = Arc::new(Registered {
+            policy,
+            handler: Arc::new(handler),
+        });
+        lock(&self.inner.handlers).insert(kind.to_owned(), registered);
+    }
+
+    fn policy(&self, kind: &str) -> RetryPolicy {
+        lock(&self.inner.handlers)
+            .get(kind)
+            .map(|r| r.policy)
+            .unwrap_or_default()
+    }
+
+    /// Starts the workers of every queue and the run-at timer.
+    pub fn start(&self) {
+        for (queue, workers) in &self.inner.config.concurrency {
+            for _ in 0..*workers {
+                self.inner.tasks.spawn(worker::work(self.clone(), *queue));
+            }
+        }
+        self.inner.tasks.spawn(worker::schedule(self.clone()));
+    }
+
+    /// Live changes of every job.
+    pub fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Enqueues a job durably.
+    pub async fn enqueue(&self, spec: JobSpec) -> Result<Enqueued, QueueError> {
+        self.enqueue_with(spec, Vec::new()).await
+    }
+
+    /// Enqueues a job in the same atomic, durable commit as application writes `extra`.
+    pub async fn enqueue_with(&self, spec: JobSpec, extra: Extra) -> Result<Enqueued, QueueError> {
+        if self.inner.stop_claiming.is_cancelled() {
+            return Err(QueueError::Stopped);
+        }
+        let now = OffsetDateTime::now_utc();
+        let policy = self.policy(&spec.kind);
+        let (enqueued, record, ready, pending) = {
+            let mut index = lock(&self.inner.index);
+            let pending = spec
+                .key
+                .as_ref()
+                .and_then(|k| index.keys.get(k))
+                .and_then(|s| s.pending);
+            if let Some(pending) = pending
+                && let Some(record) = index.live.get_mut(&pending)
+            {
+                record.payload = spec.payload;
+                record.merged += 1;
+                record.updated_at = now;
+                let record = record.clone();
+                let commit = self.submit(vec![Write::Put(Box::new(record.clone()))], extra)?;
+                (
+                    Enqueued {
+                        id: pending,
+                        merged: true,
+                    },
+                    record,
+                    None,
+                    commit,
+                )
+            } else {
+                let id = JobId(
+                    self.inner
+                        .db
+                        .generate_id()
+                        .map_err(crate::store::StoreError::from)?
+                        + 1,
+                );
+                let run_at = spec.run_at.unwrap_or(now);
+                let max = spec.max_attempts.unwrap_or(policy.max_attempts).max(1);
+                let timeout = spec.timeout.unwrap_or(policy.timeout);
+                let record = new_record(id, spec, run_at, max, timeout);
+                if let Some(key) = &record.key {
+                    index.keys.entry(key.clone()).or_default().pending = Some(id);
+                }
+                index.live.insert(id, record.clone());
+                let ready = index.place(id, now);
+                let commit = self.submit(vec![Write::Put(Box::new(record.clone()))], extra)?;
+                (Enqueued { id, merged: false }, record, ready, commit)
+            }
+        };
+        pending.wait().await?;
+        self.wake(ready);
+        self.emit(&record);
+        Ok(enqueued)
+    }
+
+    /// A job, live or finished.
+    pub fn get(&self, id: JobId) -> Result<Option<JobRecord>, QueueError> {
+        if let Some(record) = lock(&self.inner.index).live.get(&id) {
+            return Ok(Some(record.clone()));
+        }
+        self.load(id)
+    }
+
+    fn load(&self, id: JobId) -> Result<Option<JobRecord>, QueueError> {
+        let bytes = self
+            .inner
+            .jobs
+            .get(id.0.to_be_bytes())
+            .map_err(crate::store::StoreError::from)?;
+        Ok(bytes.map(|b| codec::decode(&b)).transpose()?)
+    }
+
+    /// Every stored job, newest first (a scan; the API pages over it).
+    pub fn list(&self) -> Result<Vec<JobRecord>, QueueError> {
+        let live = lock(&self.inner.index).live.clone();
+        let mut all = Vec::new();
+        for entry in self.inner.jobs.iter().rev() {
+            let (_, value) = entry.map_err(crate::store::StoreError::from)?;
+            let record: JobRecord = codec::decode(&value)?;
+            all.push(live.get(&record.id).cloned().unwrap_or(record));
+        }
+        Ok(all)
+    }
+
+    /// Cancels a waiting job at once, or asks a running one to stop (its handler sees the
+    /// token; the job ends `cancelled` when the handler returns).
+    pub async fn cancel(&self, id: JobId) -> Result<JobState, QueueError> {
+        let record = {
+            let mut index = lock(&self.inner.index);
+            if let Some(running) = index.running.get_mut(&id) {
+                running.cancel_requested = true;
+                running.cancel.cancel();
+                return Ok(JobState::Running);
+            }
+            let Some(mut record) = index.live.get(&id).cloned() else {
+                return match self.load(id)? {
+                    Some(record) => Ok(record.state),
+                    None => Err(QueueError::NotFound),
+                };
+            };
+            index.unplace(id);
+            index.live.remove(&id);
+            let unblocked = record
+                .key
+                .clone()
+                .and_then(|key| index.release_key(&key, id));
+            record.state = JobState::Cancelled;
+            record.updated_at = OffsetDateTime::now_utc();
+            let ready = unblocked.and_then(|p| index.place(p, record.updated_at));
+            self.notify_queue(ready);
+            let commit = self.submit(vec![Write::Put(Box::new(record.clone()))], Vec::new())?;
+            (record, commit)
+        };
+        let (record, commit) = record;
+        commit.wait().await?;
+        self.emit(&record);
+        self.inner.changed.notify_waiters();
+        Ok(JobState::Cancelled)
+    }
+
+    /// Runs a dead or cancelled job again, with a fresh set of attempts.
+    pub async fn retry(&self, id: JobId) -> Result<JobRecord, QueueError> {
+        let mut record = self.load(id)?.ok_or(QueueError::NotFound)?;
+        if !matches!(record.state, JobState::Dead | JobState::Cancelled) {
+            return Err(QueueError::NotRetryable(record.state));
+        }
+        let now = OffsetDateTime::now_utc();
+        let ready = {
+            let mut index = lock(&self.inner.index);
+            if index.live.contains_key(&id) {
+                return Err(QueueError::NotRetryable(JobState::Ready));
+            }
+            if let Some(key) = &record.key {
+                let slots = index.keys.entry(key.clone()).or_default();
+                if let Some(pending) = slots.pending {
+                    return Err(QueueError::KeyBusy(pending));
+                }
+                slots.pending = Some(id);
+            }
+            record.state = JobState::Ready;
+            record.run_at = now;
+            record.attempts = 0;
+            record.updated_at = now;
+            index.live.insert(id, record.clone());
+            let commit = self.submit(vec![Write::Put(Box::new(record.clone()))], Vec::new())?;
+            (index.place(id, now), commit)
+        };
+        let (ready, commit) = ready;
+        commit.wait().await?;
+        self.wake(ready);
+        self.emit(&record);
+        Ok(record)
+    }
+
+    /// Deletes a job that is not running.
+    pub async fn delete(&self, id: JobId) -> Result<(), QueueError> {
+        {
+            let mut index = lock(&self.inner.index);
+            if index.running.contains_key(&id) {
+                return Err(QueueError::Running);
+            }
+            if let Some(record) = index.live.get(&id).cloned() {
+                index.unplace(id);
+                index.live.remove(&id);
+                if let Some(key) = &record.key
+                    && let Some(unblocked) = index.release_key(key, id)
+                {
+                    let ready = index.place(unblocked, OffsetDateTime::now_utc());
+                    self.notify_queue(ready);
+                }
+            } else if self.load(id)?.is_none() {
+                return Err(QueueError::NotFound);
+            }
+            self.submit(vec![Write::Delete(id)], Vec::new())?
+        }
+        .wait()
+        .await?;
+        self.inner.changed.notify_waiters();
+        Ok(())
+    }
+
+    /// Counts of live jobs: ready now and running.
+    pub fn busy(&self) -> (usize, usize) {
+        let index = lock(&self.inner.index);
+        (index.ready_len(), index.running.len())
+    }
+
+    /// Waits until no job is ready or running (jobs scheduled for later may remain).
+    pub async fn until_idle(&self) {
+        self.wait_until(|index| index.ready_len() == 0 && index.running.is_empty())
+            .await;
+    }
+
+    /// Waits until every job has finished (succeeded, dead or cancelled).
+    pub async fn until_settled(&self) {
+        self.wait_until(|index| index.live.is_empty()).await;
+    }
+
+    async fn wait_until(&self, done: impl Fn(&Index) -> bool) {
+        loop {
+            let changed = self.inner.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if done(&lock(&self.inner.index)) {
+                return;
+            }
+            // The timeout only guards against a missed wake-up; progress is event-driven.
+            let _ = tokio::time::timeout(Duration::from_millis(250), changed).await;
+        }
+    }
+
+    /// Stops claiming, lets running jobs finish for up to `grace`, then cancels the rest
+    /// (they go back to waiting, their attempt not counted), and flushes.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.inner.stop_claiming.cancel();
+        for notify in self.inner.work.values() {
+            notify.notify_waiters();
+        }
+        self.inner.wake_scheduler.notify_one();
+        let drained =
+            tokio::time::timeout(grace, self.wait_until(|index| index.running.is_empty())).await;
+        if drained.is_err() {
+            for running in lock(&self.inner.index).running.values() {
+                running.cancel.cancel();
+            }
+        }
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+        // Dropping the committer ends its thread once it has flushed what it holds.
+        drop(lock(&self.inner.committer).take());
+        let thread = lock(&self.inner.commit_thread).take();
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+
+    /// Submits writes to the committer. Called while the index lock is held, so the disk
+    /// sees changes in the same order as the index.
+    fn submit(&self, writes: Vec<Write>, extra: Extra) -> Result<Pending, QueueError> {
+        match lock(&self.inner.committer).as_ref() {
+            Some(committer) => committer.submit(writes, extra),
+            None => Err(QueueError::Stopped),
+        }
+    }
+
+    /// Wakes a worker of the queue a job became ready in, or else the run-at timer (the job
+    /// may wait for a time, whose earliness only the timer judges).
+    fn wake(&self, ready: Option<QueueName>) {
+        if ready.is_some() {
+            self.notify_queue(ready);
+        } else {
+            self.inner.wake_scheduler.notify_one();
+        }
+    }
+
+    fn notify_queue(&self, queue: Option<QueueName>) {
+        if let Some(notify) = queue.and_then(|q| self.inner.work.get(&q)) {
+            notify.notify_one();
+        }
+    }
+
+    fn emit(&self, record: &JobRecord) {
+        let _ = self.inner.events.send(JobEvent {
+            id: record.id,
+            owner: record.owner,
+            kind: record.kind.clone(),
+            state: record.state_at(OffsetDateTime::now_utc()),
+            progress: record.progress.clone(),
+        });
+    }
+
+    /// Re-queues jobs an earlier process left running and rebuilds the index.
+    async fn recover(&self) -> Result<(), QueueError> {
+        let now = OffsetDateTime::now_utc();
+        let mut rewrites = Vec::new();
+        let mut index = Index::default();
+        for value in self.inner.jobs.iter().values() {
+            let mut record: JobRecord =
+                codec::decode(&value.map_err(crate::store::StoreError::from)?)?;
+            if record.state.is_terminal() {
+                continue;
+            }
+            if record.state == JobState::Running {
+                if let Some(attempt) = record.history.last_mut() {
+                    attempt.ended_at = Some(now);
+                    attempt.error =
+                        Some("interrupted: brickdesk stopped while this job ran".to_owned());
+                }
+                record.state = if record.attempts >= record.max_attempts {
+                    JobState::Dead
+                } else {
+                    JobState::Ready
+                };
+                record.run_at = now;
+                record.updated_at = now;
+                rewrites.push(Write::Put(Box::new(record.clone())));
+                if record.state.is_terminal() {
+                    continue;
+                }
+            }
+            let id = record.id;
+            if let Some(key) = &record.key {
+                let slots = index.keys.entry(key.clone()).or_insert(KeySlots::default());
+                slots.pending.get_or_insert(id);
+            }
+            index.live.insert(id, record);
+            index.place(id, now);
+        }
+        let recovered = rewrites.len();
+        *lock(&self.inner.index) = index;
+        if recovered > 0 {
+            self.submit(rewrites, Vec::new())?.wait().await?;
+            tracing::info!(
+                recovered,
+                epoch = self.inner.epoch,
+                "re-queued interrupted jobs"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A new job record.
+pub(crate) fn new_record(
+    id: JobId,
+    spec: JobSpec,
+    run_at: OffsetDateTime,
+    max_attempts: u32,
+    timeout: Duration,
+) -> JobRecord {
+    let now = OffsetDateTime::now_utc();
+    JobRecord {
+        id,
+        kind: spec.kind,
+        payload: spec.payload,
+        queue: spec.queue,
+        priority: spec.priority,
+        state: if run_at > now {
+            JobState::Scheduled
+        } else {
+            JobState::Ready
+        },
+        run_at,
+        attempts: 0,
+        max_attempts,
+        timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        owner: spec.owner,
+        key: spec.key,
+        history: Vec::new(),
+        progress: None,
+        result: None,
+        merged: 0,
+        epoch: 0,
+        token: 0,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn bump_epoch(db: &sled::Db) -> Result<u64, QueueError> {
+    let meta = db
+        .open_tree("meta")
+        .map_err(crate::store::StoreError::from)?;
+    let next = meta
+        .update_and_fetch(EPOCH_KEY, |old| {
+            let current = old
+                .and_then(|b| b.try_into().ok())
+                .map_or(0, u64::from_be_bytes);
+            Some((current + 1).to_be_bytes().to_vec())
+        })
+        .map_err(crate::store::StoreError::from)?
+        .and_then(|b| b.as_ref().try_into().ok())
+        .map_or(1, u64::from_be_bytes);
+    db.flush().map_err(crate::store::StoreError::from)?;
+    Ok(next)
+}
+
+/// Locks a mutex, recovering from poisoning (a panicking holder leaves consistent data here:
+/// every critical section is a handful of map operations).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

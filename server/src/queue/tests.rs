@@ -1,0 +1,611 @@
+//! The engine's rules, each against a real sled store.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::Duration,
+};
+
+use app::{JobId, JobState, QueueName};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+
+use super::*;
+use crate::store::Store;
+
+fn fast() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        timeout: Duration::from_secs(10),
+        base: Duration::from_millis(1),
+        cap: Duration::from_millis(5),
+    }
+}
+
+fn one_worker() -> QueueConfig {
+    QueueConfig {
+        concurrency: HashMap::from([(QueueName::Default, 1), (QueueName::Bulk, 1)]),
+    }
+}
+
+async fn open(dir: &tempfile::TempDir) -> (Store, Queue) {
+    let store = Store::open(dir.path()).expect("store");
+    let queue = Queue::open(&store, QueueConfig::default())
+        .await
+        .expect("queue");
+    (store, queue)
+}
+
+async fn echo(ctx: JobContext) -> Result<Value, JobError> {
+    Ok(ctx.payload)
+}
+
+async fn job(queue: &Queue, id: JobId) -> JobRecord {
+    queue.get(id).expect("read").expect("exists")
+}
+
+#[tokio::test]
+async fn a_job_runs_once_and_keeps_its_result() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, queue) = open(&dir).await;
+    queue.register("echo", fast(), echo);
+    queue.start();
+    let enqueued = queue
+        .enqueue(JobSpec::new("echo", json!({"n": 1})))
+        .await
+        .expect("enqueue");
+    queue.until_settled().await;
+    let record = job(&queue, enqueued.id).await;
+    assert_eq!(record.state, JobState::Succeeded);
+    assert_eq!(record.result, Some(json!({"n": 1})));
+    assert_eq!(record.attempts, 1);
+    assert!(record.history[0].ended_at.is_some());
+}
+
+#[tokio::test]
+async fn retryable_failures_back_off_and_end_dead_after_max_attempts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, queue) = open(&dir).await;
+    queue.register("flaky", fast(), |_ctx: JobContext| async {
+        Err(JobError::retryable("503"))
+    });
+    queue.start();
+    let id = queue
+        .enqueue(JobSpec::new("flaky", Value::Null))
+        .await
+        .expect("enqueue")
+        .id;
+    queue.until_settled().await;
+    let record = job(&queue, id).await;
+    assert_eq!(record.state, JobState::Dead);
+    assert_eq!(record.attempts, 3);
+    assert_eq!(record.history.len(), 3);
+    assert!(
+        record
+            .history
+            .iter()
+            .all(|a| a.error.as_deref() == Some("503"))
+    );
+}
+
+#[tokio::test]
+async fn permanent_failures_are_dead_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, queue) = open(&dir).await;
+    queue.register("bad", fast(), |_ctx: JobContext| async {
+        Err(JobError::permanent("bad credentials"))
+    });
+    queue.start();
+    let id = queue
+        .enqueue(JobSpec::new("bad", Value::Null))
+        .await
+        .expect("enqueue")
+        .id;
+    queue.until_settled().await;
+    let record = job(&queue, id).await;
+    assert_eq!((record.state, record.attempts), (JobState::Dead, 1));
+    assert_eq!(record.last_error(), Some("bad credentials"));
+}
+
+#[tokio::test]
+async fn a_kind_without_a_handler_is_dead_with_a_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, queue) = open(&dir).await;
+    queue.start();
+    let id = queue
+        .enqueue(JobSpec::new("unknown", Value::Null))
+        .await
+        .expect("enqueue")
+        .id;
+    queue.until_settled().await;
+    let record = job(&queue, id).await;
+    assert_eq!(record.state, JobState::Dead);
+    assert!(
+        record
+            .last_error()
+            .is_some_and(|e| e.contains("no handler"))
+    );
+}
+
+#[tokio::test]
+async fn parking_waits_without_spending_an_attempt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, queue) = open(&dir).await;
+    let runs = Arc::new(AtomicU32::new(0));
+    let counter = runs.clone();
+    queue.register("gated", fast(), move |_ctx: JobContext| {
+        let run = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if run < 3 {
+                let until = OffsetDateTime::now_utc() + time::Duration::milliseconds(20);
+                Err(JobError::Park {
+                    until,
+                    reason: "circuit open".into(),
+                })
+            } else {
+                Ok(Value::Null)
+            }
+        }
+    });
+    queue.start();
+    let spec = JobSpec::new("gated", Value::Null).max_attempts(1);
+    let id = queue.enqueue(spec).await.expect("enqueue").id;
+    queue.until_settled().await;
+    let record = job(&queue, id).await;
+    assert_eq!(
+        record.state,
+        JobState::Succeeded,
+        "three parks did not use up one attempt"
+    );
+    assert_eq!(record.attempts, 1);
+    assert_eq!(record.history.len(), 4);
+    assert_eq!(runs.load(Ordering::SeqCst), 4);
+}
+
+/// A handler that blocks until released, counting runs and remembering payloads.
+#[derive(Clone, Default)]
+struct Gate {
+    release: Arc<Notify>,
+    started: Arc<Notify>,
+    payloads: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Gate {
+    fn handler(&self) -> impl Handler {
+        let gate = self.clone();
+        move |ctx: JobContext| {
+            let gate = gate.clone();
+            async move {
+                gate.payloads
+                    .lock()
+                    .expect("lock")
+                    .push(ctx.payload.clone());
+                gate.started.notify_one();
+                gate.release.notified().await;
+                Ok(ctx.payload)
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_burst_on_one_key_becomes_one_running_and_one_pending_job_with_the_latest_payload() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, queue) = open(&dir).await;
+    let gate = Gate::default();
+    queue.register("sync", fast(), gate.handler());
+    queue.start();
+
+    let first = queue
+        .enqueue(JobSpec::new("sync", json!(0)).key("order-1"))
+        .await
+        .expect("a");
+    gate.started.notified().await;
+
+    let mut burst = tokio::task::JoinSet::new();
+    for n in 1..=50 {
+        let queue = queue.clone();
+        burst.spawn(async move {
+            queue
+                .enqueue(JobSpec::new("sync", json!(n)).key("order-1"))
+                .await
+                .expect("enqueue")
+        });
+    }
+    let results = burst.join_all().await;
+    let ids: std::collections::HashSet<JobId> = results.iter().map(|e| e.id).collect();
+    assert_eq!(
+        ids.len(),
+        1,
+        "every enqueue during the run landed in one pending job"
+    );
+    assert_eq!(results.iter().filter(|e| !e.merged).count(), 1);
+    let pending = *ids.iter().next().expect("one");
+    assert_ne!(pending, first.id);
+    let last_payload = job(&queue, pending).await.payload;
+
+    gate.release.notify_one();
+    gate.started.notified().await;
+    gate.release.notify_one();
+    queue.until_settled().await;
+    let payloads = gate.payloads.lock().expect("lock").clone();
+    assert_eq!(
+        payloads,
+        vec![json!(0), last_payload],
+        "two runs in all, the second with the latest payload"
+    );
+    assert_eq!(job(&queue, pending).await.merged, 49);
+}
+
+#[tokio::test]
+async fn a_key_is_released_on_success_failure_cancel_and_delete() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, queue) = open(&dir).await;
+    queue.register("ok", fast(), echo);
+    queue.register("fails", fast(), |_ctx: JobContext| async {
+        Err(JobError::permanent("no"))
+    });
+    queue.start();
+
+    for kind in ["ok", "fails"] {
+        let a = queue
+            .enqueue(JobSpec::new(kind, json!(1)).key("k"))
+            .await
+            .expect("a");
+        queue.until_settled().await;
+        let b = queue
+            .enqueue(JobSpec::new(kind, json!(2)).key("k"))
+            .await
+            .expect("b");
+        assert!(!b.merged && b.id != a.id, "{kind}: the key was released");
+        queue.until_settled().await;
+    }
+
+    let later = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let waiting = queue
+        .enqueue(JobSpec::new("ok", json!(3)).key("k").run_at(later))
+        .await
+        .expect("c");
+    assert_eq!(
+        queue.cancel(waiting.id).await.expect("cancel"),
+        JobState::Cancelled
+    );
+    let next = queue
+        .enqueue(JobSpec::new("ok", json!(4)).key("k").run_at(later))
+        .await
+        .expect("d");
+    assert!(!next.merged, "cancel released the key");
+    queue.delete(next.id).await.expect("delete");
+    assert!(queue.get(next.id).expect("read").is_none());
+    let after = queue
+        .enqueue(JobSpec::new("ok", json!(5)).key("k").run_at(later))
+        .await
+        .expect("e");
+    assert!(!after.merged, "delete released the key");
+}
+
+#[tokio::test]
+async fn a_running_job_sees_its_cancellation_and_ends_cancelled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, queue) = open(&dir).await;
+    let started = Arc::new(Notify::new());
+    let signal = started.clone();
+    queue.register("long", fast(), move |ctx: JobContext| {
+        let signal = signal.clone();
+        async move {
+            signal.notify_one();
+            ctx.cancel.cancelled().await;
+            Err(JobError::retryable("stopped"))
+        }
+    });
+    queue.start();
+    let id = queue
+        .enqueue(JobSpec::new("long", Value::Null))
+        .await
+        .expect("enqueue")
+        .id;
+    started.notified().await;
+    assert_eq!(queue.cancel(id).await.expect("cancel"), JobState::Running);
+    queue.until_settled().await;
+    assert_eq!(job(&queue, id).await.state, JobState::Cancelled);
+}
+
+#[tokio::test]
+async fn a_run_over_its_time_limit_is_stopped_and_counts_as_a_failure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, queue) = open(&dir).await;
+    queue.register("slow", fast(), |_ctx: JobContext| async {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        Ok(Value::Null)
+    });
+    queue.start();
+    let spec = JobSpec::new("slow", Value::Null)
+        .timeout(Duration::from_millis(30))
+        .max_attempts(2);
+    let id = queue.enqueue(spec).await.expect("enqueue").id;
+    queue.until_settled().await;
+    let record = job(&queue, id).await;
+    assert_eq!((record.state, record.attempts), (JobState::Dead, 2));
+    assert!(
+        record.last_error().is_some_and(|e| e.contains("timed out")),
+        "{record:?}"
+    );
+}
+
+#[tokio::test]
+async fn jobs_left_running_by_a_dead_process_run_again_at_once_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let orphan = {
+        let (store, queue) = open(&dir).await;
+        let gate = Gate::default();
+        queue.register("sync", fast(), gate.handler());
+        queue.start();
+        let id = queue
+            .enqueue(JobSpec::new("sync", json!("x")))
+            .await
+            .expect("enqueue")
+            .id;
+        gate.started.notified().await;
+        let running = job(&queue, id).await;
+        assert_eq!(running.state, JobState::Running);
+        assert_eq!(running.epoch, queue.epoch());
+        // The process "dies": no shutdown, the claim is on disk, the workers never finish.
+        queue.inner.stop_claiming.cancel();
+        queue.inner.tasks.close();
+        drop(lock(&queue.inner.committer).take());
+        if let Some(thread) = lock(&queue.inner.commit_thread).take() {
+            thread.join().expect("commit thread");
+        }
+        store.db().flush().expect("flush");
+        std::mem::forget(queue);
+        drop(store);
+        (id, running.epoch)
+    };
+    // sled's directory lock belongs to the forgotten handles; open a copy of the files.
+    let copy = tempfile::tempdir().expect("tempdir");
+    copy_dir(&dir.path().join("db"), &copy.path().join("db"));
+
+    let (_store, queue) = open(&copy).await;
+    assert!(queue.epoch() > orphan.1);
+    let record = job(&queue, orphan.0).await;
+    assert_eq!(
+        record.state,
+        JobState::Ready,
+        "re-queued at start, no lease to wait for"
+    );
+    queue.register("sync", fast(), echo);
+    queue.start();
+    queue.until_settled().await;
+    let record = job(&queue, orphan.0).await;
+    assert_eq!(record.state, JobState::Succeeded);
+    assert_eq!(record.attempts, 2);
+    assert!(
+        record.history[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("interrupted"))
+    );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_completion_with_a_stale_token_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, queue) = open(&dir).await;
+    let gate = Gate::default();
+    queue.register("sync", fast(), gate.handler());
+    queue.start();
+    let id = queue
+        .enqueue(JobSpec::new("sync", Value::Null))
+        .await
+        .expect("enqueue")
+        .id;
+    gate.started.notified().await;
+    let token = job(&queue, id).await.token;
+    assert!(
+        queue
+            .complete(id, token + 1, Ok(Value::Null))
+            .await
+            .is_err()
+    );
+    assert_eq!(job(&queue, id).await.state, JobState::Running);
+    gate.release.notify_one();
+    queue.until_settled().await;
+    assert_eq!(job(&queue, id).await.state, JobState::Succeeded);
+    assert!(
+        queue.complete(id, token, Ok(Value::Null)).await.is_err(),
+        "a finished attempt"
+    );
+}
+
+#[tokio::test]
+async fn scheduled_jobs_wait_for_their_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, queue) = open(&dir).await;
+    queue.register("echo", fast(), echo);
+    queue.start();
+    let at = OffsetDateTime::now_utc() + time::Duration::milliseconds(150);
+    let id = queue
+        .enqueue(JobSpec::new("echo", Value::Null).run_at(at))
+        .await
+        .expect("enqueue")
+        .id;
+    queue.until_idle().await;
+    assert_eq!(
+        job(&queue, id).await.state_at(OffsetDateTime::now_utc()),
+        JobState::Scheduled
+    );
+    queue.until_settled().await;
+    let record = job(&queue, id).await;
+    assert_eq!(record.state, JobState::Succeeded);
+    assert!(record.history[0].started_at >= at);
+}
+
+#[tokio::test]
+async fn higher_priorities_run_first_within_a_queue() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("store");
+    let queue = Queue::open(&store, one_worker()).await.expect("queue");
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let seen = order.clone();
+    queue.register("note", fast(), move |ctx: JobContext| {
+        seen.lock().expect("lock").push(ctx.payload);
+        async { Ok(Value::Null) }
+    });
+    for (name, priority) in [("low", 0), ("high", 5), ("mid", 2), ("high2", 5)] {
+        queue
+            .enqueue(JobSpec::new("note", json!(name)).priority(priority))
+            .await
+            .expect("enqueue");
+    }
+    queue.start();
+    queue.until_settled().await;
+    assert_eq!(
+        *order.lock().expect("lock"),
+        vec![json!("high"), json!("high2"), json!("mid"), json!("low")]
+    );
+}
+
+#[tokio::test]
+async fn a_job_and_application_data_commit_together() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, queue) = open(&dir).await;
+    let events = store.db().open_tree("test_events").expect("tree");
+    let mut batch = sled::Batch::default();
+    batch.insert("event-1", "webhook body");
+    let id = queue
+        .enqueue_with(
+            JobSpec::new("echo", Value::Null),
+            vec![(events.clone(), batch)],
+        )
+        .await
+        .expect("enqueue")
+        .id;
+    assert!(events.get("event-1").expect("read").is_some());
+    assert!(queue.get(id).expect("read").is_some());
+}
+
+#[tokio::test]
+async fn a_dead_job_can_be_retried_with_fresh_attempts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, queue) = open(&dir).await;
+    let fail = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let failing = fail.clone();
+    queue.register("sometimes", fast(), move |_ctx: JobContext| {
+        let fail = failing.load(Ordering::SeqCst);
+        async move {
+            if fail {
+                Err(JobError::permanent("down"))
+            } else {
+                Ok(json!("done"))
+            }
+        }
+    });
+    queue.start();
+    let id = queue
+        .enqueue(JobSpec::new("sometimes", Value::Null))
+        .await
+        .expect("enqueue")
+        .id;
+    queue.until_settled().await;
+    assert_eq!(job(&queue, id).await.state, JobState::Dead);
+    assert!(matches!(
+        queue.retry(JobId(id.0 + 1000)).await,
+        Err(QueueError::NotFound)
+    ));
+    fail.store(false, Ordering::SeqCst);
+    queue.retry(id).await.expect("retry");
+    queue.until_settled().await;
+    let record = job(&queue, id).await;
+    assert_eq!((record.state, record.attempts), (JobState::Succeeded, 1));
+    assert_eq!(record.history.len(), 2, "the earlier attempt is kept");
+    assert!(matches!(
+        queue.retry(id).await,
+        Err(QueueError::NotRetryable(JobState::Succeeded))
+    ));
+}
+
+#[tokio::test]
+async fn shutdown_puts_running_jobs_back_without_spending_their_attempt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let id = {
+        let (_store, queue) = open(&dir).await;
+        let started = Arc::new(Notify::new());
+        let signal = started.clone();
+        queue.register("long", fast(), move |ctx: JobContext| {
+            let signal = signal.clone();
+            async move {
+                signal.notify_one();
+                ctx.cancel.cancelled().await;
+                Err(JobError::retryable("interrupted"))
+            }
+        });
+        queue.start();
+        let id = queue
+            .enqueue(JobSpec::new("long", Value::Null))
+            .await
+            .expect("enqueue")
+            .id;
+        started.notified().await;
+        queue.shutdown(Duration::from_millis(50)).await;
+        let record = job(&queue, id).await;
+        assert_eq!((record.state, record.attempts), (JobState::Ready, 0));
+        assert!(matches!(
+            queue.enqueue(JobSpec::new("long", Value::Null)).await,
+            Err(QueueError::Stopped)
+        ));
+        id
+    };
+    let (_store, queue) = open(&dir).await;
+    queue.register("long", fast(), echo);
+    queue.start();
+    queue.until_settled().await;
+    assert_eq!(job(&queue, id).await.state, JobState::Succeeded);
+}
+
+#[tokio::test]
+async fn progress_is_broadcast_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, queue) = open(&dir).await;
+    let mut events = queue.subscribe();
+    queue.register("import", fast(), |ctx: JobContext| async move {
+        ctx.progress(40, "40 of 100 orders");
+        Ok(Value::Null)
+    });
+    queue.start();
+    let id = queue
+        .enqueue(JobSpec::new("import", Value::Null))
+        .await
+        .expect("enqueue")
+        .id;
+    let progress = loop {
+        let event = events.recv().await.expect("event");
+        if let Some(progress) = event.progress.filter(|_| event.id == id) {
+            break progress;
+        }
+    };
+    assert_eq!(
+        progress,
+        Progress {
+            percent: 40,
+            message: "40 of 100 orders".into()
+        }
+    );
+    queue.until_settled().await;
+}

@@ -1,0 +1,352 @@
+//! Workers: claim the next ready job of their queue, run its handler under a time limit and a
+//! cancellation token, and record the outcome. Plus the run-at timer that wakes them when a
+//! scheduled job comes due. Nothing polls: idle workers wait on their queue's `Notify`.
+
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use app::{JobId, JobState, QueueName};
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    Queue, Registered,
+    commit::Write,
+    index::Running,
+    lock,
+    policy::JobError,
+    record::{Attempt, JobRecord, Progress},
+};
+
+/// What a handler returns.
+pub type HandlerResult = Result<serde_json::Value, JobError>;
+
+/// The work of one job kind. Handlers must be safe to run again: delivery is at least once.
+pub trait Handler: Send + Sync + 'static {
+    /// Runs one attempt.
+    fn run(&self, ctx: JobContext) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
+}
+
+impl<F, Fut> Handler for F
+where
+    F: Fn(JobContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = HandlerResult> + Send + 'static,
+{
+    fn run(&self, ctx: JobContext) -> Pin<Box<dyn Future<Output = HandlerResult> + Send>> {
+        Box::pin(self(ctx))
+    }
+}
+
+/// What a handler gets: its input, its attempt, a cancellation token, and progress reporting.
+#[derive(Clone)]
+pub struct JobContext {
+    pub id: JobId,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    /// 1 for the first run.
+    pub attempt: u32,
+    /// Cancelled when a user cancels the job, its time runs out, or the server stops.
+    pub cancel: CancellationToken,
+    token: u64,
+    queue: Queue,
+}
+
+impl JobContext {
+    /// The payload as `T`; a payload that does not fit is a permanent error.
+    pub fn payload<T: serde::de::DeserializeOwned>(&self) -> Result<T, JobError> {
+        serde_json::from_value(self.payload.clone())
+            .map_err(|e| JobError::Permanent(format!("the job's input is not valid: {e}")))
+    }
+
+    /// Reports progress: broadcast at once, stored at most about once a second.
+    pub fn progress(&self, percent: u8, message: impl Into<String>) {
+        self.queue
+            .report_progress(self.id, self.token, percent.min(100), message.into());
+    }
+}
+
+/// One worker of `queue`.
+pub(super) async fn work(queue: Queue, name: QueueName) {
+    let Some(notify) = queue.inner.work.get(&name) else {
+        return;
+    };
+    loop {
+        if queue.inner.stop_claiming.is_cancelled() {
+            return;
+        }
+        let wake = notify.notified();
+        match queue.claim(name).await {
+            Some(claimed) => queue.run(claimed).await,
+            None => {
+                tokio::select! {
+                    () = wake => {}
+                    () = queue.inner.stop_claiming.cancelled() => return,
+                }
+            }
+        }
+    }
+}
+
+/// The run-at timer: sleeps until the next scheduled job is due, then makes it ready.
+pub(super) async fn schedule(queue: Queue) {
+    loop {
+        let wake = queue.inner.wake_scheduler.notified();
+        let (queues, next) = {
+            let mut index = lock(&queue.inner.index);
+            let queues = index.promote_due(OffsetDateTime::now_utc());
+            (queues, index.next_due())
+        };
+        for name in queues {
+            queue.notify_queue(Some(name));
+        }
+        let sleep = next.map_or(Duration::from_secs(3600), |at| {
+            let wait = at - OffsetDateTime::now_utc();
+            Duration::try_from(wait).unwrap_or(Duration::ZERO) + Duration::from_millis(1)
+        });
+        tokio::select! {
+            () = tokio::time::sleep(sleep) => {}
+            () = wake => {}
+            () = queue.inner.stop_claiming.cancelled() => return,
+        }
+    }
+}
+
+struct Claimed {
+    record: JobRecord,
+    cancel: CancellationToken,
+    registered: Option<Arc<Registered>>,
+}
+
+impl Queue {
+    async fn claim(&self, name: QueueName) -> Option<Claimed> {
+        let now = OffsetDateTime::now_utc();
+        let record = {
+            let mut index = lock(&self.inner.index);
+            let id = index.pop_ready(name)?;
+            let token = self
+                .inner
+                .tokens
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1;
+            let epoch = self.inner.epoch;
+            let record = index.live.get_mut(&id)?;
+            record.state = JobState::Running;
+            record.attempts += 1;
+            record.token = token;
+            record.epoch = epoch;
+            record.progress = None;
+            record.updated_at = now;
+            record.history.push(Attempt {
+                started_at: now,
+                ended_at: None,
+                error: None,
+            });
+            let record = record.clone();
+            if let Some(key) = &record.key {
+                let slots = index.keys.entry(key.clone()).or_default();
+                if slots.pending == Some(id) {
+                    slots.pending = None;
+                }
+                slots.running = Some(id);
+            }
+            let cancel = CancellationToken::new();
+            index.running.insert(
+                id,
+                Running {
+                    token,
+                    cancel: cancel.clone(),
+                    cancel_requested: false,
+                },
+            );
+            let commit = self.submit(vec![Write::Put(Box::new(record.clone()))], Vec::new());
+            (record, cancel, commit)
+        };
+        let (record, cancel, commit) = record;
+        // The attempt is counted durably before the handler runs, so a job that crashes the
+        // process cannot loop forever.
+        if let Err(err) = match commit {
+            Ok(pending) => pending.wait().await,
+            Err(err) => Err(err),
+        } {
+            tracing::error!(job = record.id.0, %err, "could not record a claim");
+        }
+        self.emit(&record);
+        let registered = lock(&self.inner.handlers).get(&record.kind).cloned();
+        Some(Claimed {
+            record,
+            cancel,
+            registered,
+        })
+    }
+
+    async fn run(&self, claimed: Claimed) {
+        let Claimed {
+            record,
+            cancel,
+            registered,
+        } = claimed;
+        let started = std::time::Instant::now();
+        let outcome = match registered {
+            None => Err(JobError::Permanent(format!(
+                "no handler is registered for {:?}",
+                record.kind
+            ))),
+            Some(registered) => {
+                let ctx = JobContext {
+                    id: record.id,
+                    kind: record.kind.clone(),
+                    payload: record.payload.clone(),
+                    attempt: record.attempts,
+                    cancel: cancel.clone(),
+                    token: record.token,
+                    queue: self.clone(),
+                };
+                let task = tokio::spawn(registered.handler.run(ctx));
+                let abort = task.abort_handle();
+                match tokio::time::timeout(record.timeout(), task).await {
+                    Ok(Ok(result)) => result,
+                    Ok(Err(join)) if join.is_panic() => Err(JobError::Retryable(
+                        "the job crashed (a bug; see the log)".to_owned(),
+                    )),
+                    Ok(Err(_)) => Err(JobError::Retryable("the job was aborted".to_owned())),
+                    Err(_) => {
+                        cancel.cancel();
+                        abort.abort();
+                        Err(JobError::Retryable(format!(
+                            "timed out after {} s",
+                            record.timeout().as_secs_f32()
+                        )))
+                    }
+                }
+            }
+        };
+        tracing::debug!(job = record.id.0, kind = record.kind, elapsed = ?started.elapsed(), ok = outcome.is_ok(), "job ran");
+        if let Err(err) = self.complete(record.id, record.token, outcome).await {
+            tracing::warn!(job = record.id.0, %err, "completion refused");
+        }
+    }
+
+    /// Records an attempt's outcome. A completion whose fencing token is not the job's
+    /// current one (a stale attempt) is refused.
+    pub(super) async fn complete(
+        &self,
+        id: JobId,
+        token: u64,
+        outcome: Result<serde_json::Value, JobError>,
+    ) -> Result<JobState, super::QueueError> {
+        let now = OffsetDateTime::now_utc();
+        let (record, ready, commit) = {
+            let mut index = lock(&self.inner.index);
+            let fenced = index.running.get(&id).is_some_and(|r| r.token == token);
+            if !fenced {
+                return Err(super::QueueError::Storage(format!(
+                    "stale completion of job {id} (token {token}) refused"
+                )));
+            }
+            let running = index.running.remove(&id);
+            let cancel_requested = running.as_ref().is_some_and(|r| r.cancel_requested);
+            let shutting_down = self.inner.stop_claiming.is_cancelled();
+            let Some(mut record) = index.live.remove(&id) else {
+                return Err(super::QueueError::NotFound);
+            };
+            let error = outcome.as_ref().err().map(ToString::to_string);
+            if let Some(attempt) = record.history.last_mut() {
+                attempt.ended_at = Some(now);
+                attempt.error.clone_from(&error);
+            }
+            record.updated_at = now;
+            match outcome {
+                Ok(result) => {
+                    record.state = JobState::Succeeded;
+                    record.result = Some(result);
+                }
+                Err(_) if cancel_requested => record.state = JobState::Cancelled,
+                Err(_) if shutting_down && running.is_some_and(|r| r.cancel.is_cancelled()) => {
+                    // Interrupted by shutdown: not the job's fault, so the attempt is not spent.
+                    record.attempts = record.attempts.saturating_sub(1);
+                    record.state = JobState::Ready;
+                    record.run_at = now;
+                }
+                Err(JobError::Permanent(_)) => record.state = JobState::Dead,
+                Err(JobError::Park { until, .. }) => {
+                    record.attempts = record.attempts.saturating_sub(1);
+                    record.state = JobState::Scheduled;
+                    record.run_at = until;
+                }
+                Err(JobError::Retryable(_)) if record.attempts < record.max_attempts => {
+                    let random = getrandom::u64().unwrap_or(0);
+                    let wait = self.policy(&record.kind).backoff(record.attempts, random);
+                    record.state = JobState::Retrying;
+                    record.run_at = now + wait;
+                }
+                Err(JobError::Retryable(_)) => record.state = JobState::Dead,
+            }
+            let mut ready = None;
+            if let Some(key) = record.key.clone() {
+                let slots = index.keys.entry(key.clone()).or_default();
+                slots.running = None;
+                if !record.state.is_terminal() {
+                    match slots.pending {
+                        // A newer job with the same key waits already: it carries the latest
+                        // payload, so this one's retry folds into it.
+                        Some(newer) => {
+                            record.state = JobState::Cancelled;
+                            if let Some(attempt) = record.history.last_mut() {
+                                let was = attempt.error.take().unwrap_or_default();
+                                attempt.error = Some(format!("{was} (replaced by job {newer})"));
+                            }
+                        }
+                        None => slots.pending = Some(id),
+                    }
+                }
+                let next = index.keys.get(&key).and_then(|s| s.pending);
+                if index
+                    .keys
+                    .get(&key)
+                    .is_some_and(|s| s.pending.is_none() && s.running.is_none())
+                {
+                    index.keys.remove(&key);
+                }
+                if let Some(next) = next.filter(|n| *n != id) {
+                    ready = index.place(next, now);
+                }
+            }
+            if !record.state.is_terminal() {
+                index.live.insert(id, record.clone());
+                ready = ready.or(index.place(id, now));
+            }
+            let commit = self.submit(vec![Write::Put(Box::new(record.clone()))], Vec::new())?;
+            (record, ready, commit)
+        };
+        commit.wait().await?;
+        self.wake(ready);
+        self.emit(&record);
+        self.inner.changed.notify_waiters();
+        Ok(record.state)
+    }
+
+    fn report_progress(&self, id: JobId, token: u64, percent: u8, message: String) {
+        let record = {
+            let mut index = lock(&self.inner.index);
+            if index.running.get(&id).is_none_or(|r| r.token != token) {
+                return;
+            }
+            let Some(record) = index.live.get_mut(&id) else {
+                return;
+            };
+            let persist = record.progress.is_none()
+                || OffsetDateTime::now_utc() - record.updated_at >= time::Duration::seconds(1);
+            record.progress = Some(Progress { percent, message });
+            if persist {
+                record.updated_at = OffsetDateTime::now_utc();
+            }
+            let record = record.clone();
+            if persist {
+                // Submitted under the lock (ordered before any later completion); not awaited:
+                // progress is a hint, the handler does not wait for the disk.
+                drop(self.submit(vec![Write::Put(Box::new(record.clone()))], Vec::new()));
+            }
+            record
+        };
+        self.emit(&record);
+    }
+}
