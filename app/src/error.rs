@@ -64,6 +64,8 @@ error_codes! {
     EmailTaken => "email-taken",
     TooManyAttempts => "too-many-attempts",
     MethodNotAllowed => "method-not-allowed",
+    JobConflict => "job-conflict",
+    Unavailable => "unavailable",
     Internal => "internal",
 }
 

@@ -115,3 +115,68 @@ mod tests {
         assert!(JobState::Dead.is_terminal() && !JobState::Retrying.is_terminal());
     }
 }
+
+/// One run of a job, as the Jobs page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptView {
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ended_at: Option<time::OffsetDateTime>,
+    pub error: Option<String>,
+}
+
+/// Progress a running job reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressView {
+    /// 0–100.
+    pub percent: u8,
+    pub message: String,
+}
+
+/// A job as `GET /api/jobs` and `GET /api/jobs/{id}` show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobView {
+    pub id: JobId,
+    pub kind: String,
+    pub queue: QueueName,
+    pub state: JobState,
+    pub priority: i16,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub run_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: time::OffsetDateTime,
+    pub owner: Option<crate::UserId>,
+    pub key: Option<String>,
+    /// Enqueues merged into this job by its key.
+    pub merged: u32,
+    pub progress: Option<ProgressView>,
+    pub last_error: Option<String>,
+    /// Only in the detail view.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<AttemptView>,
+    /// Only in the detail view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
+}
+
+/// A page of jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobList {
+    pub jobs: Vec<JobView>,
+    pub total: usize,
+    pub page: usize,
+    pub per_page: usize,
+}
+
+/// Job counts of one queue by state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueCounts {
+    pub queue: QueueName,
+    /// Every state, zero included.
+    pub counts: std::collections::BTreeMap<String, usize>,
+}

@@ -13,4 +13,6 @@ pub use account::{
     UserId,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
-pub use jobs::{JobId, JobState, QueueName};
+pub use jobs::{
+    AttemptView, JobId, JobList, JobState, JobView, ProgressView, QueueCounts, QueueName,
+};

@@ -15,6 +15,17 @@ pub const ME: &str = "/api/me";
 /// `POST` change the logged-in user's password.
 pub const ME_PASSWORD: &str = "/api/me/password";
 
+/// `GET` jobs (query `state`, `queue`, `kind`, `page`, `per_page`).
+pub const JOBS: &str = "/api/jobs";
+/// `GET` one job; `DELETE` it.
+pub const JOB: &str = "/api/jobs/{id}";
+/// `POST` run a dead or cancelled job again.
+pub const JOB_RETRY: &str = "/api/jobs/{id}/retry";
+/// `POST` cancel a waiting or running job.
+pub const JOB_CANCEL: &str = "/api/jobs/{id}/cancel";
+/// `GET` counts per queue and state.
+pub const QUEUES: &str = "/api/queues";
+
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "brickdesk_session";
 /// Header that carries the CSRF token on mutating requests.

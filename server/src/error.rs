@@ -6,12 +6,12 @@ use std::time::Duration;
 use app::{ErrorBody, ErrorCode, ErrorDetail, validate::InvalidInput};
 use axum::{
     Json,
-    extract::rejection::JsonRejection,
+    extract::rejection::{JsonRejection, QueryRejection},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 
-use crate::store::StoreError;
+use crate::{queue::QueueError, store::StoreError};
 
 /// An error answered to an HTTP client.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +44,10 @@ pub enum ApiError {
     EmailTaken,
     #[error("Too many login attempts; try again in {} seconds.", .0.as_secs().max(1))]
     TooManyAttempts(Duration),
+    #[error("{0}")]
+    JobConflict(String),
+    #[error("brickdesk is shutting down; try again in a moment.")]
+    Unavailable,
     #[error("Something went wrong on the server; the details are in its log.")]
     Internal(#[source] anyhow::Error),
 }
@@ -66,6 +70,8 @@ impl ApiError {
             Self::UsernameTaken => ErrorCode::UsernameTaken,
             Self::EmailTaken => ErrorCode::EmailTaken,
             Self::TooManyAttempts(_) => ErrorCode::TooManyAttempts,
+            Self::JobConflict(_) => ErrorCode::JobConflict,
+            Self::Unavailable => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -80,7 +86,10 @@ impl ApiError {
             Self::WrongPassword | Self::CsrfMissing => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::SetupDone | Self::UsernameTaken | Self::EmailTaken => StatusCode::CONFLICT,
+            Self::SetupDone | Self::UsernameTaken | Self::EmailTaken | Self::JobConflict(_) => {
+                StatusCode::CONFLICT
+            }
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -123,6 +132,46 @@ impl From<StoreError> for ApiError {
             StoreError::NoSuchUser => Self::NotLoggedIn,
             other => Self::internal(other),
         }
+    }
+}
+
+impl From<QueueError> for ApiError {
+    fn from(err: QueueError) -> Self {
+        match err {
+            QueueError::NotFound => Self::NotFound,
+            QueueError::NotRetryable(_) | QueueError::Running | QueueError::KeyBusy(_) => {
+                Self::JobConflict(sentence(&err))
+            }
+            QueueError::Stopped => Self::Unavailable,
+            other => Self::internal(other),
+        }
+    }
+}
+
+/// An error's text as a sentence: capitalised, with a full stop.
+fn sentence(err: &impl std::fmt::Display) -> String {
+    let text = err.to_string();
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    out.push_str(chars.as_str());
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::InvalidInput(InvalidInput {
+            field: "query",
+            message: format!(
+                "The address has a parameter that is not valid: {}",
+                rejection.body_text()
+            ),
+        })
     }
 }
 

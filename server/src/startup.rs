@@ -8,7 +8,17 @@ use anyhow::Context as _;
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
-use crate::{auth::throttle::LoginThrottle, config::Config, http, state::AppState, store::Store};
+use crate::{
+    auth::throttle::LoginThrottle,
+    config::Config,
+    http,
+    queue::{Queue, QueueConfig},
+    state::AppState,
+    store::Store,
+};
+
+/// How long running jobs get to finish at shutdown before they are put back.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A bound, not yet serving, brickdesk.
 pub struct Application {
@@ -22,6 +32,7 @@ impl Application {
         let data_dir = config.data_dir.clone();
         let store = tokio::task::spawn_blocking(move || Store::open(&data_dir)).await??;
         let pruned = store.sessions().prune_expired(OffsetDateTime::now_utc())?;
+        let queue = Queue::open(&store, QueueConfig::default()).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -35,6 +46,7 @@ impl Application {
             listener,
             state: AppState {
                 store,
+                queue,
                 throttle: LoginThrottle::default(),
                 config: Arc::new(config),
             },
@@ -51,12 +63,15 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, lets in-flight requests finish, then flushes.
+    /// Starts the job workers and serves until `shutdown` resolves; then lets in-flight
+    /// requests finish, gives running jobs [`SHUTDOWN_GRACE`] (the rest go back to waiting),
+    /// and flushes.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = http::router(self.state.clone());
+        self.state.queue.start();
         axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -64,6 +79,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
+        self.state.queue.shutdown(SHUTDOWN_GRACE).await;
         self.state.store.flush().await?;
         tracing::info!("stopped; every acknowledged write is flushed");
         Ok(())

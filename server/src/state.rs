@@ -4,13 +4,15 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
-use crate::{auth::throttle::LoginThrottle, config::Config, store::Store};
+use crate::{auth::throttle::LoginThrottle, config::Config, queue::Queue, store::Store};
 
 /// Shared application state.
 #[derive(Clone, FromRef)]
 pub struct AppState {
     /// The sled store.
     pub store: Store,
+    /// The job engine.
+    pub queue: Queue,
     /// Login attempt limits.
     pub throttle: LoginThrottle,
     /// The configuration the server started with.

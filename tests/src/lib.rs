@@ -227,6 +227,45 @@ impl ApiClient {
     }
 }
 
+impl ApiClient {
+    /// `GET /api/jobs?{query}`
+    pub async fn list_jobs(&self, query: &str) -> Answer {
+        self.get(&format!("{}?{query}", routes::JOBS)).await
+    }
+
+    /// `GET /api/jobs/{id}`
+    pub async fn get_job(&self, id: app::JobId) -> Answer {
+        self.get(&job_path(routes::JOB, id)).await
+    }
+
+    /// `POST /api/jobs/{id}/retry`
+    pub async fn retry_job(&self, id: app::JobId) -> Answer {
+        self.send(self.request(Method::POST, &job_path(routes::JOB_RETRY, id)))
+            .await
+    }
+
+    /// `POST /api/jobs/{id}/cancel`
+    pub async fn cancel_job(&self, id: app::JobId) -> Answer {
+        self.send(self.request(Method::POST, &job_path(routes::JOB_CANCEL, id)))
+            .await
+    }
+
+    /// `DELETE /api/jobs/{id}`
+    pub async fn delete_job(&self, id: app::JobId) -> Answer {
+        self.send(self.request(Method::DELETE, &job_path(routes::JOB, id)))
+            .await
+    }
+
+    /// `GET /api/queues`
+    pub async fn get_queues(&self) -> Answer {
+        self.get(routes::QUEUES).await
+    }
+}
+
+fn job_path(template: &str, id: app::JobId) -> String {
+    template.replace("{id}", &id.to_string())
+}
+
 /// A whole HTTP answer, read.
 #[derive(Debug)]
 pub struct Answer {

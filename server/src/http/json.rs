@@ -2,7 +2,7 @@
 //! 413 too large, 415 not JSON) instead of plain-text answers.
 
 use axum::{
-    extract::FromRequest,
+    extract::{FromRequest, FromRequestParts},
     response::{IntoResponse, Response},
 };
 
@@ -18,3 +18,8 @@ impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
         axum::Json(self.0).into_response()
     }
 }
+
+/// Query parameters, with rejections as the typed error body (400 invalid-input).
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);

@@ -4,6 +4,7 @@
 mod accounts;
 pub mod assets;
 mod health;
+mod jobs;
 mod json;
 
 use app::routes;
@@ -24,7 +25,7 @@ use tower_http::{
 };
 use tracing::Level;
 
-pub use json::ApiJson;
+pub use json::{ApiJson, ApiQuery};
 
 use crate::{error::ApiError, state::AppState};
 
@@ -48,6 +49,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route(routes::ME, get(accounts::me).put(accounts::update_profile))
         .route(routes::ME_PASSWORD, post(accounts::change_password))
+        .route(routes::JOBS, get(jobs::list))
+        .route(routes::JOB, get(jobs::get).delete(jobs::delete))
+        .route(routes::JOB_RETRY, post(jobs::retry))
+        .route(routes::JOB_CANCEL, post(jobs::cancel))
+        .route(routes::QUEUES, get(jobs::queues))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(move |request: Request| {
             let ui = ui.clone();

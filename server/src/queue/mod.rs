@@ -44,7 +44,7 @@ const EPOCH_KEY: &[u8] = b"queue_epoch";
 pub enum QueueError {
     #[error("no such job")]
     NotFound,
-    #[error("the job is {0:?}; only a finished job can be retried")]
+    #[error("the job is {}; only a dead or cancelled job can be run again", .0.as_str())]
     NotRetryable(JobState),
     #[error("the job is running; cancel it first")]
     Running,

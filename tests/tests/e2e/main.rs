@@ -5,3 +5,4 @@
 mod accounts;
 mod browser_ui;
 mod http_surface;
+mod jobs;

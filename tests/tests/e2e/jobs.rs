@@ -1,0 +1,204 @@
+//! The jobs API: lists and filters, detail with attempts, retry, cancel, delete, queue counts,
+//! and who may see what.
+
+use app::{JobList, JobState, JobView, QueueCounts, QueueName};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use server::queue::{JobContext, JobError, JobSpec, RetryPolicy};
+use tests::{PASSWORD, TestApp};
+
+async fn echo(ctx: JobContext) -> Result<Value, JobError> {
+    Ok(ctx.payload)
+}
+
+async fn refuse(_ctx: JobContext) -> Result<Value, JobError> {
+    Err(JobError::permanent("the marketplace said no"))
+}
+
+#[tokio::test]
+async fn users_see_their_own_jobs_and_admins_see_all() {
+    let app = TestApp::spawn().await;
+    let admin = app.setup_admin().await.user;
+    let bob = app.create_user("bob", "bob@example.com").await;
+    let bob_client = app.new_client();
+    bob_client.login("bob", PASSWORD).await;
+    let queue = &app.state.queue;
+    queue.register("echo", RetryPolicy::default(), echo);
+
+    let mine = queue
+        .enqueue(JobSpec::new("echo", json!(1)).owner(admin.id))
+        .await
+        .unwrap();
+    queue
+        .enqueue(
+            JobSpec::new("echo", json!(2))
+                .owner(admin.id)
+                .queue(QueueName::Bulk),
+        )
+        .await
+        .unwrap();
+    let his = queue
+        .enqueue(JobSpec::new("echo", json!(3)).owner(bob.id))
+        .await
+        .unwrap();
+    queue.until_settled().await;
+
+    let all: JobList = app.api.list_jobs("").await.json();
+    assert_eq!(all.total, 3);
+    assert_eq!(all.jobs[0].id, his.id, "newest first");
+    let bulk: JobList = app.api.list_jobs("queue=bulk").await.json();
+    assert_eq!(bulk.total, 1);
+    let succeeded: JobList = app
+        .api
+        .list_jobs("state=succeeded&per_page=2&page=2")
+        .await
+        .json();
+    assert_eq!((succeeded.total, succeeded.jobs.len()), (3, 1));
+
+    let own: JobList = bob_client.list_jobs("").await.json();
+    assert_eq!(
+        own.jobs.iter().map(|j| j.id).collect::<Vec<_>>(),
+        vec![his.id]
+    );
+    assert_eq!(
+        bob_client.get_job(mine.id).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        bob_client.cancel_job(mine.id).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        bob_client.delete_job(mine.id).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        bob_client.retry_job(mine.id).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let detail: JobView = bob_client.get_job(his.id).await.json();
+    assert_eq!(detail.result, Some(json!(3)));
+    assert_eq!(detail.history.len(), 1);
+}
+
+#[tokio::test]
+async fn a_dead_job_shows_its_error_and_can_be_retried() {
+    let app = TestApp::spawn().await;
+    let admin = app.setup_admin().await.user;
+    let queue = &app.state.queue;
+    queue.register("refuse", RetryPolicy::default(), refuse);
+    let id = queue
+        .enqueue(JobSpec::new("refuse", Value::Null).owner(admin.id))
+        .await
+        .unwrap()
+        .id;
+    queue.until_settled().await;
+
+    let dead: JobView = app.api.get_job(id).await.json();
+    assert_eq!(dead.state, JobState::Dead);
+    assert_eq!(dead.last_error.as_deref(), Some("the marketplace said no"));
+    assert_eq!(
+        dead.history[0].error.as_deref(),
+        Some("the marketplace said no")
+    );
+
+    let retried = app.api.retry_job(id).await;
+    assert_eq!(retried.status(), StatusCode::OK, "{}", retried.text());
+    queue.until_settled().await;
+    let again: JobView = app.api.get_job(id).await.json();
+    assert_eq!((again.state, again.history.len()), (JobState::Dead, 2));
+
+    queue.register("refuse", RetryPolicy::default(), echo);
+    app.api.retry_job(id).await;
+    queue.until_settled().await;
+    assert_eq!(
+        app.api.get_job(id).await.json::<JobView>().state,
+        JobState::Succeeded
+    );
+    let twice = app.api.retry_job(id).await;
+    assert_eq!(twice.status(), StatusCode::CONFLICT);
+    assert_eq!(twice.error_code(), "job-conflict");
+}
+
+#[tokio::test]
+async fn waiting_jobs_can_be_cancelled_and_deleted() {
+    let app = TestApp::spawn().await;
+    let admin = app.setup_admin().await.user;
+    let queue = &app.state.queue;
+    let later = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let id = queue
+        .enqueue(
+            JobSpec::new("echo", Value::Null)
+                .owner(admin.id)
+                .run_at(later),
+        )
+        .await
+        .unwrap()
+        .id;
+    assert_eq!(
+        app.api.get_job(id).await.json::<JobView>().state,
+        JobState::Scheduled
+    );
+
+    let cancelled: JobView = app.api.cancel_job(id).await.json();
+    assert_eq!(cancelled.state, JobState::Cancelled);
+    assert_eq!(
+        app.api.delete_job(id).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(app.api.get_job(id).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.api.delete_job(id).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn queue_counts_cover_every_queue_and_state() {
+    let app = TestApp::spawn().await;
+    let admin = app.setup_admin().await.user;
+    let queue = &app.state.queue;
+    queue.register("echo", RetryPolicy::default(), echo);
+    queue
+        .enqueue(JobSpec::new("echo", Value::Null).owner(admin.id))
+        .await
+        .unwrap();
+    queue.until_settled().await;
+    let later = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    queue
+        .enqueue(
+            JobSpec::new("echo", Value::Null)
+                .owner(admin.id)
+                .queue(QueueName::Bulk)
+                .run_at(later),
+        )
+        .await
+        .unwrap();
+
+    let counts: Vec<QueueCounts> = app.api.get_queues().await.json();
+    assert_eq!(counts.len(), 3);
+    for entry in &counts {
+        assert_eq!(entry.counts.len(), 7, "every state, zeros included");
+    }
+    let of = |queue: QueueName, state: &str| {
+        counts.iter().find(|c| c.queue == queue).unwrap().counts[state]
+    };
+    assert_eq!(of(QueueName::Default, "succeeded"), 1);
+    assert_eq!(of(QueueName::Bulk, "scheduled"), 1);
+    assert_eq!(of(QueueName::Critical, "ready"), 0);
+}
+
+#[tokio::test]
+async fn the_jobs_api_needs_a_login_and_valid_filters() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.api.list_jobs("").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    app.setup_admin().await;
+    let bad = app.api.list_jobs("state=exploded").await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(bad.error_code(), "invalid-input");
+    assert_eq!(
+        app.api.get_job(app::JobId(999)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
