@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod error;
+pub mod events;
 pub mod jobs;
 pub mod routes;
 pub mod validate;

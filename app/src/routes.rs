@@ -26,6 +26,9 @@ pub const JOB_CANCEL: &str = "/api/jobs/{id}/cancel";
 /// `GET` counts per queue and state.
 pub const QUEUES: &str = "/api/queues";
 
+/// `GET` the user's live events (server-sent events).
+pub const EVENTS: &str = "/api/events";
+
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "brickdesk_session";
 /// Header that carries the CSRF token on mutating requests.

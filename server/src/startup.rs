@@ -48,6 +48,7 @@ impl Application {
                 store,
                 queue,
                 throttle: LoginThrottle::default(),
+                stopping: tokio_util::sync::CancellationToken::new(),
                 config: Arc::new(config),
             },
         })
@@ -76,7 +77,14 @@ impl Application {
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown({
+            let stopping = self.state.stopping.clone();
+            async move {
+                shutdown.await;
+                // Event streams never end by themselves; end them so shutdown can finish.
+                stopping.cancel();
+            }
+        })
         .await
         .context("serving HTTP")?;
         self.state.queue.shutdown(SHUTDOWN_GRACE).await;

@@ -15,6 +15,8 @@ pub struct AppState {
     pub queue: Queue,
     /// Login attempt limits.
     pub throttle: LoginThrottle,
+    /// Cancelled when the server begins to stop: long-lived streams end on it.
+    pub stopping: tokio_util::sync::CancellationToken,
     /// The configuration the server started with.
     pub config: Arc<Config>,
 }

@@ -3,6 +3,7 @@
 
 mod accounts;
 pub mod assets;
+mod events;
 mod health;
 mod jobs;
 mod json;
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route(routes::JOB_RETRY, post(jobs::retry))
         .route(routes::JOB_CANCEL, post(jobs::cancel))
         .route(routes::QUEUES, get(jobs::queues))
+        .route(routes::EVENTS, get(events::stream))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback(move |request: Request| {
             let ui = ui.clone();

@@ -82,6 +82,7 @@ pub struct JobEvent {
     pub id: JobId,
     pub owner: Option<UserId>,
     pub kind: String,
+    pub queue: QueueName,
     pub state: JobState,
     pub progress: Option<Progress>,
 }
@@ -471,6 +472,7 @@ impl Queue {
             id: record.id,
             owner: record.owner,
             kind: record.kind.clone(),
+            queue: record.queue,
             state: record.state_at(OffsetDateTime::now_utc()),
             progress: record.progress.clone(),
         });

@@ -4,5 +4,6 @@
 
 mod accounts;
 mod browser_ui;
+mod events;
 mod http_surface;
 mod jobs;

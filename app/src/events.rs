@@ -1,0 +1,21 @@
+//! Server-sent events on `GET /api/events`: names and payloads.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{JobId, JobState, ProgressView, QueueName, UserId};
+
+/// SSE event name of [`JobUpdated`].
+pub const JOB_UPDATED: &str = "job.updated";
+/// SSE event telling the page it missed events and should reload what it shows.
+pub const RESYNC: &str = "resync";
+
+/// A job changed state or reported progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobUpdated {
+    pub id: JobId,
+    pub kind: String,
+    pub queue: QueueName,
+    pub state: JobState,
+    pub owner: Option<UserId>,
+    pub progress: Option<ProgressView>,
+}

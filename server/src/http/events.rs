@@ -1,0 +1,53 @@
+//! `GET /api/events`: the user's live events as server-sent events, so pages update the moment
+//! something changes instead of polling. Streams end when the server stops.
+
+use std::convert::Infallible;
+
+use app::{
+    ProgressView,
+    events::{JOB_UPDATED, JobUpdated, RESYNC},
+};
+use axum::{
+    extract::State,
+    response::sse::{Event, KeepAlive, Sse},
+};
+use tokio_stream::{Stream, StreamExt as _, wrappers::BroadcastStream};
+
+use crate::{auth::CurrentUser, queue::JobEvent, state::AppState};
+
+/// Opens the stream.
+pub async fn stream(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let user = current.user.id;
+    let admin = current.user.is_admin;
+    let events = BroadcastStream::new(state.queue.subscribe())
+        .filter_map(move |message| match message {
+            Ok(event) if admin || event.owner == Some(user) => Some(job_updated(event)),
+            Ok(_) => None,
+            // This stream fell behind and missed events: the page reloads what it shows.
+            Err(_) => Some(Event::default().event(RESYNC).data("{}")),
+        })
+        .map(Ok);
+    let events = futures_util::StreamExt::take_until(events, state.stopping.cancelled_owned());
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+fn job_updated(event: JobEvent) -> Event {
+    let payload = JobUpdated {
+        id: event.id,
+        kind: event.kind,
+        queue: event.queue,
+        state: event.state,
+        owner: event.owner,
+        progress: event.progress.map(|p| ProgressView {
+            percent: p.percent,
+            message: p.message,
+        }),
+    };
+    Event::default()
+        .event(JOB_UPDATED)
+        .json_data(&payload)
+        .unwrap_or_else(|_| Event::default().event(RESYNC).data("{}"))
+}
