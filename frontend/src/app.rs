@@ -10,7 +10,10 @@ use leptos_router::{
 use crate::{
     api,
     components::shell::Shell,
-    pages::{login::LoginPage, not_found::NotFound, settings::SettingsPage, setup::SetupPage},
+    pages::{
+        jobs::JobsPage, login::LoginPage, not_found::NotFound, settings::SettingsPage,
+        setup::SetupPage,
+    },
     session::{Phase, Session},
 };
 
@@ -33,6 +36,7 @@ pub fn App() -> impl IntoView {
                         <Routes fallback=NotFound>
                             <Route path=path!("/") view=|| view! { <Redirect path="/settings" /> } />
                             <Route path=path!("/settings") view=SettingsPage />
+                            <Route path=path!("/jobs") view=JobsPage />
                         </Routes>
                     </Shell>
                 }.into_any(),

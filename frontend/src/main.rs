@@ -5,6 +5,7 @@ mod app;
 mod components;
 mod pages;
 mod session;
+mod sse;
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -1,4 +1,5 @@
 //! Building blocks shared by pages.
 
 pub mod form;
+pub mod format;
 pub mod shell;

@@ -10,6 +10,7 @@ use crate::{api, components::form::Brand, session::use_session};
 #[component]
 pub fn Shell(children: Children) -> impl IntoView {
     let session = use_session();
+    crate::sse::provide_live_events();
     let menu_open = RwSignal::new(false);
     let shown_name = move || {
         session.info.with(|info| {
@@ -42,6 +43,7 @@ pub fn Shell(children: Children) -> impl IntoView {
                     <Brand />
                 </A>
                 <nav class="nav" aria-label="Main">
+                    <A href="/jobs">"Jobs"</A>
                     <A href="/settings">"Settings"</A>
                 </nav>
                 <div class="user-menu">

@@ -1,0 +1,68 @@
+//! One server-sent-events connection per logged-in session, feeding signals that pages react
+//! to. The browser reconnects by itself; after a reconnect pages reload what they show, since
+//! events sent in between were missed.
+
+use app::{
+    events::{JOB_UPDATED, JobUpdated, RESYNC},
+    routes,
+};
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use wasm_bindgen::{JsCast as _, closure::Closure};
+use web_sys::{EventSource, MessageEvent};
+
+/// The live signals.
+#[derive(Clone, Copy)]
+pub struct LiveEvents {
+    /// The latest job change.
+    pub job: RwSignal<Option<JobUpdated>>,
+    /// Bumped when events may have been missed: reload.
+    pub resync: RwSignal<u64>,
+}
+
+type Listener = Closure<dyn FnMut(MessageEvent)>;
+
+/// Opens the stream for the lifetime of the calling component and provides [`LiveEvents`].
+pub fn provide_live_events() -> LiveEvents {
+    let live = LiveEvents {
+        job: RwSignal::new(None),
+        resync: RwSignal::new(0),
+    };
+    provide_context(live);
+    let Ok(source) = EventSource::new(routes::EVENTS) else {
+        return live;
+    };
+
+    let on_job: Listener = Closure::new(move |event: MessageEvent| {
+        let update = event
+            .data()
+            .as_string()
+            .and_then(|d| serde_json::from_str::<JobUpdated>(&d).ok());
+        if let Some(update) = update {
+            live.job.set(Some(update));
+        }
+    });
+    let on_resync: Listener = Closure::new(move |_| live.resync.update(|n| *n += 1));
+    let mut opened_before = false;
+    let on_open: Listener = Closure::new(move |_| {
+        if opened_before {
+            live.resync.update(|n| *n += 1);
+        }
+        opened_before = true;
+    });
+    for (name, listener) in [
+        (JOB_UPDATED, &on_job),
+        (RESYNC, &on_resync),
+        ("open", &on_open),
+    ] {
+        let _ = source.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
+    }
+    let held = SendWrapper::new((source, [on_job, on_resync, on_open]));
+    on_cleanup(move || held.0.close());
+    live
+}
+
+/// The live signals from context.
+pub fn use_live_events() -> LiveEvents {
+    expect_context::<LiveEvents>()
+}

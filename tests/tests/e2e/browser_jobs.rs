@@ -1,0 +1,95 @@
+//! The Jobs page in headless Chromium against the real server: a running job shows its
+//! progress and finishes without a reload, a failed job shows its error and runs again.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use server::queue::{JobContext, JobError, JobSpec, RetryPolicy};
+use tests::{PASSWORD, TestApp, browser::Browser};
+use tokio::sync::Notify;
+
+#[tokio::test]
+async fn the_jobs_page_follows_jobs_live_and_runs_failed_ones_again() {
+    if !server::http::assets::ui_built() {
+        assert!(
+            std::env::var("BRICKDESK_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "the UI was not built before the test binary"
+        );
+        eprintln!("skipping: the web UI is not built (run `make test`)");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let admin = app.setup_admin().await.user;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+
+    let release = Arc::new(Notify::new());
+    let gate = release.clone();
+    app.state.queue.register(
+        "import_orders",
+        RetryPolicy::default(),
+        move |ctx: JobContext| {
+            let gate = gate.clone();
+            async move {
+                ctx.progress(40, "40 of 100 orders");
+                gate.notified().await;
+                Ok(Value::Null)
+            }
+        },
+    );
+    app.state.queue.register(
+        "check_connection",
+        RetryPolicy::default(),
+        |_ctx: JobContext| async { Err(JobError::permanent("BrickLink refused the credentials")) },
+    );
+
+    browser
+        .client
+        .goto(&format!("{}/jobs", app.base))
+        .await
+        .unwrap();
+    browser.fill("#login-login", "admin").await;
+    browser.fill("#login-password", PASSWORD).await;
+    browser.click("#login-submit").await;
+    browser.wait_for_text("h1", "Jobs").await;
+    browser
+        .wait_for_text(".empty", "No background jobs yet")
+        .await;
+
+    let import = app
+        .state
+        .queue
+        .enqueue(JobSpec::new("import_orders", Value::Null).owner(admin.id));
+    import.await.unwrap();
+    browser.wait_for_text("#jobs-table", "Import orders").await;
+    browser.wait_for_text("#jobs-table", "Running").await;
+    browser.find("#jobs-table [role=progressbar]").await;
+    browser.screenshot("jobs-running").await;
+    release.notify_one();
+    browser.wait_for_text("#jobs-table", "Done").await;
+
+    let check = app
+        .state
+        .queue
+        .enqueue(JobSpec::new("check_connection", Value::Null).owner(admin.id));
+    let failed = check.await.unwrap().id;
+    app.state.queue.until_settled().await;
+    browser.wait_for_text("#jobs-table", "Failed").await;
+    browser.click("#jobs-table tbody tr:first-child").await;
+    browser
+        .wait_for_text("#job-detail", "BrickLink refused the credentials")
+        .await;
+    browser.screenshot("jobs-detail").await;
+
+    app.state.queue.register(
+        "check_connection",
+        RetryPolicy::default(),
+        |_ctx: JobContext| async { Ok(Value::Null) },
+    );
+    browser.click("#job-retry").await;
+    browser.wait_for_text("#job-detail", "Done").await;
+    let record = app.state.queue.get(failed).unwrap().unwrap();
+    assert_eq!(record.state, app::JobState::Succeeded);
+    browser.close().await;
+}
