@@ -4,6 +4,8 @@
 pub const HEALTHZ: &str = "/healthz";
 /// `GET` readiness probe: the store answers.
 pub const READYZ: &str = "/readyz";
+/// `GET` Prometheus text.
+pub const METRICS: &str = "/metrics";
 /// Prefix of every JSON endpoint.
 pub const API: &str = "/api";
 /// `GET` whether first-run setup is needed; `POST` create the first admin.

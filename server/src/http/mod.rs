@@ -7,6 +7,7 @@ mod events;
 mod health;
 mod jobs;
 mod json;
+mod metrics;
 
 use app::routes;
 use axum::{
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route(routes::HEALTHZ, get(health::live))
         .route(routes::READYZ, get(health::ready))
+        .route(routes::METRICS, get(metrics::scrape))
         .route(
             routes::SETUP,
             get(accounts::setup_status).post(accounts::setup),

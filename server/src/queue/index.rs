@@ -35,6 +35,9 @@ pub struct Index {
     scheduled: BTreeSet<(OffsetDateTime, JobId)>,
     pub keys: HashMap<String, KeySlots>,
     pub running: HashMap<JobId, Running>,
+    /// Jobs that left `live` (finished, or deleted: `None`) whose write is not flushed yet;
+    /// readers see these instead of the older copy on disk.
+    pub committing: HashMap<JobId, Option<JobRecord>>,
 }
 
 impl Index {

@@ -11,6 +11,7 @@
 
 mod commit;
 mod index;
+mod metrics;
 pub mod policy;
 pub mod record;
 #[cfg(test)]
@@ -58,10 +59,11 @@ pub enum QueueError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// Workers per queue.
+/// Workers per queue, and how long finished jobs are kept.
 #[derive(Debug, Clone)]
 pub struct QueueConfig {
     pub concurrency: HashMap<QueueName, usize>,
+    pub retention: Retention,
 }
 
 impl Default for QueueConfig {
@@ -72,6 +74,34 @@ impl Default for QueueConfig {
                 (QueueName::Default, 4),
                 (QueueName::Bulk, 2),
             ]),
+            retention: Retention::default(),
+        }
+    }
+}
+
+/// How long finished jobs stay visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Succeeded jobs older than this are deleted.
+    pub succeeded: time::Duration,
+    /// Cancelled jobs older than this are deleted.
+    pub cancelled: time::Duration,
+    /// Dead jobs older than this are deleted...
+    pub dead: time::Duration,
+    /// ...and beyond this many, the oldest dead jobs go first.
+    pub dead_cap: usize,
+    /// How often the pruning runs.
+    pub every: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            succeeded: time::Duration::days(7),
+            cancelled: time::Duration::days(7),
+            dead: time::Duration::days(90),
+            dead_cap: 10_000,
+            every: Duration::from_secs(600),
         }
     }
 }
@@ -122,6 +152,7 @@ struct Inner {
     stop_claiming: CancellationToken,
     tasks: TaskTracker,
     config: QueueConfig,
+    metrics: metrics::QueueMetrics,
 }
 
 impl Queue {
@@ -154,6 +185,7 @@ impl Queue {
             stop_claiming: CancellationToken::new(),
             tasks: TaskTracker::new(),
             config,
+            metrics: metrics::QueueMetrics::default(),
         };
         let queue = Self {
             inner: Arc::new(inner),
@@ -191,6 +223,20 @@ impl Queue {
             }
         }
         self.inner.tasks.spawn(worker::schedule(self.clone()));
+        let queue = self.clone();
+        self.inner.tasks.spawn(async move {
+            let mut tick = tokio::time::interval(queue.inner.config.retention.every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        if let Err(err) = queue.prune(OffsetDateTime::now_utc()).await {
+                            tracing::warn!(%err, "pruning finished jobs failed");
+                        }
+                    }
+                    () = queue.inner.stop_claiming.cancelled() => return,
+                }
+            }
+        });
     }
 
     /// Live changes of every job.
@@ -256,6 +302,9 @@ impl Queue {
             }
         };
         pending.wait().await?;
+        if !enqueued.merged {
+            metrics::QueueMetrics::inc(&self.inner.metrics.enqueued, &record.kind);
+        }
         self.wake(ready);
         self.emit(&record);
         Ok(enqueued)
@@ -263,10 +312,28 @@ impl Queue {
 
     /// A job, live or finished.
     pub fn get(&self, id: JobId) -> Result<Option<JobRecord>, QueueError> {
-        if let Some(record) = lock(&self.inner.index).live.get(&id) {
-            return Ok(Some(record.clone()));
+        {
+            let index = lock(&self.inner.index);
+            if let Some(record) = index.live.get(&id) {
+                return Ok(Some(record.clone()));
+            }
+            if let Some(pending) = index.committing.get(&id) {
+                return Ok(pending.clone());
+            }
         }
         self.load(id)
+    }
+
+    /// Forgets the overlay of `id` once its write is flushed, unless a newer one replaced it.
+    fn committed(&self, id: JobId, written: Option<OffsetDateTime>) {
+        let mut index = lock(&self.inner.index);
+        let current = index
+            .committing
+            .get(&id)
+            .map(|r| r.as_ref().map(|r| r.updated_at));
+        if current == Some(written) {
+            index.committing.remove(&id);
+        }
     }
 
     fn load(&self, id: JobId) -> Result<Option<JobRecord>, QueueError> {
@@ -280,12 +347,19 @@ impl Queue {
 
     /// Every stored job, newest first (a scan; the API pages over it).
     pub fn list(&self) -> Result<Vec<JobRecord>, QueueError> {
-        let live = lock(&self.inner.index).live.clone();
+        let (live, committing) = {
+            let index = lock(&self.inner.index);
+            (index.live.clone(), index.committing.clone())
+        };
         let mut all = Vec::new();
         for entry in self.inner.jobs.iter().rev() {
             let (_, value) = entry.map_err(crate::store::StoreError::from)?;
             let record: JobRecord = codec::decode(&value)?;
-            all.push(live.get(&record.id).cloned().unwrap_or(record));
+            match (live.get(&record.id), committing.get(&record.id)) {
+                (Some(newer), _) | (None, Some(Some(newer))) => all.push(newer.clone()),
+                (None, Some(None)) => {}
+                (None, None) => all.push(record),
+            }
         }
         Ok(all)
     }
@@ -316,11 +390,13 @@ impl Queue {
             record.updated_at = OffsetDateTime::now_utc();
             let ready = unblocked.and_then(|p| index.place(p, record.updated_at));
             self.notify_queue(ready);
+            index.committing.insert(id, Some(record.clone()));
             let commit = self.submit(vec![Write::Put(Box::new(record.clone()))], Vec::new())?;
             (record, commit)
         };
         let (record, commit) = record;
         commit.wait().await?;
+        self.committed(id, Some(record.updated_at));
         self.emit(&record);
         self.inner.changed.notify_waiters();
         Ok(JobState::Cancelled)
@@ -328,7 +404,7 @@ impl Queue {
 
     /// Runs a dead or cancelled job again, with a fresh set of attempts.
     pub async fn retry(&self, id: JobId) -> Result<JobRecord, QueueError> {
-        let mut record = self.load(id)?.ok_or(QueueError::NotFound)?;
+        let mut record = self.get(id)?.ok_or(QueueError::NotFound)?;
         if !matches!(record.state, JobState::Dead | JobState::Cancelled) {
             return Err(QueueError::NotRetryable(record.state));
         }
@@ -349,6 +425,7 @@ impl Queue {
             record.run_at = now;
             record.attempts = 0;
             record.updated_at = now;
+            index.committing.remove(&id);
             index.live.insert(id, record.clone());
             let commit = self.submit(vec![Write::Put(Box::new(record.clone()))], Vec::new())?;
             (index.place(id, now), commit)
@@ -376,15 +453,89 @@ impl Queue {
                     let ready = index.place(unblocked, OffsetDateTime::now_utc());
                     self.notify_queue(ready);
                 }
-            } else if self.load(id)?.is_none() {
+            } else if index.committing.get(&id).is_some_and(Option::is_none)
+                || (!index.committing.contains_key(&id) && self.load(id)?.is_none())
+            {
                 return Err(QueueError::NotFound);
             }
+            index.committing.insert(id, None);
             self.submit(vec![Write::Delete(id)], Vec::new())?
         }
         .wait()
         .await?;
+        self.committed(id, None);
         self.inner.changed.notify_waiters();
         Ok(())
+    }
+
+    /// Deletes finished jobs past their retention, and the oldest dead jobs beyond the cap.
+    /// Returns how many were deleted.
+    pub async fn prune(&self, now: OffsetDateTime) -> Result<usize, QueueError> {
+        let retention = self.inner.config.retention;
+        let mut doomed = Vec::new();
+        let mut dead = Vec::new();
+        for entry in self.inner.jobs.iter() {
+            let (_, value) = entry.map_err(crate::store::StoreError::from)?;
+            let record: JobRecord = codec::decode(&value)?;
+            let age = now - record.updated_at;
+            match record.state {
+                JobState::Succeeded if age > retention.succeeded => doomed.push(record.id),
+                JobState::Cancelled if age > retention.cancelled => doomed.push(record.id),
+                JobState::Dead if age > retention.dead => doomed.push(record.id),
+                JobState::Dead => dead.push((record.updated_at, record.id)),
+                _ => {}
+            }
+        }
+        if dead.len() > retention.dead_cap {
+            dead.sort();
+            let excess = dead.len() - retention.dead_cap;
+            doomed.extend(dead.into_iter().take(excess).map(|(_, id)| id));
+        }
+        let pruned = doomed.len();
+        if pruned > 0 {
+            let writes = doomed.into_iter().map(Write::Delete).collect();
+            self.submit(writes, Vec::new())?.wait().await?;
+            tracing::info!(pruned, "finished jobs past their retention deleted");
+        }
+        Ok(pruned)
+    }
+
+    /// The queue's series in Prometheus text format, counts and lag read now.
+    pub fn metrics_text(&self) -> Result<String, QueueError> {
+        let now = OffsetDateTime::now_utc();
+        let m = &self.inner.metrics;
+        let mut counts: HashMap<(QueueName, JobState), i64> = HashMap::new();
+        for record in self.list()? {
+            *counts
+                .entry((record.queue, record.state_at(now)))
+                .or_default() += 1;
+        }
+        for queue in QueueName::ALL {
+            for state in JobState::ALL {
+                let label = metrics::QueueStateLabel {
+                    queue: queue.as_str().to_owned(),
+                    state: state.as_str().to_owned(),
+                };
+                m.jobs
+                    .get_or_create(&label)
+                    .set(counts.get(&(queue, state)).copied().unwrap_or(0));
+            }
+            let index = lock(&self.inner.index);
+            let oldest = index
+                .live
+                .values()
+                .filter(|r| r.queue == queue && r.state_at(now) == JobState::Ready)
+                .map(|r| r.run_at)
+                .min();
+            drop(index);
+            let lag = oldest.map_or(0.0, |at| (now - at).as_seconds_f64().max(0.0));
+            m.lag_seconds
+                .get_or_create(&metrics::QueueLabel {
+                    queue: queue.as_str().to_owned(),
+                })
+                .set(lag);
+        }
+        Ok(m.encode())
     }
 
     /// Counts of live jobs: ready now and running.

@@ -29,6 +29,7 @@ fn fast() -> RetryPolicy {
 fn one_worker() -> QueueConfig {
     QueueConfig {
         concurrency: HashMap::from([(QueueName::Default, 1), (QueueName::Bulk, 1)]),
+        ..QueueConfig::default()
     }
 }
 
@@ -608,4 +609,75 @@ async fn progress_is_broadcast_at_once() {
         }
     );
     queue.until_settled().await;
+}
+
+#[tokio::test]
+async fn finished_jobs_are_pruned_by_age_and_dead_ones_also_by_count() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("store");
+    let config = QueueConfig {
+        retention: Retention {
+            dead_cap: 2,
+            ..Retention::default()
+        },
+        ..QueueConfig::default()
+    };
+    let queue = Queue::open(&store, config).await.expect("queue");
+    queue.register("ok", fast(), echo);
+    queue.register("no", fast(), |_ctx: JobContext| async {
+        Err(JobError::permanent("no"))
+    });
+    queue.start();
+    let ok = queue
+        .enqueue(JobSpec::new("ok", Value::Null))
+        .await
+        .expect("enqueue")
+        .id;
+    let mut dead = Vec::new();
+    for _ in 0..3 {
+        dead.push(
+            queue
+                .enqueue(JobSpec::new("no", Value::Null))
+                .await
+                .expect("enqueue")
+                .id,
+        );
+        queue.until_settled().await;
+    }
+    let later = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let waiting = queue
+        .enqueue(JobSpec::new("ok", Value::Null).run_at(later))
+        .await
+        .expect("w")
+        .id;
+
+    assert_eq!(
+        queue.prune(OffsetDateTime::now_utc()).await.expect("prune"),
+        1,
+        "the oldest dead job"
+    );
+    assert!(queue.get(dead[0]).expect("read").is_none());
+    assert!(queue.get(dead[1]).expect("read").is_some());
+    assert!(
+        queue.get(ok).expect("read").is_some(),
+        "a fresh success stays"
+    );
+
+    let next_week = OffsetDateTime::now_utc() + time::Duration::days(8);
+    assert_eq!(
+        queue.prune(next_week).await.expect("prune"),
+        1,
+        "the week-old success"
+    );
+    assert!(queue.get(ok).expect("read").is_none());
+    assert!(
+        queue.get(waiting).expect("read").is_some(),
+        "waiting jobs are never pruned"
+    );
+    let next_season = OffsetDateTime::now_utc() + time::Duration::days(91);
+    assert_eq!(
+        queue.prune(next_season).await.expect("prune"),
+        2,
+        "old dead jobs"
+    );
 }

@@ -220,6 +220,13 @@ impl Queue {
             }
         };
         tracing::debug!(job = record.id.0, kind = record.kind, elapsed = ?started.elapsed(), ok = outcome.is_ok(), "job ran");
+        self.inner
+            .metrics
+            .run_seconds
+            .get_or_create(&super::metrics::KindLabel {
+                kind: record.kind.clone(),
+            })
+            .observe(started.elapsed().as_secs_f64());
         if let Err(err) = self.complete(record.id, record.token, outcome).await {
             tracing::warn!(job = record.id.0, %err, "completion refused");
         }
@@ -310,7 +317,9 @@ impl Queue {
                     ready = index.place(next, now);
                 }
             }
-            if !record.state.is_terminal() {
+            if record.state.is_terminal() {
+                index.committing.insert(id, Some(record.clone()));
+            } else {
                 index.live.insert(id, record.clone());
                 ready = ready.or(index.place(id, now));
             }
@@ -318,6 +327,18 @@ impl Queue {
             (record, ready, commit)
         };
         commit.wait().await?;
+        if record.state.is_terminal() {
+            self.committed(id, Some(record.updated_at));
+        }
+        let family = match record.state {
+            JobState::Succeeded => Some(&self.inner.metrics.succeeded),
+            JobState::Dead => Some(&self.inner.metrics.failed),
+            JobState::Retrying => Some(&self.inner.metrics.retried),
+            _ => None,
+        };
+        if let Some(family) = family {
+            super::metrics::QueueMetrics::inc(family, &record.kind);
+        }
         self.wake(ready);
         self.emit(&record);
         self.inner.changed.notify_waiters();

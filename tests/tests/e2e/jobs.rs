@@ -202,3 +202,48 @@ async fn the_jobs_api_needs_a_login_and_valid_filters() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn metrics_count_jobs_by_queue_state_and_kind() {
+    let app = TestApp::spawn().await;
+    let queue = &app.state.queue;
+    queue.register("echo", RetryPolicy::default(), echo);
+    queue.register("refuse", RetryPolicy::default(), refuse);
+    queue
+        .enqueue(JobSpec::new("echo", Value::Null))
+        .await
+        .unwrap();
+    queue
+        .enqueue(JobSpec::new("refuse", Value::Null))
+        .await
+        .unwrap();
+    queue.until_settled().await;
+
+    let scrape = app.api.get("/metrics").await;
+    assert_eq!(scrape.status(), StatusCode::OK);
+    assert!(
+        scrape
+            .header("content-type")
+            .unwrap()
+            .contains("openmetrics-text")
+    );
+    let text = scrape.text();
+    for line in [
+        "brickdesk_jobs_enqueued_total{kind=\"echo\"} 1",
+        "brickdesk_jobs_succeeded_total{kind=\"echo\"} 1",
+        "brickdesk_jobs_failed_total{kind=\"refuse\"} 1",
+        "brickdesk_jobs_count{queue=\"default\",state=\"succeeded\"} 1",
+        "brickdesk_jobs_count{queue=\"default\",state=\"dead\"} 1",
+        "brickdesk_jobs_count{queue=\"bulk\",state=\"ready\"} 0",
+        "brickdesk_jobs_queue_lag_seconds{queue=\"critical\"} 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(line)),
+            "missing {line:?} in:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("brickdesk_jobs_run_seconds_count{kind=\"echo\"} 1"),
+        "{text}"
+    );
+}
