@@ -334,6 +334,8 @@ impl Queue {
         if current == Some(written) {
             index.committing.remove(&id);
         }
+        drop(index);
+        self.inner.changed.notify_waiters();
     }
 
     fn load(&self, id: JobId) -> Result<Option<JobRecord>, QueueError> {
@@ -550,9 +552,10 @@ impl Queue {
             .await;
     }
 
-    /// Waits until every job has finished (succeeded, dead or cancelled).
+    /// Waits until every job has finished (succeeded, dead or cancelled) and that is flushed.
     pub async fn until_settled(&self) {
-        self.wait_until(|index| index.live.is_empty()).await;
+        self.wait_until(|index| index.live.is_empty() && index.committing.is_empty())
+            .await;
     }
 
     async fn wait_until(&self, done: impl Fn(&Index) -> bool) {

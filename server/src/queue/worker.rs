@@ -161,12 +161,10 @@ impl Queue {
             (record, cancel, commit)
         };
         let (record, cancel, commit) = record;
-        // The attempt is counted durably before the handler runs, so a job that crashes the
-        // process cannot loop forever.
-        if let Err(err) = match commit {
-            Ok(pending) => pending.wait().await,
-            Err(err) => Err(err),
-        } {
+        // The claim (attempt counted, epoch, token) goes to the committer before the handler
+        // starts and is flushed with the next group, within about a millisecond; the worker
+        // does not wait for it. See docs/durability.md for what that means after a crash.
+        if let Err(err) = commit {
             tracing::error!(job = record.id.0, %err, "could not record a claim");
         }
         self.emit(&record);
@@ -227,19 +225,43 @@ impl Queue {
                 kind: record.kind.clone(),
             })
             .observe(started.elapsed().as_secs_f64());
-        if let Err(err) = self.complete(record.id, record.token, outcome).await {
-            tracing::warn!(job = record.id.0, %err, "completion refused");
+        // The worker moves on at once; the write is flushed with the next group, and only
+        // then do the event and the metrics go out.
+        match self.finish(record.id, record.token, outcome) {
+            Ok((_, durable)) => {
+                // Tracked, so shutdown waits for it before closing the committer.
+                self.inner.tasks.spawn(async move {
+                    if let Err(err) = durable.wait().await {
+                        tracing::error!(%err, "could not record a job's outcome");
+                    }
+                });
+            }
+            Err(err) => tracing::warn!(job = record.id.0, %err, "completion refused"),
         }
     }
 
-    /// Records an attempt's outcome. A completion whose fencing token is not the job's
-    /// current one (a stale attempt) is refused.
+    /// Records an attempt's outcome and waits until it is flushed. A completion whose fencing
+    /// token is not the job's current one (a stale attempt) is refused.
+    #[cfg(test)]
     pub(super) async fn complete(
         &self,
         id: JobId,
         token: u64,
         outcome: Result<serde_json::Value, JobError>,
     ) -> Result<JobState, super::QueueError> {
+        let (state, durable) = self.finish(id, token, outcome)?;
+        durable.wait().await?;
+        Ok(state)
+    }
+
+    /// Records an attempt's outcome in memory and submits its write; the returned
+    /// [`Durable`] completes the bookkeeping once the write is flushed.
+    fn finish(
+        &self,
+        id: JobId,
+        token: u64,
+        outcome: Result<serde_json::Value, JobError>,
+    ) -> Result<(JobState, Durable), super::QueueError> {
         let now = OffsetDateTime::now_utc();
         let (record, ready, commit) = {
             let mut index = lock(&self.inner.index);
@@ -326,23 +348,17 @@ impl Queue {
             let commit = self.submit(vec![Write::Put(Box::new(record.clone()))], Vec::new())?;
             (record, ready, commit)
         };
-        commit.wait().await?;
-        if record.state.is_terminal() {
-            self.committed(id, Some(record.updated_at));
-        }
-        let family = match record.state {
-            JobState::Succeeded => Some(&self.inner.metrics.succeeded),
-            JobState::Dead => Some(&self.inner.metrics.failed),
-            JobState::Retrying => Some(&self.inner.metrics.retried),
-            _ => None,
-        };
-        if let Some(family) = family {
-            super::metrics::QueueMetrics::inc(family, &record.kind);
-        }
         self.wake(ready);
-        self.emit(&record);
         self.inner.changed.notify_waiters();
-        Ok(record.state)
+        let state = record.state;
+        Ok((
+            state,
+            Durable {
+                queue: self.clone(),
+                record,
+                commit,
+            },
+        ))
     }
 
     fn report_progress(&self, id: JobId, token: u64, percent: u8, message: String) {
@@ -369,5 +385,38 @@ impl Queue {
             record
         };
         self.emit(&record);
+    }
+}
+
+/// A completion whose write is submitted; [`Durable::wait`] finishes once it is flushed.
+pub(super) struct Durable {
+    queue: Queue,
+    record: JobRecord,
+    commit: super::commit::Pending,
+}
+
+impl Durable {
+    /// Waits for the flush, then forgets the overlay, counts the outcome and tells the UI.
+    pub(super) async fn wait(self) -> Result<(), super::QueueError> {
+        let Self {
+            queue,
+            record,
+            commit,
+        } = self;
+        commit.wait().await?;
+        let family = match record.state {
+            JobState::Succeeded => Some(&queue.inner.metrics.succeeded),
+            JobState::Dead => Some(&queue.inner.metrics.failed),
+            JobState::Retrying => Some(&queue.inner.metrics.retried),
+            _ => None,
+        };
+        if let Some(family) = family {
+            super::metrics::QueueMetrics::inc(family, &record.kind);
+        }
+        queue.emit(&record);
+        if record.state.is_terminal() {
+            queue.committed(record.id, Some(record.updated_at));
+        }
+        Ok(())
     }
 }
