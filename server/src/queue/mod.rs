@@ -33,7 +33,7 @@ pub use commit::Extra;
 use commit::{Committer, Pending, Write};
 use index::{Index, KeySlots};
 pub use policy::{JobError, RetryPolicy};
-pub use record::{Attempt, JobRecord, JobSpec, Progress};
+pub use record::{Attempt, Batch, JobRecord, JobSpec, Progress};
 pub use worker::{Handler, JobContext};
 
 use crate::store::{Store, codec};
@@ -310,6 +310,173 @@ impl Queue {
         Ok(enqueued)
     }
 
+    /// Enqueues a batch: a parent that runs no handler and `parts` that run as ordinary jobs.
+    /// The parent reports the parts' aggregated progress and finishes with the last part:
+    /// succeeded if every part did, dead otherwise. Everything lands in one commit.
+    pub async fn enqueue_batch(
+        &self,
+        parent: JobSpec,
+        parts: Vec<JobSpec>,
+    ) -> Result<(JobId, Vec<JobId>), QueueError> {
+        if self.inner.stop_claiming.is_cancelled() {
+            return Err(QueueError::Stopped);
+        }
+        let now = OffsetDateTime::now_utc();
+        let new_id = || -> Result<JobId, QueueError> {
+            Ok(JobId(
+                self.inner
+                    .db
+                    .generate_id()
+                    .map_err(crate::store::StoreError::from)?
+                    + 1,
+            ))
+        };
+        let parent_id = new_id()?;
+        let total = u32::try_from(parts.len()).unwrap_or(u32::MAX);
+        let mut parent_record = new_record(parent_id, parent, now, 1, Duration::ZERO);
+        parent_record.state = JobState::Running;
+        parent_record.key = None;
+        parent_record.batch = Some(Batch {
+            total,
+            succeeded: 0,
+            failed: 0,
+            cancelled: false,
+        });
+        parent_record.progress = Some(Progress {
+            percent: 0,
+            message: format!("0 of {total} done"),
+        });
+        let mut records = vec![parent_record.clone()];
+        for mut spec in parts {
+            spec.parent = Some(parent_id);
+            spec.key = None;
+            let policy = self.policy(&spec.kind);
+            let run_at = spec.run_at.unwrap_or(now);
+            let max = spec.max_attempts.unwrap_or(policy.max_attempts).max(1);
+            let timeout = spec.timeout.unwrap_or(policy.timeout);
+            records.push(new_record(new_id()?, spec, run_at, max, timeout));
+        }
+        let child_ids: Vec<JobId> = records[1..].iter().map(|r| r.id).collect();
+        let (commit, queues, finished) = {
+            let mut index = lock(&self.inner.index);
+            let mut queues = Vec::new();
+            for record in &records {
+                index.live.insert(record.id, record.clone());
+            }
+            for id in &child_ids {
+                queues.extend(index.place(*id, now));
+            }
+            let mut finished = None;
+            let writes = if child_ids.is_empty() {
+                let mut writes = Vec::new();
+                finished = self.finish_batch(&mut index, parent_id, now, &mut writes);
+                writes
+            } else {
+                records
+                    .iter()
+                    .map(|r| Write::Put(Box::new(r.clone())))
+                    .collect()
+            };
+            (self.submit(writes, Vec::new())?, queues, finished)
+        };
+        commit.wait().await?;
+        self.batch_committed(finished);
+        for queue in queues {
+            self.notify_queue(Some(queue));
+        }
+        self.inner.wake_scheduler.notify_one();
+        self.emit(&parent_record);
+        Ok((parent_id, child_ids))
+    }
+
+    /// A part of a batch finished: count it on the parent (written in the same commit as the
+    /// part) and finish the parent with its last part. Called under the index lock.
+    fn part_finished(
+        &self,
+        index: &mut Index,
+        part: &JobRecord,
+        now: OffsetDateTime,
+        writes: &mut Vec<Write>,
+    ) -> Finished {
+        let parent_id = part.parent?;
+        let parent = index.live.get_mut(&parent_id)?;
+        let batch = parent.batch.as_mut()?;
+        if part.state == JobState::Succeeded {
+            batch.succeeded += 1;
+        } else {
+            batch.failed += 1;
+        }
+        let batch = *batch;
+        parent.updated_at = now;
+        if batch.finished() >= batch.total {
+            return self.finish_batch(index, parent_id, now, writes);
+        }
+        let progress = aggregate(index, parent_id);
+        if let Some(parent) = index.live.get_mut(&parent_id) {
+            parent.progress = Some(progress);
+            writes.push(Write::Put(Box::new(parent.clone())));
+        }
+        None
+    }
+
+    /// Ends a batch whose parts have all finished.
+    fn finish_batch(
+        &self,
+        index: &mut Index,
+        parent_id: JobId,
+        now: OffsetDateTime,
+        writes: &mut Vec<Write>,
+    ) -> Finished {
+        let mut parent = index.live.remove(&parent_id)?;
+        let batch = parent.batch.unwrap_or(Batch {
+            total: 0,
+            succeeded: 0,
+            failed: 0,
+            cancelled: false,
+        });
+        parent.state = if batch.cancelled {
+            JobState::Cancelled
+        } else if batch.failed == 0 {
+            JobState::Succeeded
+        } else {
+            JobState::Dead
+        };
+        parent.progress = Some(Progress {
+            percent: 100,
+            message: format!("{} of {} done", batch.finished(), batch.total),
+        });
+        parent.result = Some(serde_json::json!({
+            "parts": batch.total, "succeeded": batch.succeeded, "failed": batch.failed
+        }));
+        if batch.failed > 0 {
+            parent.history.push(Attempt {
+                started_at: parent.created_at,
+                ended_at: Some(now),
+                error: Some(format!("{} of {} parts failed", batch.failed, batch.total)),
+            });
+        }
+        parent.updated_at = now;
+        index.committing.insert(parent_id, Some(parent.clone()));
+        self.emit(&parent);
+        writes.push(Write::Put(Box::new(parent)));
+        Some((parent_id, now))
+    }
+
+    /// Forgets a finished batch parent's overlay once the commit holding it is flushed.
+    fn batch_committed(&self, finished: Finished) {
+        if let Some((parent, at)) = finished {
+            self.committed(parent, Some(at));
+        }
+    }
+
+    /// A part reported progress: the parent shows the average over its parts.
+    fn part_progressed(&self, index: &mut Index, parent_id: JobId) -> Option<JobRecord> {
+        let progress = aggregate(index, parent_id);
+        let parent = index.live.get_mut(&parent_id)?;
+        parent.progress = Some(progress);
+        Some(parent.clone())
+    }
+
     /// A job, live or finished.
     pub fn get(&self, id: JobId) -> Result<Option<JobRecord>, QueueError> {
         {
@@ -369,6 +536,31 @@ impl Queue {
     /// Cancels a waiting job at once, or asks a running one to stop (its handler sees the
     /// token; the job ends `cancelled` when the handler returns).
     pub async fn cancel(&self, id: JobId) -> Result<JobState, QueueError> {
+        let parts: Vec<JobId> = {
+            let mut index = lock(&self.inner.index);
+            match index
+                .live
+                .get_mut(&id)
+                .and_then(|parent| parent.batch.as_mut())
+            {
+                Some(batch) => {
+                    batch.cancelled = true;
+                    index
+                        .live
+                        .values()
+                        .filter(|r| r.parent == Some(id))
+                        .map(|r| r.id)
+                        .collect()
+                }
+                None => Vec::new(),
+            }
+        };
+        if !parts.is_empty() {
+            for part in parts {
+                Box::pin(self.cancel(part)).await?;
+            }
+            return Ok(JobState::Cancelled);
+        }
         let record = {
             let mut index = lock(&self.inner.index);
             if let Some(running) = index.running.get_mut(&id) {
@@ -393,12 +585,15 @@ impl Queue {
             let ready = unblocked.and_then(|p| index.place(p, record.updated_at));
             self.notify_queue(ready);
             index.committing.insert(id, Some(record.clone()));
-            let commit = self.submit(vec![Write::Put(Box::new(record.clone()))], Vec::new())?;
-            (record, commit)
+            let mut writes = vec![Write::Put(Box::new(record.clone()))];
+            let finished = self.part_finished(&mut index, &record, record.updated_at, &mut writes);
+            let commit = self.submit(writes, Vec::new())?;
+            (record, commit, finished)
         };
-        let (record, commit) = record;
+        let (record, commit, finished) = record;
         commit.wait().await?;
         self.committed(id, Some(record.updated_at));
+        self.batch_committed(finished);
         self.emit(&record);
         self.inner.changed.notify_waiters();
         Ok(JobState::Cancelled)
@@ -429,7 +624,27 @@ impl Queue {
             record.updated_at = now;
             index.committing.remove(&id);
             index.live.insert(id, record.clone());
-            let commit = self.submit(vec![Write::Put(Box::new(record.clone()))], Vec::new())?;
+            let mut writes = vec![Write::Put(Box::new(record.clone()))];
+            if let Some(parent_id) = record.parent {
+                let parent = match index.live.get(&parent_id) {
+                    Some(live) => Some(live.clone()),
+                    None => index
+                        .committing
+                        .remove(&parent_id)
+                        .flatten()
+                        .or(self.load(parent_id)?),
+                };
+                if let Some(mut parent) = parent.filter(|p| p.batch.is_some()) {
+                    if let Some(batch) = parent.batch.as_mut() {
+                        batch.failed = batch.failed.saturating_sub(1);
+                    }
+                    parent.state = JobState::Running;
+                    parent.updated_at = now;
+                    writes.push(Write::Put(Box::new(parent.clone())));
+                    index.live.insert(parent_id, parent);
+                }
+            }
+            let commit = self.submit(writes, Vec::new())?;
             (index.place(id, now), commit)
         };
         let (ready, commit) = ready;
@@ -441,14 +656,22 @@ impl Queue {
 
     /// Deletes a job that is not running.
     pub async fn delete(&self, id: JobId) -> Result<(), QueueError> {
+        let mut finished = None;
         {
             let mut index = lock(&self.inner.index);
             if index.running.contains_key(&id) {
                 return Err(QueueError::Running);
             }
+            let mut writes = Vec::new();
             if let Some(record) = index.live.get(&id).cloned() {
                 index.unplace(id);
                 index.live.remove(&id);
+                let gone = JobRecord {
+                    state: JobState::Cancelled,
+                    ..record.clone()
+                };
+                finished =
+                    self.part_finished(&mut index, &gone, OffsetDateTime::now_utc(), &mut writes);
                 if let Some(key) = &record.key
                     && let Some(unblocked) = index.release_key(key, id)
                 {
@@ -461,11 +684,13 @@ impl Queue {
                 return Err(QueueError::NotFound);
             }
             index.committing.insert(id, None);
-            self.submit(vec![Write::Delete(id)], Vec::new())?
+            writes.push(Write::Delete(id));
+            self.submit(writes, Vec::new())?
         }
         .wait()
         .await?;
         self.committed(id, None);
+        self.batch_committed(finished);
         self.inner.changed.notify_waiters();
         Ok(())
     }
@@ -636,11 +861,17 @@ impl Queue {
     async fn recover(&self) -> Result<(), QueueError> {
         let now = OffsetDateTime::now_utc();
         let mut rewrites = Vec::new();
+        let mut died = Vec::new();
         let mut index = Index::default();
         for value in self.inner.jobs.iter().values() {
             let mut record: JobRecord =
                 codec::decode(&value.map_err(crate::store::StoreError::from)?)?;
             if record.state.is_terminal() {
+                continue;
+            }
+            if record.batch.is_some() {
+                // A batch parent runs no handler: it waits for its parts.
+                index.live.insert(record.id, record);
                 continue;
             }
             if record.state == JobState::Running {
@@ -658,6 +889,7 @@ impl Queue {
                 record.updated_at = now;
                 rewrites.push(Write::Put(Box::new(record.clone())));
                 if record.state.is_terminal() {
+                    died.push(record);
                     continue;
                 }
             }
@@ -669,10 +901,17 @@ impl Queue {
             index.live.insert(id, record);
             index.place(id, now);
         }
+        let mut finished = Vec::new();
+        for part in &died {
+            finished.push(self.part_finished(&mut index, part, now, &mut rewrites));
+        }
         let recovered = rewrites.len();
         *lock(&self.inner.index) = index;
         if recovered > 0 {
             self.submit(rewrites, Vec::new())?.wait().await?;
+            for done in finished {
+                self.batch_committed(done);
+            }
             tracing::info!(
                 recovered,
                 epoch = self.inner.epoch,
@@ -680,6 +919,31 @@ impl Queue {
             );
         }
         Ok(())
+    }
+}
+
+/// A batch parent that finished: its overlay is forgotten once the commit is flushed.
+pub(crate) type Finished = Option<(JobId, OffsetDateTime)>;
+
+/// A batch's progress: finished parts count 100 %, running ones what they last reported.
+fn aggregate(index: &Index, parent_id: JobId) -> Progress {
+    let Some(batch) = index.live.get(&parent_id).and_then(|p| p.batch) else {
+        return Progress {
+            percent: 100,
+            message: String::new(),
+        };
+    };
+    let in_flight: u64 = index
+        .live
+        .values()
+        .filter(|r| r.parent == Some(parent_id))
+        .map(|r| u64::from(r.progress.as_ref().map_or(0, |p| p.percent)))
+        .sum();
+    let total = u64::from(batch.total.max(1));
+    let percent = (u64::from(batch.finished()) * 100 + in_flight) / total;
+    Progress {
+        percent: u8::try_from(percent.min(100)).unwrap_or(100),
+        message: format!("{} of {} done", batch.finished(), batch.total),
     }
 }
 
@@ -713,6 +977,8 @@ pub(crate) fn new_record(
         progress: None,
         result: None,
         merged: 0,
+        parent: spec.parent,
+        batch: None,
         epoch: 0,
         token: 0,
         created_at: now,

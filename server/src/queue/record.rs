@@ -27,6 +27,8 @@ pub struct JobSpec {
     pub owner: Option<UserId>,
     /// Coalescing key: at most one pending and one running job per key.
     pub key: Option<String>,
+    /// The batch this job is a part of (set by `Queue::enqueue_batch`).
+    pub parent: Option<JobId>,
 }
 
 impl JobSpec {
@@ -42,6 +44,7 @@ impl JobSpec {
             timeout: None,
             owner: None,
             key: None,
+            parent: None,
         }
     }
 
@@ -106,6 +109,25 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
+/// How the parts of a batch stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    pub total: u32,
+    pub succeeded: u32,
+    /// Dead or cancelled parts.
+    pub failed: u32,
+    /// The whole batch was cancelled; it ends `cancelled` with its last part.
+    #[serde(default)]
+    pub cancelled: bool,
+}
+
+impl Batch {
+    /// Parts that finished, either way.
+    pub fn finished(&self) -> u32 {
+        self.succeeded + self.failed
+    }
+}
+
 /// The last progress a running job reported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
@@ -136,6 +158,13 @@ pub struct JobRecord {
     pub result: Option<serde_json::Value>,
     /// Times later enqueues were merged into this job.
     pub merged: u32,
+    /// The batch this job is a part of.
+    #[serde(default)]
+    pub parent: Option<JobId>,
+    /// On a batch's parent: how its parts stand. A parent runs no handler; it finishes when
+    /// its last part does.
+    #[serde(default)]
+    pub batch: Option<Batch>,
     /// Boot epoch of the process that last claimed it.
     pub epoch: u64,
     /// Fencing token of the current (or last) attempt.

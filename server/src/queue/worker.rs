@@ -263,7 +263,7 @@ impl Queue {
         outcome: Result<serde_json::Value, JobError>,
     ) -> Result<(JobState, Durable), super::QueueError> {
         let now = OffsetDateTime::now_utc();
-        let (record, ready, commit) = {
+        let (record, ready, commit, finished) = {
             let mut index = lock(&self.inner.index);
             let fenced = index.running.get(&id).is_some_and(|r| r.token == token);
             if !fenced {
@@ -339,14 +339,17 @@ impl Queue {
                     ready = index.place(next, now);
                 }
             }
+            let mut writes = vec![Write::Put(Box::new(record.clone()))];
+            let mut finished = None;
             if record.state.is_terminal() {
                 index.committing.insert(id, Some(record.clone()));
+                finished = self.part_finished(&mut index, &record, now, &mut writes);
             } else {
                 index.live.insert(id, record.clone());
                 ready = ready.or(index.place(id, now));
             }
-            let commit = self.submit(vec![Write::Put(Box::new(record.clone()))], Vec::new())?;
-            (record, ready, commit)
+            let commit = self.submit(writes, Vec::new())?;
+            (record, ready, commit, finished)
         };
         self.wake(ready);
         self.inner.changed.notify_waiters();
@@ -357,6 +360,7 @@ impl Queue {
                 queue: self.clone(),
                 record,
                 commit,
+                finished,
             },
         ))
     }
@@ -377,14 +381,23 @@ impl Queue {
                 record.updated_at = OffsetDateTime::now_utc();
             }
             let record = record.clone();
+            let parent = record
+                .parent
+                .and_then(|p| self.part_progressed(&mut index, p));
             if persist {
                 // Submitted under the lock (ordered before any later completion); not awaited:
                 // progress is a hint, the handler does not wait for the disk.
-                drop(self.submit(vec![Write::Put(Box::new(record.clone()))], Vec::new()));
+                let mut writes = vec![Write::Put(Box::new(record.clone()))];
+                writes.extend(parent.clone().map(|p| Write::Put(Box::new(p))));
+                drop(self.submit(writes, Vec::new()));
             }
-            record
+            (record, parent)
         };
+        let (record, parent) = record;
         self.emit(&record);
+        if let Some(parent) = parent {
+            self.emit(&parent);
+        }
     }
 }
 
@@ -393,6 +406,7 @@ pub(super) struct Durable {
     queue: Queue,
     record: JobRecord,
     commit: super::commit::Pending,
+    finished: super::Finished,
 }
 
 impl Durable {
@@ -402,6 +416,7 @@ impl Durable {
             queue,
             record,
             commit,
+            finished,
         } = self;
         commit.wait().await?;
         let family = match record.state {
@@ -417,6 +432,7 @@ impl Durable {
         if record.state.is_terminal() {
             queue.committed(record.id, Some(record.updated_at));
         }
+        queue.batch_committed(finished);
         Ok(())
     }
 }
