@@ -174,9 +174,11 @@ pub struct JobList {
 }
 
 /// Job counts of one queue by state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueueCounts {
     pub queue: QueueName,
     /// Every state, zero included.
     pub counts: std::collections::BTreeMap<String, usize>,
+    /// How long the oldest ready job has waited for a worker, in seconds.
+    pub lag_seconds: f64,
 }

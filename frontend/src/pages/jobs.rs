@@ -148,6 +148,16 @@ fn QueueCard(queue: QueueName, counts: RwSignal<Vec<QueueCounts>>) -> impl IntoV
                     <dt>"Failed"</dt><dd>{move || count(JobState::Dead)}</dd>
                 </div>
             </dl>
+            <p class="muted small queue-lag">{move || {
+                let lag = counts.with(|all| {
+                    all.iter().find(|q| q.queue == queue).map_or(0.0, |q| q.lag_seconds)
+                });
+                if lag < 1.0 {
+                    "Nothing is kept waiting.".to_owned()
+                } else {
+                    format!("The oldest waiting job has waited {lag:.0} s.")
+                }
+            }}</p>
         </div>
     }
 }

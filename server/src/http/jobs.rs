@@ -132,7 +132,11 @@ pub async fn queues(
     Ok(ApiJson(
         counts
             .into_iter()
-            .map(|(queue, counts)| QueueCounts { queue, counts })
+            .map(|(name, counts)| QueueCounts {
+                queue: name,
+                counts,
+                lag_seconds: queue.lag_seconds(name, now),
+            })
             .collect(),
     ))
 }

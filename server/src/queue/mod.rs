@@ -747,15 +747,7 @@ impl Queue {
                     .get_or_create(&label)
                     .set(counts.get(&(queue, state)).copied().unwrap_or(0));
             }
-            let index = lock(&self.inner.index);
-            let oldest = index
-                .live
-                .values()
-                .filter(|r| r.queue == queue && r.state_at(now) == JobState::Ready)
-                .map(|r| r.run_at)
-                .min();
-            drop(index);
-            let lag = oldest.map_or(0.0, |at| (now - at).as_seconds_f64().max(0.0));
+            let lag = self.lag_seconds(queue, now);
             m.lag_seconds
                 .get_or_create(&metrics::QueueLabel {
                     queue: queue.as_str().to_owned(),
@@ -763,6 +755,18 @@ impl Queue {
                 .set(lag);
         }
         Ok(m.encode())
+    }
+
+    /// How long the oldest ready job of `queue` has waited for a worker, in seconds.
+    pub fn lag_seconds(&self, queue: QueueName, now: OffsetDateTime) -> f64 {
+        let index = lock(&self.inner.index);
+        let oldest = index
+            .live
+            .values()
+            .filter(|r| r.queue == queue && r.batch.is_none() && r.state_at(now) == JobState::Ready)
+            .map(|r| r.run_at)
+            .min();
+        oldest.map_or(0.0, |at| (now - at).as_seconds_f64().max(0.0))
     }
 
     /// Counts of live jobs: ready now and running.

@@ -184,6 +184,10 @@ async fn queue_counts_cover_every_queue_and_state() {
     assert_eq!(of(QueueName::Default, "succeeded"), 1);
     assert_eq!(of(QueueName::Bulk, "scheduled"), 1);
     assert_eq!(of(QueueName::Critical, "ready"), 0);
+    assert!(
+        counts.iter().all(|c| c.lag_seconds == 0.0),
+        "nothing waits for a worker"
+    );
 }
 
 #[tokio::test]
