@@ -156,12 +156,27 @@ pub struct JobView {
     pub merged: u32,
     pub progress: Option<ProgressView>,
     pub last_error: Option<String>,
+    /// The batch this job is a part of.
+    #[serde(default)]
+    pub parent: Option<JobId>,
+    /// On a batch: how its parts stand.
+    #[serde(default)]
+    pub parts: Option<PartsView>,
     /// Only in the detail view.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<AttemptView>,
     /// Only in the detail view.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<serde_json::Value>,
+}
+
+/// How the parts of a batch stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartsView {
+    pub total: u32,
+    pub succeeded: u32,
+    /// Dead or cancelled parts.
+    pub failed: u32,
 }
 
 /// A page of jobs.

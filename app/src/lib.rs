@@ -15,5 +15,5 @@ pub use account::{
 };
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use jobs::{
-    AttemptView, JobId, JobList, JobState, JobView, ProgressView, QueueCounts, QueueName,
+    AttemptView, JobId, JobList, JobState, JobView, PartsView, ProgressView, QueueCounts, QueueName,
 };

@@ -279,6 +279,12 @@ fn JobDetail(id: JobId, selected: RwSignal<Option<JobId>>) -> impl IntoView {
                             <dd>{if state.is_terminal() { relative(job.updated_at) } else { relative(job.run_at) }}</dd>
                             {job.key.clone().map(|key| view! { <dt>"Key"</dt><dd class="mono">{key}</dd> })}
                             {(job.merged > 0).then(|| view! { <dt>"Merged"</dt><dd>{job.merged}" later requests"</dd> })}
+                            {job.parent.map(|parent| view! { <dt>"Part of"</dt><dd>"job #"{parent.0}</dd> })}
+                            {job.parts.map(|parts| view! {
+                                <dt>"Parts"</dt>
+                                <dd>{parts.succeeded + parts.failed}" of "{parts.total}" done"
+                                    {(parts.failed > 0).then(|| format!(", {} failed", parts.failed))}</dd>
+                            })}
                         </dl>
                         {job.last_error.clone().map(|e| view! { <p class="notice notice-error">{e}</p> })}
                         <h3>"Attempts"</h3>

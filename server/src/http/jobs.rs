@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use app::{AttemptView, JobId, JobList, JobState, JobView, ProgressView, QueueCounts, QueueName};
+use app::{
+    AttemptView, JobId, JobList, JobState, JobView, PartsView, ProgressView, QueueCounts, QueueName,
+};
 use axum::{
     extract::{Path, State},
     http::StatusCode,
@@ -180,6 +182,12 @@ fn view(job: &JobRecord, now: OffsetDateTime, detail: bool) -> JobView {
             message: p.message.clone(),
         }),
         last_error: job.last_error().map(str::to_owned),
+        parent: job.parent,
+        parts: job.batch.map(|b| PartsView {
+            total: b.total,
+            succeeded: b.succeeded,
+            failed: b.failed,
+        }),
         history: if detail {
             job.history
                 .iter()

@@ -251,3 +251,32 @@ async fn metrics_count_jobs_by_queue_state_and_kind() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_batch_shows_its_parts_and_each_part_its_batch() {
+    let app = TestApp::spawn().await;
+    let admin = app.setup_admin().await.user;
+    let queue = &app.state.queue;
+    queue.register("echo", RetryPolicy::default(), echo);
+    queue.register("refuse", RetryPolicy::default(), refuse);
+    let (parent, parts) = queue
+        .enqueue_batch(
+            JobSpec::new("import_orders", Value::Null).owner(admin.id),
+            vec![
+                JobSpec::new("echo", json!(1)).owner(admin.id),
+                JobSpec::new("refuse", json!(2)).owner(admin.id),
+            ],
+        )
+        .await
+        .unwrap();
+    queue.until_settled().await;
+    let batch: JobView = app.api.get_job(parent).await.json();
+    assert_eq!(batch.state, JobState::Dead);
+    assert_eq!(
+        batch.parts.map(|p| (p.total, p.succeeded, p.failed)),
+        Some((2, 1, 1))
+    );
+    assert_eq!(batch.last_error.as_deref(), Some("1 of 2 parts failed"));
+    let part: JobView = app.api.get_job(parts[0]).await.json();
+    assert_eq!(part.parent, Some(parent));
+}
