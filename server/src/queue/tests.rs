@@ -289,10 +289,8 @@ async fn a_key_is_released_on_success_failure_cancel_and_delete() {
     assert!(!after.merged, "delete released the key");
 }
 
-#[tokio::test]
-async fn a_running_job_sees_its_cancellation_and_ends_cancelled() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (_store, queue) = open(&dir).await;
+/// Registers "long": it says when it starts, then runs until its token is cancelled.
+fn register_until_cancelled(queue: &Queue) -> Arc<Notify> {
     let started = Arc::new(Notify::new());
     let signal = started.clone();
     queue.register("long", fast(), move |ctx: JobContext| {
@@ -300,9 +298,17 @@ async fn a_running_job_sees_its_cancellation_and_ends_cancelled() {
         async move {
             signal.notify_one();
             ctx.cancel.cancelled().await;
-            Err(JobError::retryable("stopped"))
+            Err(JobError::retryable("interrupted"))
         }
     });
+    started
+}
+
+#[tokio::test]
+async fn a_running_job_sees_its_cancellation_and_ends_cancelled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, queue) = open(&dir).await;
+    let started = register_until_cancelled(&queue);
     queue.start();
     let id = queue
         .enqueue(JobSpec::new("long", Value::Null))
@@ -547,16 +553,7 @@ async fn shutdown_puts_running_jobs_back_without_spending_their_attempt() {
     let dir = tempfile::tempdir().expect("tempdir");
     let id = {
         let (_store, queue) = open(&dir).await;
-        let started = Arc::new(Notify::new());
-        let signal = started.clone();
-        queue.register("long", fast(), move |ctx: JobContext| {
-            let signal = signal.clone();
-            async move {
-                signal.notify_one();
-                ctx.cancel.cancelled().await;
-                Err(JobError::retryable("interrupted"))
-            }
-        });
+        let started = register_until_cancelled(&queue);
         queue.start();
         let id = queue
             .enqueue(JobSpec::new("long", Value::Null))
