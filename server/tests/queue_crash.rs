@@ -212,6 +212,20 @@ fn acknowledged_jobs_survive_kill_9_at_random_moments() {
             JobState::Succeeded,
             "every stored job ran to success: {job}"
         );
+        // No stale attempt completed: only the last attempt ended well; every earlier one was
+        // cut short by a kill (recorded as interrupted at the next start).
+        let history = job["history"].as_array().unwrap();
+        let (last, earlier) = history.split_last().unwrap();
+        assert!(
+            last["error"].is_null(),
+            "the final attempt succeeded: {job}"
+        );
+        assert!(
+            earlier.iter().all(|a| a["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("interrupted"))),
+            "every earlier attempt was interrupted: {job}"
+        );
         done_payloads.insert(job["payload"].as_u64().unwrap());
     }
     let missing: Vec<&u64> = acked
