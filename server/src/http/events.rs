@@ -1,5 +1,5 @@
 //! `GET /api/events`: the user's live events as server-sent events, so pages update the moment
-//! something changes instead of polling. Streams end when the server stops.
+//! something changes instead of polling. Streams end when the server stops or the session ends.
 
 use std::convert::Infallible;
 
@@ -11,6 +11,7 @@ use axum::{
     extract::State,
     response::sse::{Event, KeepAlive, Sse},
 };
+use time::OffsetDateTime;
 use tokio_stream::{Stream, StreamExt as _, wrappers::BroadcastStream};
 
 use crate::{auth::CurrentUser, queue::JobEvent, state::AppState};
@@ -22,6 +23,15 @@ pub async fn stream(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let user = current.user.id;
     let admin = current.user.is_admin;
+    let (store, token) = (state.store.clone(), current.token_hash);
+    // Before each event the session is checked again: a stream ends as soon as its session
+    // has (logout, password change, expiry), and nothing more is sent on it.
+    let session_live = move |_: &Event| {
+        store
+            .sessions()
+            .get(&token, OffsetDateTime::now_utc())
+            .is_ok_and(|s| s.is_some())
+    };
     let events = BroadcastStream::new(state.queue.subscribe())
         .filter_map(move |message| match message {
             Ok(event) if admin || event.owner == Some(user) => Some(job_updated(event)),
@@ -29,6 +39,7 @@ pub async fn stream(
             // This stream fell behind and missed events: the page reloads what it shows.
             Err(_) => Some(Event::default().event(RESYNC).data("{}")),
         })
+        .take_while(session_live)
         .map(Ok);
     let events = futures_util::StreamExt::take_until(events, state.stopping.cancelled_owned());
     Sse::new(events).keep_alive(KeepAlive::default())

@@ -134,3 +134,35 @@ async fn an_open_event_stream_does_not_hold_up_shutdown() {
         .await
         .expect("stopped in time");
 }
+
+#[tokio::test]
+async fn a_stream_ends_with_its_session() {
+    let app = TestApp::spawn().await;
+    app.setup_admin().await;
+    let bob = app.create_user("bob", "bob@example.com").await;
+    let bob_client = app.new_client();
+    bob_client.login("bob", PASSWORD).await;
+    let mut stream = open_stream(&bob_client).await;
+    assert_eq!(bob_client.logout().await.status(), 204);
+
+    app.state
+        .queue
+        .register("echo", RetryPolicy::default(), echo);
+    app.state
+        .queue
+        .enqueue(JobSpec::new("echo", json!(1)).owner(bob.id))
+        .await
+        .unwrap();
+    let mut received = String::new();
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = stream.chunk().await.unwrap() {
+            received.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream ended");
+    assert!(
+        !received.contains("job.updated"),
+        "nothing was sent after logout: {received}"
+    );
+}
