@@ -149,6 +149,7 @@ struct Inner {
     changed: Notify,
     events: broadcast::Sender<JobEvent>,
     tokens: AtomicU64,
+    started: std::sync::atomic::AtomicBool,
     stop_claiming: CancellationToken,
     tasks: TaskTracker,
     config: QueueConfig,
@@ -182,6 +183,7 @@ impl Queue {
             changed: Notify::new(),
             events,
             tokens: AtomicU64::new(0),
+            started: std::sync::atomic::AtomicBool::new(false),
             stop_claiming: CancellationToken::new(),
             tasks: TaskTracker::new(),
             config,
@@ -217,6 +219,9 @@ impl Queue {
 
     /// Starts the workers of every queue and the run-at timer.
     pub fn start(&self) {
+        self.inner
+            .started
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         for (queue, workers) in &self.inner.config.concurrency {
             for _ in 0..*workers {
                 self.inner.tasks.spawn(worker::work(self.clone(), *queue));
@@ -237,6 +242,14 @@ impl Queue {
                 }
             }
         });
+    }
+
+    /// Whether workers are running: started and not stopping.
+    pub fn is_running(&self) -> bool {
+        self.inner
+            .started
+            .load(std::sync::atomic::Ordering::Relaxed)
+            && !self.inner.stop_claiming.is_cancelled()
     }
 
     /// Live changes of every job.
