@@ -782,12 +782,6 @@ impl Queue {
         oldest.map_or(0.0, |at| (now - at).as_seconds_f64().max(0.0))
     }
 
-    /// Counts of live jobs: ready now and running.
-    pub fn busy(&self) -> (usize, usize) {
-        let index = lock(&self.inner.index);
-        (index.ready_len(), index.running.len())
-    }
-
     /// Waits until no job is ready or running (jobs scheduled for later may remain).
     pub async fn until_idle(&self) {
         self.wait_until(|index| index.ready_len() == 0 && index.running.is_empty())
