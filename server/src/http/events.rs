@@ -3,10 +3,7 @@
 
 use std::convert::Infallible;
 
-use app::{
-    ProgressView,
-    events::{JOB_UPDATED, JobUpdated, RESYNC},
-};
+use app::events::{JOB_UPDATED, JobUpdated, RESYNC};
 use axum::{
     extract::State,
     response::sse::{Event, KeepAlive, Sse},
@@ -52,10 +49,7 @@ fn job_updated(event: JobEvent) -> Event {
         queue: event.queue,
         state: event.state,
         owner: event.owner,
-        progress: event.progress.map(|p| ProgressView {
-            percent: p.percent,
-            message: p.message,
-        }),
+        progress: event.progress.map(Into::into),
     };
     Event::default()
         .event(JOB_UPDATED)

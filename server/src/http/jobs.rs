@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use app::{
-    AttemptView, JobId, JobList, JobState, JobView, PartsView, ProgressView, QueueCounts, QueueName,
-};
+use app::{AttemptView, JobId, JobList, JobState, JobView, PartsView, QueueCounts, QueueName};
 use axum::{
     extract::{Path, State},
     http::StatusCode,
@@ -177,10 +175,7 @@ fn view(job: &JobRecord, now: OffsetDateTime, detail: bool) -> JobView {
         owner: job.owner,
         key: job.key.clone(),
         merged: job.merged,
-        progress: job.progress.as_ref().map(|p| ProgressView {
-            percent: p.percent,
-            message: p.message.clone(),
-        }),
+        progress: job.progress.clone().map(Into::into),
         last_error: job.last_error().map(str::to_owned),
         parent: job.parent,
         parts: job.batch.map(|b| PartsView {

@@ -59,6 +59,12 @@ pub enum QueueError {
     Store(#[from] crate::store::StoreError),
 }
 
+impl From<sled::Error> for QueueError {
+    fn from(err: sled::Error) -> Self {
+        Self::Store(err.into())
+    }
+}
+
 /// Workers per queue, and how long finished jobs are kept.
 #[derive(Debug, Clone)]
 pub struct QueueConfig {
@@ -161,9 +167,7 @@ impl Queue {
     /// process left running. Workers start with [`Queue::start`].
     pub async fn open(store: &Store, config: QueueConfig) -> Result<Self, QueueError> {
         let db = store.db().clone();
-        let jobs = db
-            .open_tree("jobs")
-            .map_err(crate::store::StoreError::from)?;
+        let jobs = db.open_tree("jobs")?;
         let epoch = bump_epoch(&db)?;
         let (committer, thread) = Committer::spawn(db.clone(), jobs.clone());
         let (events, _) = broadcast::channel(1024);
@@ -294,13 +298,7 @@ impl Queue {
                     commit,
                 )
             } else {
-                let id = JobId(
-                    self.inner
-                        .db
-                        .generate_id()
-                        .map_err(crate::store::StoreError::from)?
-                        + 1,
-                );
+                let id = JobId(self.inner.db.generate_id()? + 1);
                 let run_at = spec.run_at.unwrap_or(now);
                 let max = spec.max_attempts.unwrap_or(policy.max_attempts).max(1);
                 let timeout = spec.timeout.unwrap_or(policy.timeout);
@@ -335,15 +333,8 @@ impl Queue {
             return Err(QueueError::Stopped);
         }
         let now = OffsetDateTime::now_utc();
-        let new_id = || -> Result<JobId, QueueError> {
-            Ok(JobId(
-                self.inner
-                    .db
-                    .generate_id()
-                    .map_err(crate::store::StoreError::from)?
-                    + 1,
-            ))
-        };
+        let new_id =
+            || -> Result<JobId, QueueError> { Ok(JobId(self.inner.db.generate_id()? + 1)) };
         let parent_id = new_id()?;
         let total = u32::try_from(parts.len()).unwrap_or(u32::MAX);
         let mut parent_record = new_record(parent_id, parent, now, 1, Duration::ZERO);
@@ -519,11 +510,7 @@ impl Queue {
     }
 
     fn load(&self, id: JobId) -> Result<Option<JobRecord>, QueueError> {
-        let bytes = self
-            .inner
-            .jobs
-            .get(id.0.to_be_bytes())
-            .map_err(crate::store::StoreError::from)?;
+        let bytes = self.inner.jobs.get(id.0.to_be_bytes())?;
         Ok(bytes.map(|b| codec::decode(&b)).transpose()?)
     }
 
@@ -535,7 +522,7 @@ impl Queue {
         };
         let mut all = Vec::new();
         for entry in self.inner.jobs.iter().rev() {
-            let (_, value) = entry.map_err(crate::store::StoreError::from)?;
+            let (_, value) = entry?;
             let record: JobRecord = codec::decode(&value)?;
             match (live.get(&record.id), committing.get(&record.id)) {
                 (Some(newer), _) | (None, Some(Some(newer))) => all.push(newer.clone()),
@@ -715,7 +702,7 @@ impl Queue {
         let mut doomed = Vec::new();
         let mut dead = Vec::new();
         for entry in self.inner.jobs.iter() {
-            let (_, value) = entry.map_err(crate::store::StoreError::from)?;
+            let (_, value) = entry?;
             let record: JobRecord = codec::decode(&value)?;
             let age = now - record.updated_at;
             match record.state {
@@ -875,8 +862,7 @@ impl Queue {
         let mut died = Vec::new();
         let mut index = Index::default();
         for value in self.inner.jobs.iter().values() {
-            let mut record: JobRecord =
-                codec::decode(&value.map_err(crate::store::StoreError::from)?)?;
+            let mut record: JobRecord = codec::decode(&value?)?;
             if record.state.is_terminal() {
                 continue;
             }
@@ -998,20 +984,17 @@ pub(crate) fn new_record(
 }
 
 fn bump_epoch(db: &sled::Db) -> Result<u64, QueueError> {
-    let meta = db
-        .open_tree("meta")
-        .map_err(crate::store::StoreError::from)?;
+    let meta = db.open_tree("meta")?;
     let next = meta
         .update_and_fetch(EPOCH_KEY, |old| {
             let current = old
                 .and_then(|b| b.try_into().ok())
                 .map_or(0, u64::from_be_bytes);
             Some((current + 1).to_be_bytes().to_vec())
-        })
-        .map_err(crate::store::StoreError::from)?
+        })?
         .and_then(|b| b.as_ref().try_into().ok())
         .map_or(1, u64::from_be_bytes);
-    db.flush().map_err(crate::store::StoreError::from)?;
+    db.flush()?;
     Ok(next)
 }
 

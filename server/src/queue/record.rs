@@ -136,6 +136,15 @@ pub struct Progress {
     pub message: String,
 }
 
+impl From<Progress> for app::ProgressView {
+    fn from(progress: Progress) -> Self {
+        Self {
+            percent: progress.percent,
+            message: progress.message,
+        }
+    }
+}
+
 /// A job as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRecord {
