@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{JobId, JobState, ProgressView, QueueName, UserId};
 
+/// SSE event name of a changed connection; the data is a [`crate::ConnectionView`].
+pub const CONNECTION_UPDATED: &str = "connection.updated";
+
 /// SSE event name of [`JobUpdated`].
 pub const JOB_UPDATED: &str = "job.updated";
 /// SSE event telling the page it missed events and should reload what it shows.

@@ -6,6 +6,8 @@ pub mod account;
 pub mod error;
 pub mod events;
 pub mod jobs;
+pub mod marketplace;
+pub mod money;
 pub mod routes;
 pub mod validate;
 
@@ -17,3 +19,8 @@ pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use jobs::{
     AttemptView, JobId, JobList, JobState, JobView, PartsView, ProgressView, QueueCounts, QueueName,
 };
+pub use marketplace::{
+    ApiUsage, BreakerState, BrickLinkKeys, BrickOwlKeys, ConnectionStatus, ConnectionView,
+    Marketplace,
+};
+pub use money::Money;

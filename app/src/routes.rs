@@ -28,6 +28,27 @@ pub const JOB_CANCEL: &str = "/api/jobs/{id}/cancel";
 /// `GET` counts per queue and state.
 pub const QUEUES: &str = "/api/queues";
 
+/// `GET` both marketplace connections.
+pub const CONNECTIONS: &str = "/api/connections";
+/// `PUT` save keys (202, checked in the background); `DELETE` disconnect.
+pub const CONNECTION: &str = "/api/connections/{marketplace}";
+/// `POST` replace the webhook URL's token.
+pub const CONNECTION_ROTATE_WEBHOOK: &str = "/api/connections/{marketplace}/rotate-webhook";
+/// `POST` BrickLink's push notification.
+pub const HOOK_BRICKLINK: &str = "/hooks/bricklink/{token}";
+/// `GET` BrickOwl's order notify.
+pub const HOOK_BRICKOWL: &str = "/hooks/brickowl/{token}";
+
+/// A connection's path for `marketplace`.
+pub fn connection(marketplace: crate::Marketplace) -> String {
+    format!("/api/connections/{}", marketplace.as_str())
+}
+
+/// A connection's rotate-webhook path for `marketplace`.
+pub fn connection_rotate_webhook(marketplace: crate::Marketplace) -> String {
+    format!("/api/connections/{}/rotate-webhook", marketplace.as_str())
+}
+
 /// `GET` the user's live events (server-sent events).
 pub const EVENTS: &str = "/api/events";
 

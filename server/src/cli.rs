@@ -35,6 +35,18 @@ enum Command {
     /// Manage accounts (stop the server first: the data directory is opened exclusively).
     #[command(subcommand)]
     User(UserCommand),
+    /// Run the BrickLink and BrickOwl simulator alone (for trying brickdesk out and for tests).
+    Sim(SimArgs),
+}
+
+#[derive(Debug, Args)]
+struct SimArgs {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    listen: SocketAddr,
+    /// Seed of the simulated world: the same seed gives the same orders and keys.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
 }
 
 /// Where the configuration and data live.
@@ -85,6 +97,7 @@ enum UserCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Sim(args) => sim(args).await,
         Command::User(UserCommand::Add {
             location,
             username,
@@ -174,6 +187,40 @@ fn read_new_password() -> anyhow::Result<NewPassword> {
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
     Ok(NewPassword::parse(&password, "password")?)
+}
+
+/// Serves the simulator until Ctrl-C or SIGTERM, printing where it listens and the keys of
+/// its simulated sellers.
+async fn sim(args: SimArgs) -> anyhow::Result<()> {
+    telemetry::init("info", crate::config::LogFormat::Text);
+    let config = crate::sim::SimConfig {
+        seed: args.seed,
+        ..crate::sim::SimConfig::default()
+    };
+    let server = crate::sim::SimServer::start(crate::sim::Sim::new(&config), args.listen).await?;
+    say(&format!("listening on http://{}", server.addr));
+    say(&format!(
+        "BRICKDESK_BRICKLINK_BASE_URL={}",
+        server.bricklink_url()
+    ));
+    say(&format!(
+        "BRICKDESK_BRICKOWL_BASE_URL={}",
+        server.brickowl_url()
+    ));
+    for keys in server.sim.all_keys() {
+        say(&format!(
+            "{}: BrickLink consumer key {} / consumer secret {} / token {} / token secret {}; \
+             BrickOwl key {}",
+            keys.seller,
+            keys.bricklink.consumer_key,
+            keys.bricklink.consumer_secret,
+            keys.bricklink.token_value,
+            keys.bricklink.token_secret,
+            keys.brickowl.api_key
+        ));
+    }
+    server.wait(shutdown_signal()).await;
+    Ok(())
 }
 
 /// One line on stdout, flushed at once (scripts wait for it).

@@ -1,0 +1,402 @@
+//! The BrickLink Store API v1 client: every request signed ([`oauth`]), admitted by the
+//! account's [`AccountGuard`], and read through the `{meta, data}` envelope whose `meta.code`
+//! is the truth even when HTTP said 200. Gateway failures (HTTP 503 HTML pages, bare 429s)
+//! become typed errors too.
+
+pub mod oauth;
+pub mod wire;
+
+use reqwest::{Method, StatusCode, header};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::{
+    MarketplaceError, de,
+    guard::{AccountGuard, Priority},
+};
+
+pub use oauth::Credentials;
+
+/// Which orders: received (`in`) or placed (`out`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    #[default]
+    In,
+    Out,
+}
+
+/// The filter of `GET /orders`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    pub direction: Direction,
+    /// Statuses to include (upper case, e.g. `PENDING`); empty means all.
+    pub include: Vec<String>,
+    /// Statuses to leave out (e.g. `PURGED`).
+    pub exclude: Vec<String>,
+    /// `Some(true)` for filed orders only; BrickLink's default is un-filed only.
+    pub filed: Option<bool>,
+}
+
+impl OrderFilter {
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = vec![(
+            "direction",
+            match self.direction {
+                Direction::In => "in",
+                Direction::Out => "out",
+            }
+            .to_owned(),
+        )];
+        let statuses: Vec<String> = self
+            .include
+            .iter()
+            .cloned()
+            .chain(self.exclude.iter().map(|s| format!("-{s}")))
+            .collect();
+        if !statuses.is_empty() {
+            query.push(("status", statuses.join(",")));
+        }
+        if let Some(filed) = self.filed {
+            query.push(("filed", filed.to_string()));
+        }
+        query
+    }
+}
+
+/// Which price guide: what sold in the last six months, or what is for sale now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuideType {
+    Sold,
+    Stock,
+}
+
+/// A BrickLink client for one account.
+#[derive(Clone)]
+pub struct BrickLink {
+    http: reqwest::Client,
+    base: Url,
+    creds: Credentials,
+    guard: AccountGuard,
+}
+
+impl std::fmt::Debug for BrickLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrickLink")
+            .field("base", &self.base.as_str())
+            .field("creds", &self.creds)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BrickLink {
+    /// A client of `base` (e.g. `https://api.bricklink.com/api/store/v1`).
+    pub fn new(http: reqwest::Client, base: Url, creds: Credentials, guard: AccountGuard) -> Self {
+        Self {
+            http,
+            base,
+            creds,
+            guard,
+        }
+    }
+
+    /// A cheap signed call that proves the keys work from this address.
+    pub async fn check(&self, priority: Priority) -> Result<(), MarketplaceError> {
+        self.get::<wire::Color>("/colors/11", &[], priority)
+            .await
+            .map(drop)
+    }
+
+    /// `GET /orders`.
+    pub async fn orders(
+        &self,
+        filter: &OrderFilter,
+        priority: Priority,
+    ) -> Result<Vec<wire::OrderSummary>, MarketplaceError> {
+        self.get("/orders", &filter.query(), priority).await
+    }
+
+    /// `GET /orders/{id}`, with the `UK` country code made `GB`.
+    pub async fn order(
+        &self,
+        order_id: i64,
+        priority: Priority,
+    ) -> Result<wire::Order, MarketplaceError> {
+        let mut order: wire::Order = self
+            .get(&format!("/orders/{order_id}"), &[], priority)
+            .await?;
+        if let Some(address) = order.shipping.as_mut().and_then(|s| s.address.as_mut())
+            && address.country_code.as_deref() == Some("UK")
+        {
+            address.country_code = Some("GB".into());
+        }
+        Ok(order)
+    }
+
+    /// `GET /orders/{id}/items`: the items in their batches.
+    pub async fn order_items(
+        &self,
+        order_id: i64,
+        priority: Priority,
+    ) -> Result<Vec<Vec<wire::OrderItem>>, MarketplaceError> {
+        self.get(&format!("/orders/{order_id}/items"), &[], priority)
+            .await
+    }
+
+    /// `PUT /orders/{id}/status`.
+    pub async fn update_status(
+        &self,
+        order_id: i64,
+        status: &str,
+        priority: Priority,
+    ) -> Result<(), MarketplaceError> {
+        let body = serde_json::json!({"field": "status", "value": status});
+        self.put(&format!("/orders/{order_id}/status"), &body, priority)
+            .await
+    }
+
+    /// `PUT /orders/{id}/payment_status`.
+    pub async fn update_payment_status(
+        &self,
+        order_id: i64,
+        status: &str,
+        priority: Priority,
+    ) -> Result<(), MarketplaceError> {
+        let body = serde_json::json!({"field": "payment_status", "value": status});
+        self.put(
+            &format!("/orders/{order_id}/payment_status"),
+            &body,
+            priority,
+        )
+        .await
+    }
+
+    /// `PUT /orders/{id}` with the shipment's tracking number.
+    pub async fn update_tracking(
+        &self,
+        order_id: i64,
+        tracking_no: &str,
+        priority: Priority,
+    ) -> Result<(), MarketplaceError> {
+        let body = serde_json::json!({"shipping": {"tracking_no": tracking_no}});
+        self.put(&format!("/orders/{order_id}"), &body, priority)
+            .await
+    }
+
+    /// `GET /notifications`: the unread events (reading them marks them read).
+    pub async fn notifications(
+        &self,
+        priority: Priority,
+    ) -> Result<Vec<wire::Notification>, MarketplaceError> {
+        self.get("/notifications", &[], priority).await
+    }
+
+    /// `GET /items/{type}/{no}`, image URLs made absolute.
+    pub async fn item(
+        &self,
+        kind: &str,
+        no: &str,
+        priority: Priority,
+    ) -> Result<wire::CatalogItem, MarketplaceError> {
+        let mut item: wire::CatalogItem = self
+            .get(
+                &format!("/items/{}/{}", kind.to_ascii_lowercase(), segment(no)),
+                &[],
+                priority,
+            )
+            .await?;
+        item.image_url = item.image_url.map(|u| de::absolute_url(&self.base, &u));
+        item.thumbnail_url = item.thumbnail_url.map(|u| de::absolute_url(&self.base, &u));
+        Ok(item)
+    }
+
+    /// `GET /items/{type}/{no}/images/{color_id}`, the URL made absolute.
+    pub async fn image(
+        &self,
+        kind: &str,
+        no: &str,
+        color_id: i64,
+        priority: Priority,
+    ) -> Result<wire::ItemImage, MarketplaceError> {
+        let path = format!(
+            "/items/{}/{}/images/{color_id}",
+            kind.to_ascii_lowercase(),
+            segment(no)
+        );
+        let mut image: wire::ItemImage = self.get(&path, &[], priority).await?;
+        image.thumbnail_url = de::absolute_url(&self.base, &image.thumbnail_url);
+        Ok(image)
+    }
+
+    /// `GET /items/{type}/{no}/subsets`: the parts, in match groups.
+    pub async fn subsets(
+        &self,
+        kind: &str,
+        no: &str,
+        priority: Priority,
+    ) -> Result<Vec<wire::SubsetGroup>, MarketplaceError> {
+        let path = format!(
+            "/items/{}/{}/subsets",
+            kind.to_ascii_lowercase(),
+            segment(no)
+        );
+        self.get(&path, &[("break_minifigs", "false".into())], priority)
+            .await
+    }
+
+    /// `GET /items/{type}/{no}/price` for one colour and condition (`N` or `U`).
+    pub async fn price_guide(
+        &self,
+        kind: &str,
+        no: &str,
+        color_id: i64,
+        guide: GuideType,
+        new_or_used: &str,
+        priority: Priority,
+    ) -> Result<wire::PriceGuide, MarketplaceError> {
+        let path = format!("/items/{}/{}/price", kind.to_ascii_lowercase(), segment(no));
+        let guide = match guide {
+            GuideType::Sold => "sold",
+            GuideType::Stock => "stock",
+        };
+        let query = [
+            ("color_id", color_id.to_string()),
+            ("guide_type", guide.to_owned()),
+            ("new_or_used", new_or_used.to_owned()),
+        ];
+        self.get(&path, &query, priority).await
+    }
+
+    /// `GET /colors`.
+    pub async fn colors(&self, priority: Priority) -> Result<Vec<wire::Color>, MarketplaceError> {
+        self.get("/colors", &[], priority).await
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        priority: Priority,
+    ) -> Result<T, MarketplaceError> {
+        let data = self.call(Method::GET, path, query, None, priority).await?;
+        serde_json::from_value(data.unwrap_or(serde_json::Value::Null))
+            .map_err(|e| MarketplaceError::Undecodable(format!("{path}: {e}")))
+    }
+
+    async fn put(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        priority: Priority,
+    ) -> Result<(), MarketplaceError> {
+        self.call(Method::PUT, path, &[], Some(body), priority)
+            .await
+            .map(drop)
+    }
+
+    #[tracing::instrument(skip_all, fields(marketplace = "bricklink", %method, path))]
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        priority: Priority,
+    ) -> Result<Option<serde_json::Value>, MarketplaceError> {
+        let mut url = Url::parse(&format!(
+            "{}{path}",
+            self.base.as_str().trim_end_matches('/')
+        ))
+        .map_err(|e| MarketplaceError::Refused(format!("bad address {path}: {e}")))?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let permit = self.guard.acquire(priority).await?;
+        let stamp = oauth::Stamp::fresh();
+        let mut request = self.http.request(method.clone(), url.clone()).header(
+            header::AUTHORIZATION,
+            oauth::authorization(method.as_str(), &url, &self.creds, &stamp),
+        );
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let outcome = match request.send().await {
+            Ok(response) => read(response).await,
+            Err(err) => Err(MarketplaceError::from_reqwest(&err)),
+        };
+        match &outcome {
+            Ok(_) => permit.succeeded(),
+            Err(err) if err.is_outage() => {
+                tracing::warn!(%err, "BrickLink call failed");
+                permit.failed();
+            }
+            Err(err) => {
+                tracing::info!(%err, "BrickLink refused the call");
+                drop(permit);
+            }
+        }
+        outcome
+    }
+}
+
+/// A path segment: item numbers may hold characters a path cannot.
+fn segment(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+async fn read(response: reqwest::Response) -> Result<Option<serde_json::Value>, MarketplaceError> {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(std::time::Duration::from_secs);
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| MarketplaceError::from_reqwest(&e))?;
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return Err(MarketplaceError::RateLimited { retry_after });
+    }
+    let envelope: wire::Envelope = match serde_json::from_slice(&bytes) {
+        Ok(envelope) => envelope,
+        Err(_) if status.is_server_error() => {
+            return Err(MarketplaceError::Unavailable(format!(
+                "HTTP {}{}",
+                status.as_u16(),
+                if bytes.trim_ascii_start().starts_with(b"<") {
+                    " (an HTML error page)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        Err(err) => {
+            return Err(MarketplaceError::Undecodable(format!(
+                "HTTP {}: {err}",
+                status.as_u16()
+            )));
+        }
+    };
+    let meta = envelope.meta;
+    let reason = if meta.description.is_empty() {
+        meta.message.clone()
+    } else {
+        meta.description.clone()
+    };
+    match meta.code {
+        200..=299 => Ok(envelope.data),
+        401 => Err(MarketplaceError::BadCredentials(reason)),
+        404 => Err(MarketplaceError::NotFound(reason)),
+        429 => Err(MarketplaceError::RateLimited { retry_after }),
+        500..=599 => Err(MarketplaceError::Unavailable(reason)),
+        code => Err(MarketplaceError::Refused(format!(
+            "{} ({code}): {reason}",
+            meta.message
+        ))),
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

@@ -1,0 +1,207 @@
+//! BrickOwl API v1 JSON as sent: bare (no envelope), nearly every scalar a string, times as
+//! unix-second strings, and PHP's `[]` where an empty object was meant.
+
+use std::collections::BTreeMap;
+
+use app::Money;
+use serde::{Deserialize, Deserializer};
+
+use crate::marketplace::de;
+
+/// `GET order/list` element.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OrderSummary {
+    #[serde(deserialize_with = "de::text")]
+    pub order_id: String,
+    /// Unix seconds.
+    #[serde(deserialize_with = "de::int")]
+    pub order_date: i64,
+    #[serde(default, deserialize_with = "de::int_opt")]
+    pub updated_time: Option<i64>,
+    #[serde(default, deserialize_with = "de::int_opt")]
+    pub total_quantity: Option<i64>,
+    #[serde(default, deserialize_with = "de::int_opt")]
+    pub total_lots: Option<i64>,
+    #[serde(default, deserialize_with = "de::money_opt")]
+    pub base_order_total: Option<Money>,
+    #[serde(default)]
+    pub status: String,
+    #[serde(deserialize_with = "de::int")]
+    pub status_id: i64,
+}
+
+/// `GET order/view`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Order {
+    #[serde(deserialize_with = "de::text")]
+    pub order_id: String,
+    #[serde(deserialize_with = "de::int")]
+    pub order_time: i64,
+    #[serde(default, deserialize_with = "de::int_opt")]
+    pub updated_time: Option<i64>,
+    #[serde(default, deserialize_with = "de::int_opt")]
+    pub processed_time: Option<i64>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub store_id: Option<String>,
+    #[serde(default)]
+    pub status: String,
+    #[serde(deserialize_with = "de::int")]
+    pub status_id: i64,
+    #[serde(default)]
+    pub base_currency: Option<String>,
+    #[serde(default, deserialize_with = "de::money_opt")]
+    pub base_order_total: Option<Money>,
+    #[serde(default, deserialize_with = "de::money_opt")]
+    pub payment_total: Option<Money>,
+    #[serde(default, deserialize_with = "de::money_opt")]
+    pub sub_total: Option<Money>,
+    #[serde(default, deserialize_with = "de::money_opt")]
+    pub ship_total: Option<Money>,
+    #[serde(default, deserialize_with = "de::int_opt")]
+    pub total_quantity: Option<i64>,
+    #[serde(default, deserialize_with = "de::int_opt")]
+    pub total_lots: Option<i64>,
+    #[serde(default)]
+    pub ship_method_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_text")]
+    pub tracking_number: Option<String>,
+    #[serde(default)]
+    pub buyer_name: Option<String>,
+    #[serde(default)]
+    pub customer_email: Option<String>,
+    #[serde(default)]
+    pub customer_username: Option<String>,
+    #[serde(default)]
+    pub buyer_note: Option<String>,
+    #[serde(default)]
+    pub ship_first_name: Option<String>,
+    #[serde(default)]
+    pub ship_last_name: Option<String>,
+    #[serde(default)]
+    pub ship_street_1: Option<String>,
+    #[serde(default)]
+    pub ship_street_2: Option<String>,
+    #[serde(default)]
+    pub ship_city: Option<String>,
+    #[serde(default)]
+    pub ship_region: Option<String>,
+    #[serde(default)]
+    pub ship_post_code: Option<String>,
+    #[serde(default)]
+    pub ship_country_code: Option<String>,
+    #[serde(default)]
+    pub ship_country: Option<String>,
+}
+
+/// `GET order/items` element.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OrderItem {
+    #[serde(deserialize_with = "de::text")]
+    pub order_item_id: String,
+    #[serde(default)]
+    pub boid: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub condition: Option<String>,
+    #[serde(default)]
+    pub color_name: Option<String>,
+    #[serde(default, deserialize_with = "de::int_opt")]
+    pub color_id: Option<i64>,
+    #[serde(deserialize_with = "de::int")]
+    pub ordered_quantity: i64,
+    #[serde(deserialize_with = "de::money")]
+    pub base_price: Money,
+    #[serde(default)]
+    pub image_small: Option<String>,
+    #[serde(default)]
+    pub personal_note: Option<String>,
+    #[serde(default)]
+    pub public_note: Option<String>,
+    /// `{"other": "55984791"}`, or `[]` when there are none.
+    #[serde(default, deserialize_with = "map_or_empty_list")]
+    pub external_lot_ids: BTreeMap<String, String>,
+    #[serde(default)]
+    pub ids: Vec<CatalogId>,
+}
+
+/// One of an item's numbers in another catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CatalogId {
+    #[serde(deserialize_with = "de::text")]
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// `GET catalog/lookup`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CatalogItem {
+    pub boid: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    #[serde(default)]
+    pub ids: Vec<CatalogId>,
+    #[serde(default)]
+    pub color_name: Option<String>,
+    #[serde(default, deserialize_with = "de::int_opt")]
+    pub color_id: Option<i64>,
+    #[serde(default)]
+    pub color_hex: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub images: Vec<Images>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Images {
+    #[serde(default)]
+    pub small: Option<String>,
+    #[serde(default)]
+    pub medium: Option<String>,
+    #[serde(default)]
+    pub large: Option<String>,
+}
+
+/// `GET catalog/id_lookup`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct IdLookup {
+    pub boids: Vec<String>,
+}
+
+/// `{"status": "success"}` from every POST that worked.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Status {
+    pub status: String,
+}
+
+fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wrap(#[serde(deserialize_with = "de::text")] String);
+    Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+}
+
+fn map_or_empty_list<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum MapOrList {
+        Map(BTreeMap<String, serde_json::Value>),
+        List(#[allow(dead_code)] Vec<serde_json::Value>),
+    }
+    Ok(match Option::<MapOrList>::deserialize(d)? {
+        Some(MapOrList::Map(map)) => map
+            .into_iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (k, text)
+            })
+            .collect(),
+        Some(MapOrList::List(_)) | None => BTreeMap::new(),
+    })
+}

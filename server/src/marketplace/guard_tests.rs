@@ -1,0 +1,192 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::*;
+
+const USER: UserId = UserId(7);
+
+fn small() -> Limits {
+    Limits {
+        bricklink_daily: 10,
+        bricklink_reserve: 3,
+        breaker_failures: 3,
+        breaker_open: Duration::from_secs(60),
+        ..Limits::default()
+    }
+}
+
+#[tokio::test]
+async fn bricklink_never_has_more_than_four_calls_in_flight() {
+    let guard = Guard::new(Limits::default(), None);
+    let account = guard.account(USER, Marketplace::BrickLink);
+    let now = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let calls = (0..50).map(|_| {
+        let (account, now, max) = (account.clone(), now.clone(), max.clone());
+        tokio::spawn(async move {
+            let permit = account
+                .acquire(Priority::Background)
+                .await
+                .expect("admitted");
+            let running = now.fetch_add(1, Ordering::SeqCst) + 1;
+            max.fetch_max(running, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            now.fetch_sub(1, Ordering::SeqCst);
+            permit.succeeded();
+        })
+    });
+    for call in calls.collect::<Vec<_>>() {
+        call.await.expect("task");
+    }
+    assert_eq!(max.load(Ordering::SeqCst), 4);
+    assert_eq!(account.usage(OffsetDateTime::now_utc()).calls_today, 50);
+}
+
+#[tokio::test]
+async fn background_work_leaves_the_reserve_to_interactive_work() {
+    let guard = Guard::new(small(), None);
+    let account = guard.account(USER, Marketplace::BrickLink);
+    for _ in 0..7 {
+        account
+            .acquire(Priority::Background)
+            .await
+            .expect("within budget")
+            .succeeded();
+    }
+    let gated = account
+        .acquire(Priority::Background)
+        .await
+        .err()
+        .expect("reserve kept");
+    assert!(gated.until > OffsetDateTime::now_utc());
+    assert_eq!(
+        gated.until.time(),
+        time::Time::MIDNIGHT,
+        "waits for the next day"
+    );
+    for _ in 0..3 {
+        account
+            .acquire(Priority::Interactive)
+            .await
+            .expect("reserve")
+            .succeeded();
+    }
+    assert!(
+        account.acquire(Priority::Interactive).await.is_err(),
+        "budget spent"
+    );
+    assert_eq!(guard.usage(USER, Marketplace::BrickLink).calls_today, 10);
+}
+
+#[tokio::test]
+async fn consecutive_failures_open_the_breaker_and_one_probe_closes_it() {
+    let guard = Guard::new(small(), None);
+    let account = guard.account(USER, Marketplace::BrickOwl);
+    for _ in 0..3 {
+        account
+            .acquire(Priority::Background)
+            .await
+            .expect("closed")
+            .failed();
+    }
+    let gated = account
+        .acquire(Priority::Background)
+        .await
+        .err()
+        .expect("open");
+    assert!(gated.reason.contains("BrickOwl"), "{}", gated.reason);
+    assert_eq!(
+        guard.usage(USER, Marketplace::BrickOwl).breaker,
+        BreakerState::Open
+    );
+
+    // Time passes: pretend the open period is over.
+    lock(&account.account.state).breaker = Breaker::Open {
+        until: OffsetDateTime::now_utc() - Duration::from_secs(1),
+    };
+    let probe = account.acquire(Priority::Background).await.expect("probe");
+    assert!(
+        account.acquire(Priority::Background).await.is_err(),
+        "only one probe at a time"
+    );
+    probe.succeeded();
+    account
+        .acquire(Priority::Background)
+        .await
+        .expect("closed again")
+        .succeeded();
+    assert_eq!(
+        guard.usage(USER, Marketplace::BrickOwl).breaker,
+        BreakerState::Closed
+    );
+}
+
+#[tokio::test]
+async fn a_failed_probe_opens_the_breaker_for_longer() {
+    let guard = Guard::new(small(), None);
+    let account = guard.account(USER, Marketplace::BrickLink);
+    for _ in 0..3 {
+        account
+            .acquire(Priority::Interactive)
+            .await
+            .expect("closed")
+            .failed();
+    }
+    let first = account
+        .acquire(Priority::Interactive)
+        .await
+        .err()
+        .expect("open")
+        .until;
+    lock(&account.account.state).breaker = Breaker::Open {
+        until: OffsetDateTime::now_utc() - Duration::from_secs(1),
+    };
+    account
+        .acquire(Priority::Interactive)
+        .await
+        .expect("probe")
+        .failed();
+    let second = account
+        .acquire(Priority::Interactive)
+        .await
+        .err()
+        .expect("open")
+        .until;
+    assert!(
+        second - first > time::Duration::seconds(50),
+        "{first} then {second}"
+    );
+}
+
+#[tokio::test]
+async fn calls_are_counted_per_account_and_survive_a_new_guard() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = sled::open(dir.path()).expect("db");
+    let guard = Guard::open(&db, Limits::default()).expect("guard");
+    for _ in 0..3 {
+        guard
+            .account(USER, Marketplace::BrickLink)
+            .acquire(Priority::Background)
+            .await
+            .expect("admitted")
+            .succeeded();
+    }
+    guard
+        .account(UserId(8), Marketplace::BrickLink)
+        .acquire(Priority::Background)
+        .await
+        .expect("admitted")
+        .succeeded();
+    let again = Guard::open(&db, Limits::default()).expect("guard");
+    assert_eq!(again.usage(USER, Marketplace::BrickLink).calls_today, 3);
+    assert_eq!(
+        again.usage(UserId(8), Marketplace::BrickLink).calls_today,
+        1
+    );
+    assert_eq!(again.usage(USER, Marketplace::BrickOwl).calls_today, 0);
+    let text = guard.metrics_text();
+    assert!(
+        text.contains(r#"brickdesk_marketplace_calls_total{user="7",marketplace="bricklink"} 3"#),
+        "{text}"
+    );
+}

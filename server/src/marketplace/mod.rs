@@ -1,0 +1,244 @@
+//! The marketplaces: a BrickLink client (OAuth 1.0a), a BrickOwl client (API key), and the
+//! [`guard`] that keeps both within their limits. Wire types stay in each client's `wire.rs`.
+
+pub mod bricklink;
+pub mod brickowl;
+pub mod guard;
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::queue::JobError;
+
+/// How a marketplace call failed, in terms the rest of brickdesk acts on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MarketplaceError {
+    /// The keys were refused; the marketplace's reason.
+    #[error("the marketplace refused the keys: {0}")]
+    BadCredentials(String),
+    /// No such order or item.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The request was refused for a reason retrying will not change (400, 403, 422).
+    #[error("the marketplace refused the request: {0}")]
+    Refused(String),
+    /// Too many calls; wait at least `retry_after` when the marketplace said so.
+    #[error("the marketplace asks brickdesk to slow down")]
+    RateLimited { retry_after: Option<Duration> },
+    /// Down, overloaded, timed out, unreachable.
+    #[error("the marketplace is unavailable: {0}")]
+    Unavailable(String),
+    /// The answer could not be read.
+    #[error("the marketplace sent an answer brickdesk cannot read: {0}")]
+    Undecodable(String),
+    /// Held back by brickdesk's own limits or breaker until `until`.
+    #[error("{reason}")]
+    Gated {
+        until: OffsetDateTime,
+        reason: String,
+    },
+}
+
+impl MarketplaceError {
+    /// Whether the marketplace itself misbehaved, which counts towards its breaker.
+    pub fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            Self::Unavailable(_) | Self::RateLimited { .. } | Self::Undecodable(_)
+        )
+    }
+
+    pub(crate) fn from_reqwest(err: &reqwest::Error) -> Self {
+        if err.is_timeout() {
+            Self::Unavailable("no answer in time".into())
+        } else if err.is_connect() {
+            Self::Unavailable("cannot connect".into())
+        } else if err.is_decode() {
+            Self::Undecodable(err.to_string())
+        } else {
+            Self::Unavailable(err.to_string())
+        }
+    }
+}
+
+impl From<guard::Gated> for MarketplaceError {
+    fn from(gated: guard::Gated) -> Self {
+        Self::Gated {
+            until: gated.until,
+            reason: gated.reason,
+        }
+    }
+}
+
+impl From<MarketplaceError> for JobError {
+    fn from(err: MarketplaceError) -> Self {
+        match err {
+            MarketplaceError::BadCredentials(_)
+            | MarketplaceError::NotFound(_)
+            | MarketplaceError::Refused(_) => JobError::permanent(err),
+            MarketplaceError::Gated { until, reason } => JobError::Park { until, reason },
+            MarketplaceError::RateLimited {
+                retry_after: Some(wait),
+            } => JobError::Park {
+                until: OffsetDateTime::now_utc() + wait,
+                reason: err.to_string(),
+            },
+            MarketplaceError::RateLimited { retry_after: None }
+            | MarketplaceError::Unavailable(_)
+            | MarketplaceError::Undecodable(_) => JobError::retryable(err),
+        }
+    }
+}
+
+/// Deserializers for the marketplaces' loose JSON.
+pub(crate) mod de {
+    use app::Money;
+    use serde::{Deserialize, Deserializer, de::Error as _};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Loose {
+        Text(String),
+        Int(i64),
+        Float(f64),
+        Bool(bool),
+    }
+
+    /// Money from `"13.7240"` or a bare number.
+    pub fn money<'de, D: Deserializer<'de>>(d: D) -> Result<Money, D::Error> {
+        match Loose::deserialize(d)? {
+            Loose::Text(text) => Money::parse(&text).map_err(D::Error::custom),
+            Loose::Int(n) => Ok(Money(n.saturating_mul(Money::SCALE))),
+            Loose::Float(f) => Ok(Money::from_f64_lossy(f)),
+            Loose::Bool(_) => Err(D::Error::custom("a boolean is not money")),
+        }
+    }
+
+    /// Optional money; absent, null and `""` are none.
+    pub fn money_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Money>, D::Error> {
+        match Option::<Loose>::deserialize(d)? {
+            None => Ok(None),
+            Some(Loose::Text(text)) if text.trim().is_empty() => Ok(None),
+            Some(Loose::Text(text)) => Money::parse(&text).map(Some).map_err(D::Error::custom),
+            Some(Loose::Int(n)) => Ok(Some(Money(n.saturating_mul(Money::SCALE)))),
+            Some(Loose::Float(f)) => Ok(Some(Money::from_f64_lossy(f))),
+            Some(Loose::Bool(_)) => Err(D::Error::custom("a boolean is not money")),
+        }
+    }
+
+    /// An integer sent as `"83"` or `83`.
+    pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        match Loose::deserialize(d)? {
+            Loose::Text(text) => text.trim().parse().map_err(D::Error::custom),
+            Loose::Int(n) => Ok(n),
+            Loose::Float(f) if f.fract() == 0.0 => Ok(f as i64),
+            other => Err(D::Error::custom(format!(
+                "not an integer: {}",
+                describe(&other)
+            ))),
+        }
+    }
+
+    /// An optional integer; absent, null and `""` are none.
+    pub fn int_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        match Option::<Loose>::deserialize(d)? {
+            None => Ok(None),
+            Some(Loose::Text(text)) if text.trim().is_empty() => Ok(None),
+            Some(Loose::Text(text)) => text.trim().parse().map(Some).map_err(D::Error::custom),
+            Some(Loose::Int(n)) => Ok(Some(n)),
+            Some(other) => Err(D::Error::custom(format!(
+                "not an integer: {}",
+                describe(&other)
+            ))),
+        }
+    }
+
+    /// A string that may arrive as a number.
+    pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        match Loose::deserialize(d)? {
+            Loose::Text(text) => Ok(text),
+            Loose::Int(n) => Ok(n.to_string()),
+            Loose::Float(f) => Ok(f.to_string()),
+            Loose::Bool(b) => Ok(b.to_string()),
+        }
+    }
+
+    fn describe(value: &Loose) -> String {
+        match value {
+            Loose::Text(t) => format!("{t:?}"),
+            Loose::Int(n) => n.to_string(),
+            Loose::Float(f) => f.to_string(),
+            Loose::Bool(b) => b.to_string(),
+        }
+    }
+
+    /// A protocol-relative image URL (`//img.bricklink.com/x.png`) made absolute with the
+    /// scheme of the API's base URL.
+    pub fn absolute_url(base: &url::Url, link: &str) -> String {
+        base.join(link)
+            .map_or_else(|_| link.to_owned(), String::from)
+    }
+}
+
+/// Where the marketplaces are and how long to wait for them.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub bricklink: url::Url,
+    pub brickowl: url::Url,
+    /// Longest wait for one answer.
+    pub timeout: Duration,
+}
+
+/// Builds each account's client: one shared HTTP connection pool and one [`guard::Guard`].
+#[derive(Clone)]
+pub struct Marketplaces {
+    http: reqwest::Client,
+    endpoints: std::sync::Arc<Endpoints>,
+    guard: guard::Guard,
+}
+
+impl Marketplaces {
+    /// Clients of `endpoints`, limited by `guard`.
+    pub fn new(endpoints: Endpoints, guard: guard::Guard) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("brickdesk/", env!("CARGO_PKG_VERSION")))
+            .timeout(endpoints.timeout)
+            .connect_timeout(endpoints.timeout.min(Duration::from_secs(10)))
+            .build()?;
+        Ok(Self {
+            http,
+            endpoints: std::sync::Arc::new(endpoints),
+            guard,
+        })
+    }
+
+    /// The guard of every account.
+    pub fn guard(&self) -> &guard::Guard {
+        &self.guard
+    }
+
+    /// A BrickLink client for `user`.
+    pub fn bricklink(
+        &self,
+        user: app::UserId,
+        creds: bricklink::Credentials,
+    ) -> bricklink::BrickLink {
+        bricklink::BrickLink::new(
+            self.http.clone(),
+            self.endpoints.bricklink.clone(),
+            creds,
+            self.guard.account(user, app::Marketplace::BrickLink),
+        )
+    }
+
+    /// A BrickOwl client for `user`.
+    pub fn brickowl(&self, user: app::UserId, key: String) -> brickowl::BrickOwl {
+        brickowl::BrickOwl::new(
+            self.http.clone(),
+            self.endpoints.brickowl.clone(),
+            key,
+            self.guard.account(user, app::Marketplace::BrickOwl),
+        )
+    }
+}

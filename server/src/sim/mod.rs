@@ -1,0 +1,633 @@
+//! A faithful marketplace simulator: BrickLink Store API v1 and BrickOwl API v1 as
+//! `../shared/reference/marketplace-apis.md` describes them, on one loopback port. Tests, the
+//! demo and `brickdesk sim` use it; nothing in brickdesk ever needs the real marketplaces to
+//! be exercised.
+//!
+//! It verifies OAuth with its own code ([`oauth`]), serves a deterministic world ([`data`]),
+//! injects faults (latency, HTTP 503 HTML pages, 429s, hangs, malformed JSON, refused keys),
+//! pushes notifications to callbacks, and counts calls per endpoint and the most it ever had
+//! in flight. Control: `GET /_sim/stats`, `DELETE /_sim/stats`, `PUT /_sim/faults/{side}`,
+//! `POST /_sim/orders`, `PUT /_sim/callbacks`, `GET /_sim/accounts`.
+
+mod bricklink;
+mod brickowl;
+pub mod data;
+mod images;
+pub mod oauth;
+
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Json, Router,
+    extract::{MatchedPath, Path, Request, State},
+    http::StatusCode,
+    middleware::Next,
+    response::{IntoResponse, Response},
+    routing::{get, put},
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+use data::{Flavour, Order, Rng};
+
+/// Which simulated marketplace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    BrickLink,
+    BrickOwl,
+}
+
+/// What goes wrong, and how often (rates are 0.0–1.0 per request).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Added to every answer.
+    pub latency_ms: u64,
+    /// HTTP 503 with nginx's HTML page.
+    pub unavailable: f64,
+    /// A bare HTTP 429.
+    pub rate_limited: f64,
+    /// No answer for `hang_ms` (default a minute).
+    pub timeout: f64,
+    pub hang_ms: Option<u64>,
+    /// A cut-off JSON body.
+    pub malformed: f64,
+    /// Every request's credentials are refused.
+    pub reject_auth: bool,
+    /// Pushes (callbacks, notifies) silently not sent.
+    pub drop_pushes: f64,
+    /// BrickLink's push body: `false` empty (what BrickLink does today), `true` the JSON list.
+    pub push_body: bool,
+}
+
+/// The shape of the world.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub seed: u64,
+    /// Seller accounts, each with BrickLink keys and a BrickOwl key.
+    pub accounts: usize,
+    pub bricklink_orders: usize,
+    pub brickowl_orders: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            accounts: 2,
+            bricklink_orders: 30,
+            brickowl_orders: 20,
+        }
+    }
+}
+
+/// A simulated seller.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub issued: oauth::Issued,
+    pub brickowl_key: String,
+    pub seller: String,
+    pub store_id: i64,
+    pub bricklink_orders: BTreeMap<i64, Order>,
+    pub brickowl_orders: BTreeMap<i64, Order>,
+    /// Unread BrickLink notifications: event type, resource id, time.
+    pub notifications: Vec<(String, i64, OffsetDateTime)>,
+    pub bricklink_callback: Option<String>,
+    pub brickowl_notify: Option<String>,
+    brickowl_minute: VecDeque<Instant>,
+}
+
+/// `GET /_sim/accounts` element: what a seller pastes into brickdesk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountKeys {
+    pub seller: String,
+    pub store_id: i64,
+    pub bricklink: app::BrickLinkKeys,
+    pub brickowl: app::BrickOwlKeys,
+}
+
+/// Calls of one side.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SideStats {
+    /// Per `METHOD /path/{template}`.
+    pub calls: BTreeMap<String, u64>,
+    pub total: u64,
+    pub in_flight: usize,
+    pub max_in_flight: usize,
+    /// Pushes sent to callbacks.
+    pub pushes: u64,
+}
+
+/// `GET /_sim/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimStats {
+    pub bricklink: SideStats,
+    pub brickowl: SideStats,
+}
+
+#[derive(Default)]
+struct Counters {
+    calls: Mutex<BTreeMap<String, u64>>,
+    total: AtomicU64,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    pushes: AtomicU64,
+}
+
+impl Counters {
+    fn snapshot(&self) -> SideStats {
+        SideStats {
+            calls: lock(&self.calls).clone(),
+            total: self.total.load(Ordering::SeqCst),
+            in_flight: self.in_flight.load(Ordering::SeqCst),
+            max_in_flight: self.max_in_flight.load(Ordering::SeqCst),
+            pushes: self.pushes.load(Ordering::SeqCst),
+        }
+    }
+
+    fn reset(&self) {
+        lock(&self.calls).clear();
+        self.total.store(0, Ordering::SeqCst);
+        self.max_in_flight
+            .store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
+        self.pushes.store(0, Ordering::SeqCst);
+    }
+}
+
+/// The simulator; cheap to clone.
+#[derive(Clone)]
+pub struct Sim {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    world: Mutex<World>,
+    faults: Mutex<HashMap<Side, Faults>>,
+    fault_rng: Mutex<Rng>,
+    nonces: Mutex<HashMap<String, i64>>,
+    bricklink: Counters,
+    brickowl: Counters,
+    http: reqwest::Client,
+}
+
+struct World {
+    accounts: Vec<Account>,
+    rng: Rng,
+    next_order: i64,
+}
+
+impl Sim {
+    /// A world from `config`; the same seed gives the same world.
+    pub fn new(config: &SimConfig) -> Self {
+        let mut rng = Rng::new(config.seed);
+        let now = OffsetDateTime::now_utc()
+            .replace_millisecond(0)
+            .unwrap_or_else(|_| OffsetDateTime::now_utc());
+        let mut next_order = 4_100_000;
+        let accounts = (0..config.accounts.max(1))
+            .map(|i| {
+                let issued = oauth::Issued {
+                    consumer_key: rng.hex32(),
+                    consumer_secret: rng.hex32(),
+                    token: rng.hex32(),
+                    token_secret: rng.hex32(),
+                    allowed_ip: None,
+                };
+                let bricklink_orders = data::orders(
+                    &mut rng,
+                    Flavour::BrickLink,
+                    next_order,
+                    config.bricklink_orders,
+                    now,
+                );
+                next_order += config.bricklink_orders as i64;
+                let brickowl_orders = data::orders(
+                    &mut rng,
+                    Flavour::BrickOwl,
+                    next_order,
+                    config.brickowl_orders,
+                    now,
+                );
+                next_order += config.brickowl_orders as i64;
+                Account {
+                    brickowl_key: rng.hex32().to_ascii_lowercase(),
+                    seller: format!("sim_seller_{}", i + 1),
+                    store_id: 26_925 + i as i64,
+                    issued,
+                    bricklink_orders,
+                    brickowl_orders,
+                    notifications: Vec::new(),
+                    bricklink_callback: None,
+                    brickowl_notify: None,
+                    brickowl_minute: VecDeque::new(),
+                }
+            })
+            .collect();
+        Self {
+            inner: Arc::new(Inner {
+                world: Mutex::new(World {
+                    accounts,
+                    rng: Rng::new(config.seed ^ 0xA5A5),
+                    next_order,
+                }),
+                faults: Mutex::new(HashMap::new()),
+                fault_rng: Mutex::new(Rng::new(config.seed ^ 0x5A5A)),
+                nonces: Mutex::new(HashMap::new()),
+                bricklink: Counters::default(),
+                brickowl: Counters::default(),
+                http: reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .unwrap_or_default(),
+            }),
+        }
+    }
+
+    /// The keys of account `index`, as a seller would paste them.
+    pub fn keys(&self, index: usize) -> Option<AccountKeys> {
+        let world = lock(&self.inner.world);
+        world.accounts.get(index).map(account_keys)
+    }
+
+    /// Every account's keys.
+    pub fn all_keys(&self) -> Vec<AccountKeys> {
+        lock(&self.inner.world)
+            .accounts
+            .iter()
+            .map(account_keys)
+            .collect()
+    }
+
+    /// Sets what goes wrong on one side.
+    pub fn set_faults(&self, side: Side, faults: Faults) {
+        lock(&self.inner.faults).insert(side, faults);
+    }
+
+    /// Calls so far.
+    pub fn stats(&self) -> SimStats {
+        SimStats {
+            bricklink: self.inner.bricklink.snapshot(),
+            brickowl: self.inner.brickowl.snapshot(),
+        }
+    }
+
+    /// Starts counting again.
+    pub fn reset_stats(&self) {
+        self.inner.bricklink.reset();
+        self.inner.brickowl.reset();
+    }
+
+    /// Pins account `index`'s BrickLink token to one address (`None`: any).
+    pub fn pin_ip(&self, index: usize, ip: Option<std::net::IpAddr>) {
+        if let Some(account) = lock(&self.inner.world).accounts.get_mut(index) {
+            account.issued.allowed_ip = ip;
+        }
+    }
+
+    /// Where account `index`'s pushes go.
+    pub fn set_callbacks(&self, index: usize, bricklink: Option<String>, brickowl: Option<String>) {
+        if let Some(account) = lock(&self.inner.world).accounts.get_mut(index) {
+            account.bricklink_callback = bricklink;
+            account.brickowl_notify = brickowl;
+        }
+    }
+
+    /// The orders account `index` has on one side.
+    pub fn orders(&self, index: usize, side: Side) -> Vec<Order> {
+        let world = lock(&self.inner.world);
+        world
+            .accounts
+            .get(index)
+            .map(|a| match side {
+                Side::BrickLink => a.bricklink_orders.values().cloned().collect(),
+                Side::BrickOwl => a.brickowl_orders.values().cloned().collect(),
+            })
+            .unwrap_or_default()
+    }
+
+    /// A buyer places a new order with account `index`: it is stored, a notification is
+    /// queued, and the push goes out (unless dropped by the faults). Returns its id.
+    pub fn place_order(&self, index: usize, side: Side) -> Option<i64> {
+        let now = OffsetDateTime::now_utc()
+            .replace_millisecond(0)
+            .unwrap_or_else(|_| OffsetDateTime::now_utc());
+        let (id, push) = {
+            let mut world = lock(&self.inner.world);
+            let id = world.next_order;
+            world.next_order += 1;
+            let flavour = match side {
+                Side::BrickLink => Flavour::BrickLink,
+                Side::BrickOwl => Flavour::BrickOwl,
+            };
+            let mut order = data::order(&mut world.rng, flavour, id, now);
+            order.changed = now;
+            order.filed = false;
+            order.status = match side {
+                Side::BrickLink => "PENDING".into(),
+                Side::BrickOwl => "0".into(),
+            };
+            let account = world.accounts.get_mut(index)?;
+            let push = match side {
+                Side::BrickLink => {
+                    account.bricklink_orders.insert(id, order);
+                    account.notifications.push(("Order".into(), id, now));
+                    account
+                        .bricklink_callback
+                        .clone()
+                        .map(|url| (url, Side::BrickLink))
+                }
+                Side::BrickOwl => {
+                    account.brickowl_orders.insert(id, order);
+                    account.brickowl_notify.clone().map(|url| {
+                        let url = format!(
+                            "{url}{}order_id={id}&store_id={}",
+                            if url.contains('?') { '&' } else { '?' },
+                            account.store_id
+                        );
+                        (url, Side::BrickOwl)
+                    })
+                }
+            };
+            (id, push)
+        };
+        if let Some((url, side)) = push {
+            self.push(url, side, id, now);
+        }
+        Some(id)
+    }
+
+    fn push(&self, url: String, side: Side, id: i64, now: OffsetDateTime) {
+        let faults = self.faults(side);
+        if lock(&self.inner.fault_rng).chance(faults.drop_pushes) {
+            tracing::info!(%url, "simulator dropped a push on purpose");
+            return;
+        }
+        let sim = self.clone();
+        tokio::spawn(async move {
+            let request = match side {
+                Side::BrickLink => {
+                    let request = sim.inner.http.post(&url);
+                    if faults.push_body {
+                        let stamp = now
+                            .format(&time::format_description::well_known::Rfc3339)
+                            .unwrap_or_default();
+                        request.json(&serde_json::json!([{"event_type": "Order", "resource_id": id, "timestamp": stamp}]))
+                    } else {
+                        request
+                    }
+                }
+                Side::BrickOwl => sim.inner.http.get(&url),
+            };
+            sim.counters(side).pushes.fetch_add(1, Ordering::SeqCst);
+            if let Err(err) = request.send().await {
+                tracing::info!(%err, %url, "simulator push not delivered");
+            }
+        });
+    }
+
+    fn faults(&self, side: Side) -> Faults {
+        lock(&self.inner.faults)
+            .get(&side)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn counters(&self, side: Side) -> &Counters {
+        match side {
+            Side::BrickLink => &self.inner.bricklink,
+            Side::BrickOwl => &self.inner.brickowl,
+        }
+    }
+
+    fn world(&self) -> MutexGuard<'_, World> {
+        lock(&self.inner.world)
+    }
+
+    /// The simulator's routes.
+    pub fn router(&self) -> Router {
+        let bricklink = bricklink::router().route_layer(axum::middleware::from_fn_with_state(
+            (self.clone(), Side::BrickLink),
+            observe,
+        ));
+        let brickowl = brickowl::router().route_layer(axum::middleware::from_fn_with_state(
+            (self.clone(), Side::BrickOwl),
+            observe,
+        ));
+        Router::new()
+            .nest("/bricklink/api/store/v1", bricklink)
+            .nest("/brickowl/v1", brickowl)
+            .route("/img/ItemImage/{code}/{color}/{file}", get(images::image))
+            .route("/_sim/stats", get(stats).delete(reset_stats))
+            .route("/_sim/faults/{side}", put(set_faults))
+            .route("/_sim/orders", axum::routing::post(place_order))
+            .route("/_sim/callbacks", put(set_callbacks))
+            .route("/_sim/accounts", get(accounts))
+            .with_state(self.clone())
+    }
+}
+
+fn account_keys(account: &Account) -> AccountKeys {
+    AccountKeys {
+        seller: account.seller.clone(),
+        store_id: account.store_id,
+        bricklink: app::BrickLinkKeys {
+            consumer_key: account.issued.consumer_key.clone(),
+            consumer_secret: account.issued.consumer_secret.clone(),
+            token_value: account.issued.token.clone(),
+            token_secret: account.issued.token_secret.clone(),
+        },
+        brickowl: app::BrickOwlKeys {
+            api_key: account.brickowl_key.clone(),
+        },
+    }
+}
+
+/// Counts the call, holds it for the latency, and maybe answers with a fault instead.
+async fn observe(
+    State((sim, side)): State<(Sim, Side)>,
+    matched: Option<MatchedPath>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let counters = sim.counters(side);
+    let path = matched.as_ref().map_or("?", MatchedPath::as_str);
+    let path = ["/bricklink/api/store/v1", "/brickowl/v1"]
+        .iter()
+        .find_map(|prefix| path.strip_prefix(prefix))
+        .unwrap_or(path);
+    let name = format!("{} {path}", request.method());
+    *lock(&counters.calls).entry(name).or_default() += 1;
+    counters.total.fetch_add(1, Ordering::SeqCst);
+    let now = counters.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    counters.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let _leave = InFlight(&counters.in_flight);
+
+    let faults = sim.faults(side);
+    if faults.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
+    }
+    let roll = {
+        let mut rng = lock(&sim.inner.fault_rng);
+        [
+            faults.unavailable,
+            faults.rate_limited,
+            faults.timeout,
+            faults.malformed,
+        ]
+        .map(|p| rng.chance(p))
+    };
+    if roll[0] {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("content-type", "text/html")],
+            "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+        )
+            .into_response();
+    }
+    if roll[1] {
+        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")]).into_response();
+    }
+    if roll[2] {
+        tokio::time::sleep(Duration::from_millis(faults.hang_ms.unwrap_or(60_000))).await;
+        return StatusCode::GATEWAY_TIMEOUT.into_response();
+    }
+    if roll[3] {
+        return (
+            [("content-type", "application/json")],
+            "{\"meta\":{\"description\":\"OK\",\"message\":\"OK\",\"code\":200},\"data\":[{\"order_id\":",
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn stats(State(sim): State<Sim>) -> Json<SimStats> {
+    Json(sim.stats())
+}
+
+async fn reset_stats(State(sim): State<Sim>) -> StatusCode {
+    sim.reset_stats();
+    StatusCode::NO_CONTENT
+}
+
+async fn set_faults(
+    State(sim): State<Sim>,
+    Path(side): Path<Side>,
+    Json(faults): Json<Faults>,
+) -> StatusCode {
+    sim.set_faults(side, faults);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct NewOrder {
+    #[serde(default)]
+    account: usize,
+    marketplace: Side,
+}
+
+async fn place_order(State(sim): State<Sim>, Json(new): Json<NewOrder>) -> Response {
+    match sim.place_order(new.account, new.marketplace) {
+        Some(id) => (
+            StatusCode::CREATED,
+            Json(serde_json::json!({"order_id": id})),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct Callbacks {
+    #[serde(default)]
+    account: usize,
+    bricklink: Option<String>,
+    brickowl: Option<String>,
+}
+
+async fn set_callbacks(State(sim): State<Sim>, Json(callbacks): Json<Callbacks>) -> StatusCode {
+    sim.set_callbacks(callbacks.account, callbacks.bricklink, callbacks.brickowl);
+    StatusCode::NO_CONTENT
+}
+
+async fn accounts(State(sim): State<Sim>) -> Json<Vec<AccountKeys>> {
+    Json(sim.all_keys())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A running simulator; stops when dropped.
+pub struct SimServer {
+    pub addr: SocketAddr,
+    pub sim: Sim,
+    stop: CancellationToken,
+}
+
+impl SimServer {
+    /// Binds `addr` (port 0 picks one) and serves in the background.
+    pub async fn start(sim: Sim, addr: SocketAddr) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let stop = CancellationToken::new();
+        let app = sim
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let stopped = stop.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(stopped.cancelled_owned())
+                .await;
+            if let Err(err) = served {
+                tracing::error!(%err, "simulator stopped");
+            }
+        });
+        Ok(Self { addr, sim, stop })
+    }
+
+    /// The BrickLink base URL to configure brickdesk with.
+    pub fn bricklink_url(&self) -> String {
+        format!("http://{}/bricklink/api/store/v1", self.addr)
+    }
+
+    /// The BrickOwl base URL to configure brickdesk with.
+    pub fn brickowl_url(&self) -> String {
+        format!("http://{}/brickowl/v1", self.addr)
+    }
+
+    /// Serves until `shutdown` resolves.
+    pub async fn wait(&self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::select! {
+            () = shutdown => {}
+            () = self.stop.cancelled() => {}
+        }
+        self.stop.cancel();
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
