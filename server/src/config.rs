@@ -20,6 +20,9 @@ const KEYS: &[&str] = &[
     "max_body_bytes",
     "log",
     "log_format",
+    "bricklink_base_url",
+    "brickowl_base_url",
+    "marketplace_timeout_seconds",
 ];
 
 /// The running configuration.
@@ -44,6 +47,12 @@ pub struct Config {
     pub log: String,
     /// `text` or `json`.
     pub log_format: LogFormat,
+    /// BrickLink Store API base (tests and the demo point it at the simulator).
+    pub bricklink_base_url: String,
+    /// BrickOwl API base.
+    pub brickowl_base_url: String,
+    /// Longest wait for one marketplace answer.
+    pub marketplace_timeout_seconds: u64,
 }
 
 /// How log lines are written.
@@ -68,6 +77,9 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             log: "info".to_owned(),
             log_format: LogFormat::Text,
+            bricklink_base_url: "https://api.bricklink.com/api/store/v1".to_owned(),
+            brickowl_base_url: "https://api.brickowl.com/v1".to_owned(),
+            marketplace_timeout_seconds: 30,
         }
     }
 }
@@ -145,6 +157,12 @@ impl fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
+            .field("bricklink_base_url", &self.bricklink_base_url)
+            .field("brickowl_base_url", &self.brickowl_base_url)
+            .field(
+                "marketplace_timeout_seconds",
+                &self.marketplace_timeout_seconds,
+            )
             .finish()
     }
 }

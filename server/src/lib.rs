@@ -4,8 +4,11 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod error;
+pub mod events;
 pub mod http;
+pub mod jobs;
 pub mod marketplace;
 pub mod queue;
 pub mod sim;

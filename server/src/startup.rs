@@ -11,7 +11,12 @@ use tokio::net::TcpListener;
 use crate::{
     auth::throttle::LoginThrottle,
     config::Config,
-    http,
+    events::Events,
+    http, jobs,
+    marketplace::{
+        Endpoints, Marketplaces,
+        guard::{Guard, Limits},
+    },
     queue::{Queue, QueueConfig},
     state::AppState,
     store::Store,
@@ -36,22 +41,43 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let bound = listener.local_addr()?;
+        let public_base: Arc<str> = config
+            .public_url
+            .clone()
+            .map_or_else(
+                || format!("http://{bound}"),
+                |u| u.trim_end_matches('/').to_owned(),
+            )
+            .into();
+        let endpoints = Endpoints {
+            bricklink: url::Url::parse(&config.bricklink_base_url)
+                .context("bricklink_base_url is not a URL")?,
+            brickowl: url::Url::parse(&config.brickowl_base_url)
+                .context("brickowl_base_url is not a URL")?,
+            timeout: std::time::Duration::from_secs(config.marketplace_timeout_seconds.max(1)),
+        };
+        let marketplaces =
+            Marketplaces::new(endpoints, Guard::open(store.db(), Limits::default())?)?;
+        let events = Events::default();
         tracing::info!(
             data_dir = %config.data_dir.display(),
             expired_sessions_removed = pruned,
             ui_embedded = http::assets::ui_built(),
             "store open"
         );
-        Ok(Self {
-            listener,
-            state: AppState {
-                store,
-                queue,
-                throttle: LoginThrottle::default(),
-                stopping: tokio_util::sync::CancellationToken::new(),
-                config: Arc::new(config),
-            },
-        })
+        let state = AppState {
+            store,
+            queue,
+            throttle: LoginThrottle::default(),
+            stopping: tokio_util::sync::CancellationToken::new(),
+            config: Arc::new(config),
+            marketplaces,
+            events,
+            public_base,
+        };
+        jobs::register_all(&state.queue, &state.deps());
+        Ok(Self { listener, state })
     }
 
     /// The address actually bound.

@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
-use crate::{auth::throttle::LoginThrottle, config::Config, queue::Queue, store::Store};
+use crate::{
+    auth::throttle::LoginThrottle, config::Config, events::Events, jobs::Deps,
+    marketplace::Marketplaces, queue::Queue, store::Store,
+};
 
 /// Shared application state.
 #[derive(Clone, FromRef)]
@@ -19,4 +22,22 @@ pub struct AppState {
     pub stopping: tokio_util::sync::CancellationToken,
     /// The configuration the server started with.
     pub config: Arc<Config>,
+    /// Marketplace clients and their guard.
+    pub marketplaces: Marketplaces,
+    /// Domain events for the users' open pages.
+    pub events: Events,
+    /// Base of URLs shown to users: the public URL, else the address actually bound.
+    pub public_base: Arc<str>,
+}
+
+impl AppState {
+    /// What job handlers and domain helpers reach.
+    pub fn deps(&self) -> Deps {
+        Deps {
+            store: self.store.clone(),
+            marketplaces: self.marketplaces.clone(),
+            events: self.events.clone(),
+            public_base: self.public_base.clone(),
+        }
+    }
 }

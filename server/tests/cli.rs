@@ -305,3 +305,86 @@ fn bad_configuration_is_refused_with_the_key_named() {
     let stderr = String::from_utf8_lossy(&output.stderr).to_lowercase();
     assert!(stderr.contains("listen"), "{stderr}");
 }
+
+#[tokio::test]
+async fn marketplace_secrets_never_reach_the_logs() {
+    let sim = server::sim::SimServer::start(
+        server::sim::Sim::new(&server::sim::SimConfig::default()),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let keys = sim.sim.keys(0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (bricklink_url, brickowl_url) = (sim.bricklink_url(), sim.brickowl_url());
+    let env = [
+        ("BRICKDESK_LOG", "debug"),
+        ("BRICKDESK_LOG_FORMAT", "json"),
+        ("BRICKDESK_BRICKLINK_BASE_URL", bricklink_url.as_str()),
+        ("BRICKDESK_BRICKOWL_BASE_URL", brickowl_url.as_str()),
+    ];
+    let mut served = Served::start_with(dir.path(), &env, Stdio::piped());
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let setup: serde_json::Value = http
+        .post(format!("{}/api/setup", served.base))
+        .json(&json!({"username": "anna", "email": "anna@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = setup["csrf_token"].as_str().unwrap().to_owned();
+    for (marketplace, body) in [
+        ("bricklink", serde_json::to_value(&keys.bricklink).unwrap()),
+        ("brickowl", serde_json::to_value(&keys.brickowl).unwrap()),
+    ] {
+        let saved = http
+            .put(format!("{}/api/connections/{marketplace}", served.base))
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(saved.status(), 202);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let views: Vec<serde_json::Value> = http
+            .get(format!("{}/api/connections", served.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if views.iter().all(|v| v["status"] == "valid") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{views:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    served.signal("-TERM");
+    let stderr = served.child.stderr.take().unwrap();
+    let logs = tokio::task::spawn_blocking(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text).unwrap();
+        text
+    })
+    .await
+    .unwrap();
+    assert!(logs.contains("keys saved; check queued"), "{logs}");
+    for secret in [
+        &keys.bricklink.consumer_secret,
+        &keys.bricklink.token_secret,
+        &keys.brickowl.api_key,
+    ] {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a secret in the logs:\n{logs}"
+        );
+    }
+}

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use server::{
     Application, Config,
     auth::password,
+    sim::{Sim, SimConfig, SimServer},
     store::{NewUser, UserRecord, users::Creation},
 };
 use tempfile::TempDir;
@@ -30,6 +31,8 @@ pub struct TestApp {
     pub state: server::state::AppState,
     /// The first "browser".
     pub api: ApiClient,
+    /// The marketplace simulator the server talks to.
+    pub sim: SimServer,
     /// Dropping it (with the `TestApp`) stops the server.
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
@@ -48,10 +51,19 @@ impl TestApp {
 
     /// Starts a server on an existing data directory (a restart).
     pub async fn spawn_in(data_dir: TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
+        let sim = SimServer::start(
+            Sim::new(&SimConfig::default()),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .expect("simulator starts");
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: data_dir.path().to_owned(),
             log: "warn".into(),
+            bricklink_base_url: sim.bricklink_url(),
+            brickowl_base_url: sim.brickowl_url(),
+            marketplace_timeout_seconds: 3,
             ..Config::default()
         };
         adjust(&mut config);
@@ -72,6 +84,7 @@ impl TestApp {
             base,
             data_dir,
             state,
+            sim,
             shutdown: Some(tx),
             handle: Some(handle),
         }
@@ -108,6 +121,25 @@ impl TestApp {
             .await;
         assert_eq!(response.status(), StatusCode::OK, "{}", response.text());
         response.json()
+    }
+
+    /// Polls `check` every 20 ms until it returns `Some`, for at most `seconds`.
+    pub async fn until<T, F, Fut>(&self, seconds: u64, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{what}: not within {seconds} s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Creates a non-admin account directly in the store.
@@ -259,6 +291,48 @@ impl ApiClient {
     /// `GET /api/queues`
     pub async fn get_queues(&self) -> Answer {
         self.get(routes::QUEUES).await
+    }
+}
+
+impl ApiClient {
+    /// `GET /api/connections`
+    pub async fn list_connections(&self) -> Answer {
+        self.get(routes::CONNECTIONS).await
+    }
+
+    /// `GET /api/connections`, the one for `marketplace`.
+    pub async fn connection(&self, marketplace: app::Marketplace) -> app::ConnectionView {
+        let answer = self.list_connections().await;
+        assert_eq!(answer.status(), StatusCode::OK, "{}", answer.text());
+        answer
+            .json::<Vec<app::ConnectionView>>()
+            .into_iter()
+            .find(|c| c.marketplace == marketplace)
+            .unwrap()
+    }
+
+    /// `PUT /api/connections/{marketplace}`
+    pub async fn put_connection(&self, marketplace: app::Marketplace, body: &Value) -> Answer {
+        self.send(
+            self.request(Method::PUT, &routes::connection(marketplace))
+                .json(body),
+        )
+        .await
+    }
+
+    /// `DELETE /api/connections/{marketplace}`
+    pub async fn delete_connection(&self, marketplace: app::Marketplace) -> Answer {
+        self.send(self.request(Method::DELETE, &routes::connection(marketplace)))
+            .await
+    }
+
+    /// `POST /api/connections/{marketplace}/rotate-webhook`
+    pub async fn rotate_webhook(&self, marketplace: app::Marketplace) -> Answer {
+        self.send(self.request(
+            Method::POST,
+            &routes::connection_rotate_webhook(marketplace),
+        ))
+        .await
     }
 }
 

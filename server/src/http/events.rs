@@ -29,15 +29,26 @@ pub async fn stream(
             .get(&token, OffsetDateTime::now_utc())
             .is_ok_and(|s| s.is_some())
     };
-    let events = BroadcastStream::new(state.queue.subscribe())
-        .filter_map(move |message| match message {
+    let jobs = BroadcastStream::new(state.queue.subscribe()).filter_map(move |message| {
+        match message {
             Ok(event) if admin || event.owner == Some(user) => Some(job_updated(event)),
             Ok(_) => None,
             // This stream fell behind and missed events: the page reloads what it shows.
             Err(_) => Some(Event::default().event(RESYNC).data("{}")),
-        })
-        .take_while(session_live)
-        .map(Ok);
+        }
+    });
+    let domain =
+        BroadcastStream::new(state.events.subscribe()).filter_map(move |message| match message {
+            Ok(event) if event.owner == user => Some(
+                Event::default()
+                    .event(event.name)
+                    .json_data(&event.data)
+                    .unwrap_or_else(|_| Event::default().event(RESYNC).data("{}")),
+            ),
+            Ok(_) => None,
+            Err(_) => Some(Event::default().event(RESYNC).data("{}")),
+        });
+    let events = jobs.merge(domain).take_while(session_live).map(Ok);
     let events = futures_util::StreamExt::take_until(events, state.stopping.cancelled_owned());
     Sse::new(events).keep_alive(KeepAlive::default())
 }

@@ -7,11 +7,17 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{error::ApiError, queue::Queue};
+use crate::{error::ApiError, state::AppState};
 
 /// The exposition.
-pub async fn scrape(State(queue): State<Queue>) -> Result<Response, ApiError> {
-    let text = queue.metrics_text()?;
+pub async fn scrape(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let queue = state.queue.metrics_text()?;
+    let guard = state.marketplaces.guard().metrics_text();
+    // One exposition: the queue's `# EOF` goes, the guard's ends it.
+    let text = format!(
+        "{}\n{guard}",
+        queue.trim_end().trim_end_matches("# EOF").trim_end()
+    );
     Ok((
         [(
             header::CONTENT_TYPE,

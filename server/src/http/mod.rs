@@ -3,6 +3,7 @@
 
 mod accounts;
 pub mod assets;
+mod connections;
 mod events;
 mod health;
 mod jobs;
@@ -16,7 +17,7 @@ use axum::{
     http::{HeaderName, HeaderValue, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{get, post, put},
 };
 use tower::{ServiceBuilder, ServiceExt as _};
 use tower_http::{
@@ -52,6 +53,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route(routes::ME, get(accounts::me).put(accounts::update_profile))
         .route(routes::ME_PASSWORD, post(accounts::change_password))
+        .route(routes::CONNECTIONS, get(connections::list))
+        .route(
+            routes::CONNECTION,
+            put(connections::save).delete(connections::remove),
+        )
+        .route(
+            routes::CONNECTION_ROTATE_WEBHOOK,
+            post(connections::rotate_webhook),
+        )
         .route(routes::JOBS, get(jobs::list))
         .route(routes::JOB, get(jobs::get).delete(jobs::delete))
         .route(routes::JOB_RETRY, post(jobs::retry))

@@ -3,12 +3,15 @@
 //! one user's data is one range; values carry a version byte ([`codec`]).
 
 pub(crate) mod codec;
+pub mod connections;
 mod keys;
+pub mod secrets;
 pub mod sessions;
 pub mod users;
 
 use std::path::Path;
 
+pub use connections::{ConnectionRecord, Connections};
 pub use sessions::{SessionRecord, Sessions};
 pub use users::{NewUser, UserRecord, Users};
 
@@ -39,6 +42,11 @@ pub enum StoreError {
     SetupDone,
     #[error("no such user")]
     NoSuchUser,
+    #[error(
+        "saved marketplace keys cannot be read (the data directory's secret.key is missing or \
+         different); enter the keys again"
+    )]
+    SecretUnreadable,
     #[error(transparent)]
     Sled(#[from] sled::Error),
 }
@@ -50,6 +58,7 @@ pub struct Store {
     meta: sled::Tree,
     users: Users,
     sessions: Sessions,
+    connections: Connections,
 }
 
 impl Store {
@@ -72,6 +81,7 @@ impl Store {
         Ok(Self {
             users: Users::open(&db, &meta)?,
             sessions: Sessions::open(&db)?,
+            connections: Connections::open(&db, secrets::Sealer::open_or_create(data_dir)?)?,
             db,
             meta,
         })
@@ -90,6 +100,11 @@ impl Store {
     /// The login sessions.
     pub fn sessions(&self) -> &Sessions {
         &self.sessions
+    }
+
+    /// The marketplace connections.
+    pub fn connections(&self) -> &Connections {
+        &self.connections
     }
 
     /// Makes every write so far durable (see docs/durability.md). Runs sled's blocking flush on

@@ -5,6 +5,7 @@
 mod accounts;
 mod browser_jobs;
 mod browser_ui;
+mod connections;
 mod events;
 mod http_surface;
 mod jobs;

@@ -1,0 +1,23 @@
+//! The domain work the queue runs, one file per job kind, each with a typed `enqueue` helper
+//! so no call site builds a payload by hand.
+
+pub mod validate_connection;
+
+use std::sync::Arc;
+
+use crate::{events::Events, marketplace::Marketplaces, queue::Queue, store::Store};
+
+/// What handlers reach.
+#[derive(Clone)]
+pub struct Deps {
+    pub store: Store,
+    pub marketplaces: Marketplaces,
+    pub events: Events,
+    /// Base of the URLs shown to users (`BRICKDESK_PUBLIC_URL`, else the listen address).
+    pub public_base: Arc<str>,
+}
+
+/// Registers every job kind on `queue`.
+pub fn register_all(queue: &Queue, deps: &Deps) {
+    validate_connection::register(queue, deps.clone());
+}
