@@ -134,6 +134,27 @@ pub struct ConnectionView {
     pub checked_at: Option<time::OffsetDateTime>,
     /// Today's calls and limits.
     pub usage: ApiUsage,
+    /// Counts key saves (0 when absent), so a page can tell a stale view from a fresh one.
+    pub generation: u64,
+}
+
+impl ConnectionView {
+    /// Whether this view should replace `older` on a page that may receive views out of order
+    /// (an event can overtake the answer to the save that caused it): a check's verdict is
+    /// never overwritten by the "pending" of the same keys.
+    pub fn supersedes(&self, older: &ConnectionView) -> bool {
+        if self.status == ConnectionStatus::Absent || older.status == ConnectionStatus::Absent {
+            return true;
+        }
+        if self.generation != older.generation {
+            return self.generation > older.generation;
+        }
+        let settled = matches!(
+            older.status,
+            ConnectionStatus::Valid | ConnectionStatus::Invalid
+        );
+        !(settled && self.status == ConnectionStatus::Pending)
+    }
 }
 
 /// `PUT /api/connections/bricklink`: the four values from BrickLink's API registration page.
@@ -249,6 +270,44 @@ mod tests {
         assert!(
             !shown.contains("0123") && !shown.contains("SECRETKEY"),
             "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_verdict_is_not_overwritten_by_the_pending_of_the_same_keys() {
+        let view = |status, generation| ConnectionView {
+            marketplace: Marketplace::BrickLink,
+            configured: status != ConnectionStatus::Absent,
+            status,
+            message: None,
+            webhook_url: None,
+            last_sync_at: None,
+            checked_at: None,
+            usage: ApiUsage {
+                calls_today: 0,
+                daily_budget: None,
+                per_minute: None,
+                breaker: BreakerState::Closed,
+                retry_at: None,
+            },
+            generation,
+        };
+        use ConnectionStatus::*;
+        assert!(!view(Pending, 2).supersedes(&view(Valid, 2)));
+        assert!(view(Valid, 2).supersedes(&view(Pending, 2)));
+        assert!(
+            view(Pending, 2).supersedes(&view(Pending, 2)),
+            "a newer message"
+        );
+        assert!(view(Pending, 3).supersedes(&view(Invalid, 2)), "new keys");
+        assert!(
+            !view(Valid, 2).supersedes(&view(Pending, 3)),
+            "an old verdict"
+        );
+        assert!(view(Absent, 0).supersedes(&view(Valid, 5)), "disconnected");
+        assert!(
+            view(Pending, 1).supersedes(&view(Absent, 0)),
+            "connected again"
         );
     }
 

@@ -3,7 +3,8 @@
 //! events sent in between were missed.
 
 use app::{
-    events::{JOB_UPDATED, JobUpdated, RESYNC},
+    ConnectionView,
+    events::{CONNECTION_UPDATED, JOB_UPDATED, JobUpdated, RESYNC},
     routes,
 };
 use leptos::prelude::*;
@@ -16,6 +17,8 @@ use web_sys::{EventSource, MessageEvent};
 pub struct LiveEvents {
     /// The latest job change.
     pub job: RwSignal<Option<JobUpdated>>,
+    /// The latest connection change.
+    pub connection: RwSignal<Option<ConnectionView>>,
     /// Bumped when events may have been missed: reload.
     pub resync: RwSignal<u64>,
 }
@@ -26,6 +29,7 @@ type Listener = Closure<dyn FnMut(MessageEvent)>;
 pub fn provide_live_events() -> LiveEvents {
     let live = LiveEvents {
         job: RwSignal::new(None),
+        connection: RwSignal::new(None),
         resync: RwSignal::new(0),
     };
     provide_context(live);
@@ -42,6 +46,15 @@ pub fn provide_live_events() -> LiveEvents {
             live.job.set(Some(update));
         }
     });
+    let on_connection: Listener = Closure::new(move |event: MessageEvent| {
+        let update = event
+            .data()
+            .as_string()
+            .and_then(|d| serde_json::from_str::<ConnectionView>(&d).ok());
+        if let Some(update) = update {
+            live.connection.set(Some(update));
+        }
+    });
     let on_resync: Listener = Closure::new(move |_| live.resync.update(|n| *n += 1));
     let mut opened_before = false;
     let on_open: Listener = Closure::new(move |_| {
@@ -52,12 +65,13 @@ pub fn provide_live_events() -> LiveEvents {
     });
     for (name, listener) in [
         (JOB_UPDATED, &on_job),
+        (CONNECTION_UPDATED, &on_connection),
         (RESYNC, &on_resync),
         ("open", &on_open),
     ] {
         let _ = source.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
     }
-    let held = SendWrapper::new((source, [on_job, on_resync, on_open]));
+    let held = SendWrapper::new((source, [on_job, on_connection, on_resync, on_open]));
     on_cleanup(move || held.0.close());
     live
 }

@@ -26,6 +26,7 @@ pub fn view(
             last_sync_at: record.last_sync_at,
             checked_at: record.checked_at,
             usage,
+            generation: record.generation,
         },
         None => ConnectionView {
             marketplace,
@@ -36,6 +37,7 @@ pub fn view(
             last_sync_at: None,
             checked_at: None,
             usage,
+            generation: 0,
         },
     };
     Ok(view)

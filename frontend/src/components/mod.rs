@@ -1,5 +1,6 @@
 //! Building blocks shared by pages.
 
+pub mod connections;
 pub mod form;
 pub mod format;
 pub mod shell;

@@ -1,4 +1,5 @@
-//! Settings: the profile (username, email, display name) and the password.
+//! Settings: the marketplace connections, the profile (username, email, display name) and the
+//! password.
 
 use app::{
     PasswordChange, ProfileUpdate, User, routes,
@@ -8,7 +9,10 @@ use leptos::{ev::SubmitEvent, prelude::*};
 
 use crate::{
     api,
-    components::form::{ErrorNotice, Field, SuccessNotice},
+    components::{
+        connections::Connections,
+        form::{ErrorNotice, Field, SuccessNotice},
+    },
     session::use_session,
 };
 
@@ -18,8 +22,10 @@ pub fn SettingsPage() -> impl IntoView {
     view! {
         <div class="page-head">
             <h1>"Settings"</h1>
-            <p class="muted">"Your account on this brickdesk."</p>
+            <p class="muted">"Your marketplace connections and your account on this brickdesk."</p>
         </div>
+        <Connections />
+        <h2 class="section-title">"Account"</h2>
         <div class="settings-grid">
             <ProfileForm />
             <PasswordForm />

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // helpers here are test code too
 
 mod accounts;
+mod browser_connections;
 mod browser_jobs;
 mod browser_ui;
 mod connections;
