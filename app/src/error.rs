@@ -65,6 +65,8 @@ error_codes! {
     TooManyAttempts => "too-many-attempts",
     MethodNotAllowed => "method-not-allowed",
     JobConflict => "job-conflict",
+    NotConnected => "not-connected",
+    NotAllowed => "not-allowed",
     Unavailable => "unavailable",
     Internal => "internal",
 }

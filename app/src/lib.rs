@@ -8,6 +8,7 @@ pub mod events;
 pub mod jobs;
 pub mod marketplace;
 pub mod money;
+pub mod orders;
 pub mod routes;
 pub mod validate;
 
@@ -24,3 +25,7 @@ pub use marketplace::{
     Marketplace,
 };
 pub use money::Money;
+pub use orders::{
+    ActivityEntry, OrderDetail, OrderLine, OrderList, OrderSort, OrderStatus, OrderSummary, Queued,
+    Shipment, StatusChange, SyncRequest,
+};

@@ -34,6 +34,25 @@ pub const CONNECTIONS: &str = "/api/connections";
 pub const CONNECTION: &str = "/api/connections/{marketplace}";
 /// `POST` replace the webhook URL's token.
 pub const CONNECTION_ROTATE_WEBHOOK: &str = "/api/connections/{marketplace}/rotate-webhook";
+/// `GET` orders (query `status, marketplace, q, from, to, sort, order, page, per_page`).
+pub const ORDERS: &str = "/api/orders";
+/// `GET` one order with its items.
+pub const ORDER: &str = "/api/orders/{marketplace}/{order_id}";
+/// `PUT` change an order's status on the marketplace (202, a job).
+pub const ORDER_STATUS: &str = "/api/orders/{marketplace}/{order_id}/status";
+/// `POST` sync now (202, the jobs).
+pub const SYNC: &str = "/api/sync";
+
+/// One order's path.
+pub fn order(marketplace: crate::Marketplace, order_id: &str) -> String {
+    format!("/api/orders/{}/{order_id}", marketplace.as_str())
+}
+
+/// One order's status path.
+pub fn order_status(marketplace: crate::Marketplace, order_id: &str) -> String {
+    format!("/api/orders/{}/{order_id}/status", marketplace.as_str())
+}
+
 /// `POST` BrickLink's push notification.
 pub const HOOK_BRICKLINK: &str = "/hooks/bricklink/{token}";
 /// `GET` BrickOwl's order notify.

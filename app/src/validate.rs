@@ -14,7 +14,7 @@ pub struct InvalidInput {
 }
 
 impl InvalidInput {
-    pub(crate) fn new(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
         Self {
             field,
             message: message.into(),

@@ -11,8 +11,8 @@ use crate::{
     api,
     components::shell::Shell,
     pages::{
-        jobs::JobsPage, login::LoginPage, not_found::NotFound, settings::SettingsPage,
-        setup::SetupPage,
+        jobs::JobsPage, login::LoginPage, not_found::NotFound, order::OrderPage,
+        orders::OrdersPage, settings::SettingsPage, setup::SetupPage,
     },
     session::{Phase, Session},
 };
@@ -34,7 +34,9 @@ pub fn App() -> impl IntoView {
                 Phase::LoggedIn => view! {
                     <Shell>
                         <Routes fallback=NotFound>
-                            <Route path=path!("/") view=|| view! { <Redirect path="/settings" /> } />
+                            <Route path=path!("/") view=|| view! { <Redirect path="/orders" /> } />
+                            <Route path=path!("/orders") view=OrdersPage />
+                            <Route path=path!("/orders/:marketplace/:order_id") view=OrderPage />
                             <Route path=path!("/settings") view=SettingsPage />
                             <Route path=path!("/jobs") view=JobsPage />
                         </Routes>

@@ -3,8 +3,11 @@
 //! events sent in between were missed.
 
 use app::{
-    ConnectionView,
-    events::{CONNECTION_UPDATED, JOB_UPDATED, JobUpdated, RESYNC},
+    ConnectionView, OrderSummary,
+    events::{
+        CONNECTION_UPDATED, JOB_UPDATED, JobUpdated, ORDER_UPDATED, RESYNC, SYNC_UPDATED,
+        SyncUpdated,
+    },
     routes,
 };
 use leptos::prelude::*;
@@ -17,6 +20,10 @@ use web_sys::{EventSource, MessageEvent};
 pub struct LiveEvents {
     /// The latest job change.
     pub job: RwSignal<Option<JobUpdated>>,
+    /// The latest new or changed order.
+    pub order: RwSignal<Option<OrderSummary>>,
+    /// The latest sync progress.
+    pub sync: RwSignal<Option<SyncUpdated>>,
     /// The latest connection change.
     pub connection: RwSignal<Option<ConnectionView>>,
     /// Bumped when events may have been missed: reload.
@@ -30,6 +37,8 @@ pub fn provide_live_events() -> LiveEvents {
     let live = LiveEvents {
         job: RwSignal::new(None),
         connection: RwSignal::new(None),
+        order: RwSignal::new(None),
+        sync: RwSignal::new(None),
         resync: RwSignal::new(0),
     };
     provide_context(live);
@@ -55,6 +64,24 @@ pub fn provide_live_events() -> LiveEvents {
             live.connection.set(Some(update));
         }
     });
+    let on_order: Listener = Closure::new(move |event: MessageEvent| {
+        let update = event
+            .data()
+            .as_string()
+            .and_then(|d| serde_json::from_str::<OrderSummary>(&d).ok());
+        if let Some(update) = update {
+            live.order.set(Some(update));
+        }
+    });
+    let on_sync: Listener = Closure::new(move |event: MessageEvent| {
+        let update = event
+            .data()
+            .as_string()
+            .and_then(|d| serde_json::from_str::<SyncUpdated>(&d).ok());
+        if let Some(update) = update {
+            live.sync.set(Some(update));
+        }
+    });
     let on_resync: Listener = Closure::new(move |_| live.resync.update(|n| *n += 1));
     let mut opened_before = false;
     let on_open: Listener = Closure::new(move |_| {
@@ -66,12 +93,17 @@ pub fn provide_live_events() -> LiveEvents {
     for (name, listener) in [
         (JOB_UPDATED, &on_job),
         (CONNECTION_UPDATED, &on_connection),
+        (ORDER_UPDATED, &on_order),
+        (SYNC_UPDATED, &on_sync),
         (RESYNC, &on_resync),
         ("open", &on_open),
     ] {
         let _ = source.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
     }
-    let held = SendWrapper::new((source, [on_job, on_connection, on_resync, on_open]));
+    let held = SendWrapper::new((
+        source,
+        [on_job, on_connection, on_order, on_sync, on_resync, on_open],
+    ));
     on_cleanup(move || held.0.close());
     live
 }

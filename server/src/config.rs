@@ -23,6 +23,7 @@ const KEYS: &[&str] = &[
     "bricklink_base_url",
     "brickowl_base_url",
     "marketplace_timeout_seconds",
+    "poll_cron",
 ];
 
 /// The running configuration.
@@ -53,6 +54,8 @@ pub struct Config {
     pub brickowl_base_url: String,
     /// Longest wait for one marketplace answer.
     pub marketplace_timeout_seconds: u64,
+    /// When to poll every live connection for missed pushes (cron, UTC); empty turns it off.
+    pub poll_cron: String,
 }
 
 /// How log lines are written.
@@ -80,6 +83,7 @@ impl Default for Config {
             bricklink_base_url: "https://api.bricklink.com/api/store/v1".to_owned(),
             brickowl_base_url: "https://api.brickowl.com/v1".to_owned(),
             marketplace_timeout_seconds: 30,
+            poll_cron: "*/10 * * * *".to_owned(),
         }
     }
 }
@@ -163,6 +167,7 @@ impl fmt::Debug for Config {
                 "marketplace_timeout_seconds",
                 &self.marketplace_timeout_seconds,
             )
+            .field("poll_cron", &self.poll_cron)
             .finish()
     }
 }

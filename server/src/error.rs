@@ -48,6 +48,10 @@ pub enum ApiError {
     JobConflict(String),
     #[error("brickdesk is shutting down; try again in a moment.")]
     Unavailable,
+    #[error("{0}")]
+    NotConnected(String),
+    #[error("{0}")]
+    NotAllowed(String),
     #[error("Something went wrong on the server; the details are in its log.")]
     Internal(#[source] anyhow::Error),
 }
@@ -72,6 +76,8 @@ impl ApiError {
             Self::TooManyAttempts(_) => ErrorCode::TooManyAttempts,
             Self::JobConflict(_) => ErrorCode::JobConflict,
             Self::Unavailable => ErrorCode::Unavailable,
+            Self::NotConnected(_) => ErrorCode::NotConnected,
+            Self::NotAllowed(_) => ErrorCode::NotAllowed,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -90,6 +96,7 @@ impl ApiError {
                 StatusCode::CONFLICT
             }
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotConnected(_) | Self::NotAllowed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

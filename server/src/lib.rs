@@ -11,6 +11,7 @@ pub mod http;
 pub mod jobs;
 pub mod marketplace;
 pub mod queue;
+pub mod scheduler;
 pub mod sim;
 pub mod startup;
 pub mod state;

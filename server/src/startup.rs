@@ -18,6 +18,7 @@ use crate::{
         guard::{Guard, Limits},
     },
     queue::{Queue, QueueConfig},
+    scheduler,
     state::AppState,
     store::Store,
 };
@@ -29,11 +30,13 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    poll: Option<croner::Cron>,
 }
 
 impl Application {
     /// Opens the store in the data directory and binds the listen address.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let poll = scheduler::parse(&config.poll_cron)?;
         let data_dir = config.data_dir.clone();
         let store = tokio::task::spawn_blocking(move || Store::open(&data_dir)).await??;
         let pruned = store.sessions().prune_expired(OffsetDateTime::now_utc())?;
@@ -77,7 +80,11 @@ impl Application {
             public_base,
         };
         jobs::register_all(&state.queue, &state.deps());
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            poll,
+        })
     }
 
     /// The address actually bound.
@@ -99,6 +106,11 @@ impl Application {
     ) -> anyhow::Result<()> {
         let router = http::router(self.state.clone());
         self.state.queue.start();
+        tokio::spawn(scheduler::run(
+            self.state.deps(),
+            self.poll,
+            self.state.stopping.clone(),
+        ));
         axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

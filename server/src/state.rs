@@ -35,6 +35,7 @@ impl AppState {
     pub fn deps(&self) -> Deps {
         Deps {
             store: self.store.clone(),
+            queue: self.queue.clone(),
             marketplaces: self.marketplaces.clone(),
             events: self.events.clone(),
             public_base: self.public_base.clone(),

@@ -324,8 +324,16 @@ async fn marketplace_secrets_never_reach_the_logs() {
         ("BRICKDESK_BRICKOWL_BASE_URL", brickowl_url.as_str()),
     ];
     let mut served = Served::start_with(dir.path(), &env, Stdio::piped());
+    // Read the logs as they come: a full pipe would stall the server.
+    let stderr = served.child.stderr.take().unwrap();
+    let logs = tokio::task::spawn_blocking(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text).unwrap();
+        text
+    });
     let http = reqwest::Client::builder()
         .cookie_store(true)
+        .timeout(std::time::Duration::from_secs(10))
         .build()
         .unwrap();
     let setup: serde_json::Value = http
@@ -368,14 +376,7 @@ async fn marketplace_secrets_never_reach_the_logs() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     served.signal("-TERM");
-    let stderr = served.child.stderr.take().unwrap();
-    let logs = tokio::task::spawn_blocking(move || {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text).unwrap();
-        text
-    })
-    .await
-    .unwrap();
+    let logs = logs.await.unwrap();
     assert!(logs.contains("keys saved; check queued"), "{logs}");
     for secret in [
         &keys.bricklink.consumer_secret,

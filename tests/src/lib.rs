@@ -51,12 +51,23 @@ impl TestApp {
 
     /// Starts a server on an existing data directory (a restart).
     pub async fn spawn_in(data_dir: TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
-        let sim = SimServer::start(
-            Sim::new(&SimConfig::default()),
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .expect("simulator starts");
+        Self::spawn_full(data_dir, &SimConfig::default(), adjust).await
+    }
+
+    /// Starts a server whose simulator has the world `sim`.
+    pub async fn spawn_with_sim(sim: &SimConfig) -> Self {
+        Self::spawn_full(tempfile::tempdir().unwrap(), sim, |_| {}).await
+    }
+
+    /// Starts a server on `data_dir` with the simulated world `sim`, after `adjust`.
+    pub async fn spawn_full(
+        data_dir: TempDir,
+        sim: &SimConfig,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
+        let sim = SimServer::start(Sim::new(sim), "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("simulator starts");
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: data_dir.path().to_owned(),
@@ -64,6 +75,8 @@ impl TestApp {
             bricklink_base_url: sim.bricklink_url(),
             brickowl_base_url: sim.brickowl_url(),
             marketplace_timeout_seconds: 3,
+            // Tests poll when they mean to.
+            poll_cron: String::new(),
             ..Config::default()
         };
         adjust(&mut config);
@@ -333,6 +346,68 @@ impl ApiClient {
             &routes::connection_rotate_webhook(marketplace),
         ))
         .await
+    }
+}
+
+impl ApiClient {
+    /// `GET /api/orders?{query}`
+    pub async fn list_orders(&self, query: &str) -> Answer {
+        self.get(&format!("{}?{query}", routes::ORDERS)).await
+    }
+
+    /// `GET /api/orders/{marketplace}/{order_id}`
+    pub async fn get_order(&self, marketplace: app::Marketplace, order_id: &str) -> Answer {
+        self.get(&routes::order(marketplace, order_id)).await
+    }
+
+    /// `PUT /api/orders/{marketplace}/{order_id}/status`
+    pub async fn put_order_status(
+        &self,
+        marketplace: app::Marketplace,
+        order_id: &str,
+        body: &Value,
+    ) -> Answer {
+        self.send(
+            self.request(Method::PUT, &routes::order_status(marketplace, order_id))
+                .json(body),
+        )
+        .await
+    }
+
+    /// `POST /api/sync`
+    pub async fn sync(&self, body: &Value) -> Answer {
+        self.send(self.request(Method::POST, routes::SYNC).json(body))
+            .await
+    }
+}
+
+impl TestApp {
+    /// Saves the simulator's keys of `account` for `marketplace` and waits until they are
+    /// valid and the first import has finished.
+    pub async fn connect(&self, client: &ApiClient, account: usize, marketplace: app::Marketplace) {
+        let keys = self.sim.sim.keys(account).unwrap();
+        let body = match marketplace {
+            app::Marketplace::BrickLink => serde_json::to_value(keys.bricklink).unwrap(),
+            app::Marketplace::BrickOwl => serde_json::to_value(keys.brickowl).unwrap(),
+        };
+        let saved = client.put_connection(marketplace, &body).await;
+        assert_eq!(saved.status(), StatusCode::ACCEPTED, "{}", saved.text());
+        self.until(20, "the keys are valid", || async {
+            let view = client.connection(marketplace).await;
+            (view.status == app::ConnectionStatus::Valid).then_some(())
+        })
+        .await;
+        self.settle().await;
+    }
+
+    /// Waits (at most 60 s) until no job is waiting or running.
+    pub async fn settle(&self) {
+        tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            self.state.queue.until_settled(),
+        )
+        .await
+        .expect("the queue settles within 60 s");
     }
 }
 

@@ -1,6 +1,6 @@
 //! Small display helpers: relative times and state labels in words.
 
-use app::JobState;
+use app::{JobState, Money};
 use time::OffsetDateTime;
 
 /// "just now", "42 s ago", "in 5 min", "3 h ago", "2 days ago".
@@ -54,4 +54,30 @@ pub fn kind_label(kind: &str) -> String {
         .next()
         .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
         .unwrap_or_default()
+}
+
+/// An amount with its currency: `$13.72`, `€8.81`, `£2.50`, `CAD 15.14`.
+pub fn money(amount: Money, currency: &str) -> String {
+    match currency {
+        "USD" => format!("${amount}"),
+        "EUR" => format!("€{amount}"),
+        "GBP" => format!("£{amount}"),
+        "" => amount.to_string(),
+        other => format!("{other} {amount}"),
+    }
+}
+
+/// A date as people read it: `29 Nov 2026, 14:05` (UTC).
+pub fn date_time(at: OffsetDateTime) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS[usize::from(u8::from(at.month())) - 1];
+    format!(
+        "{} {month} {}, {:02}:{:02}",
+        at.day(),
+        at.year(),
+        at.hour(),
+        at.minute()
+    )
 }

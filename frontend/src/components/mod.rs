@@ -3,4 +3,5 @@
 pub mod connections;
 pub mod form;
 pub mod format;
+pub mod orders;
 pub mod shell;

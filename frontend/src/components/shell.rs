@@ -43,6 +43,7 @@ pub fn Shell(children: Children) -> impl IntoView {
                     <Brand />
                 </A>
                 <nav class="nav" aria-label="Main">
+                    <A href="/orders">"Orders"</A>
                     <A href="/jobs">"Jobs"</A>
                     <A href="/settings">"Settings"</A>
                 </nav>

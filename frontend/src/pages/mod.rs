@@ -3,5 +3,7 @@
 pub mod jobs;
 pub mod login;
 pub mod not_found;
+pub mod order;
+pub mod orders;
 pub mod settings;
 pub mod setup;

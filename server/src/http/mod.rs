@@ -6,9 +6,11 @@ pub mod assets;
 mod connections;
 mod events;
 mod health;
+mod hooks;
 mod jobs;
 mod json;
 mod metrics;
+mod orders;
 
 use app::routes;
 use axum::{
@@ -31,6 +33,9 @@ use tracing::Level;
 pub use json::{ApiJson, ApiQuery};
 
 use crate::{error::ApiError, state::AppState};
+
+/// Largest push body accepted: BrickLink sends an empty body or a short JSON list.
+const HOOK_BODY_LIMIT: usize = 16 * 1024;
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
@@ -62,6 +67,15 @@ pub fn router(state: AppState) -> Router {
             routes::CONNECTION_ROTATE_WEBHOOK,
             post(connections::rotate_webhook),
         )
+        .route(routes::ORDERS, get(orders::list))
+        .route(routes::ORDER, get(orders::get))
+        .route(routes::ORDER_STATUS, put(orders::update_status))
+        .route(routes::SYNC, post(orders::sync))
+        .route(
+            routes::HOOK_BRICKLINK,
+            post(hooks::bricklink).layer(DefaultBodyLimit::max(HOOK_BODY_LIMIT)),
+        )
+        .route(routes::HOOK_BRICKOWL, get(hooks::brickowl))
         .route(routes::JOBS, get(jobs::list))
         .route(routes::JOB, get(jobs::get).delete(jobs::delete))
         .route(routes::JOB_RETRY, post(jobs::retry))

@@ -1,6 +1,12 @@
 //! The domain work the queue runs, one file per job kind, each with a typed `enqueue` helper
 //! so no call site builds a payload by hand.
 
+pub mod account;
+pub mod bricklink_notifications;
+pub mod import_orders;
+pub mod poll_orders;
+pub mod sync_order;
+pub mod update_order_status;
 pub mod validate_connection;
 
 use std::sync::Arc;
@@ -11,6 +17,8 @@ use crate::{events::Events, marketplace::Marketplaces, queue::Queue, store::Stor
 #[derive(Clone)]
 pub struct Deps {
     pub store: Store,
+    /// For handlers that queue follow-up work.
+    pub queue: Queue,
     pub marketplaces: Marketplaces,
     pub events: Events,
     /// Base of the URLs shown to users (`BRICKDESK_PUBLIC_URL`, else the listen address).
@@ -20,4 +28,9 @@ pub struct Deps {
 /// Registers every job kind on `queue`.
 pub fn register_all(queue: &Queue, deps: &Deps) {
     validate_connection::register(queue, deps.clone());
+    bricklink_notifications::register(queue, deps.clone());
+    sync_order::register(queue, deps.clone());
+    poll_orders::register(queue, deps.clone());
+    import_orders::register(queue, deps);
+    update_order_status::register(queue, deps.clone());
 }

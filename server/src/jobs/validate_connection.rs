@@ -9,7 +9,7 @@ use app::{BrickLinkKeys, BrickOwlKeys, ConnectionStatus, Marketplace, QueueName,
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::Deps;
+use super::{Deps, import_orders};
 use crate::{
     connections,
     marketplace::{MarketplaceError, guard::Priority},
@@ -104,6 +104,13 @@ async fn run(deps: &Deps, ctx: &JobContext) -> Result<serde_json::Value, JobErro
         Ok(()) => {
             let message = format!("Connected: {marketplace} accepted the keys.");
             settle(deps, &input, ConnectionStatus::Valid, message)?;
+            // The first time keys work, bring in every order.
+            if record.last_sync_at.is_none() {
+                let import = import_orders::Input { user, marketplace };
+                import_orders::enqueue(&deps.queue, &import)
+                    .await
+                    .map_err(JobError::retryable)?;
+            }
             Ok(serde_json::json!({"status": "valid"}))
         }
         Err(MarketplaceError::BadCredentials(reason)) => {

@@ -1,6 +1,7 @@
 //! The marketplaces: a BrickLink client (OAuth 1.0a), a BrickOwl client (API key), and the
 //! [`guard`] that keeps both within their limits. Wire types stay in each client's `wire.rs`.
 
+pub mod account;
 pub mod bricklink;
 pub mod brickowl;
 pub mod guard;

@@ -817,6 +817,9 @@ impl Queue {
         if let Some(thread) = thread {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
+        // Handlers may hold the queue (to queue follow-up work); letting go of them breaks
+        // that cycle, so the database closes when the last outside handle goes.
+        lock(&self.inner.handlers).clear();
     }
 
     /// Submits writes to the committer. Called while the index lock is held, so the disk

@@ -2,16 +2,20 @@
 //! facade per noun (`users`, `sessions`). Keys are big-endian tuples scoped by user first, so
 //! one user's data is one range; values carry a version byte ([`codec`]).
 
+pub mod activity;
 pub(crate) mod codec;
 pub mod connections;
 mod keys;
+pub mod orders;
 pub mod secrets;
 pub mod sessions;
 pub mod users;
 
 use std::path::Path;
 
+pub use activity::Activity;
 pub use connections::{ConnectionRecord, Connections};
+pub use orders::{OrderFilter, Orders, Upserted};
 pub use sessions::{SessionRecord, Sessions};
 pub use users::{NewUser, UserRecord, Users};
 
@@ -59,6 +63,8 @@ pub struct Store {
     users: Users,
     sessions: Sessions,
     connections: Connections,
+    orders: Orders,
+    activity: Activity,
 }
 
 impl Store {
@@ -82,6 +88,8 @@ impl Store {
             users: Users::open(&db, &meta)?,
             sessions: Sessions::open(&db)?,
             connections: Connections::open(&db, secrets::Sealer::open_or_create(data_dir)?)?,
+            orders: Orders::open(&db)?,
+            activity: Activity::open(&db)?,
             db,
             meta,
         })
@@ -105,6 +113,16 @@ impl Store {
     /// The marketplace connections.
     pub fn connections(&self) -> &Connections {
         &self.connections
+    }
+
+    /// The orders.
+    pub fn orders(&self) -> &Orders {
+        &self.orders
+    }
+
+    /// The activity feed.
+    pub fn activity(&self) -> &Activity {
+        &self.activity
     }
 
     /// Makes every write so far durable (see docs/durability.md). Runs sled's blocking flush on

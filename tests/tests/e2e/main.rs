@@ -5,8 +5,10 @@
 mod accounts;
 mod browser_connections;
 mod browser_jobs;
+mod browser_orders;
 mod browser_ui;
 mod connections;
 mod events;
 mod http_surface;
 mod jobs;
+mod orders;

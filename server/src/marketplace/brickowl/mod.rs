@@ -207,13 +207,16 @@ impl BrickOwl {
         args: &[(&str, String)],
         priority: Priority,
     ) -> Result<(), MarketplaceError> {
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("key", &self.key).extend_pairs(args);
+        // The serializer is not `Send`; it must be gone before the first await.
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("key", &self.key)
+            .extend_pairs(args)
+            .finish();
         let request = self
             .http
             .post(self.url(path)?)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(form.finish());
+            .body(body);
         let status: wire::Status = self.send(path, request, priority).await?;
         if status.status == "success" {
             Ok(())

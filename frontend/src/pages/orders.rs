@@ -1,0 +1,382 @@
+//! Orders: both marketplaces in one table with filters, search, sort and pages; new and changed
+//! orders appear live; "Sync now" and the import's progress bar; empty states that lead to
+//! Settings; a banner when a marketplace cannot be reached.
+
+use std::time::Duration;
+
+use app::{
+    ConnectionView, JobState, Marketplace, OrderList, OrderSort, OrderStatus, Queued, SyncRequest,
+    routes,
+};
+use leptos::prelude::*;
+use leptos_router::{components::A, hooks::use_navigate};
+
+use crate::{
+    api,
+    components::{
+        format::{date_time, money, relative},
+        orders::{FreshnessBanner, MarketBadge, StatusChip},
+    },
+    sse::use_live_events,
+};
+
+const NEEDS_ACTION: &str = "new,paid,picking,packed,on-hold";
+const SYNC_KINDS: [&str; 3] = ["import_orders_batch", "import_orders", "poll_orders"];
+
+/// What the filters ask for.
+#[derive(Clone, PartialEq)]
+struct Filters {
+    q: String,
+    status: String,
+    marketplace: String,
+    from: String,
+    to: String,
+    sort: OrderSort,
+    descending: bool,
+    page: usize,
+}
+
+impl Filters {
+    fn query(&self) -> String {
+        let mut parts = vec![
+            format!("page={}", self.page),
+            "per_page=50".to_owned(),
+            format!("order={}", if self.descending { "desc" } else { "asc" }),
+            format!(
+                "sort={}",
+                match self.sort {
+                    OrderSort::Date => "date",
+                    OrderSort::Changed => "changed",
+                    OrderSort::Total => "total",
+                    OrderSort::Buyer => "buyer",
+                    OrderSort::Status => "status",
+                }
+            ),
+        ];
+        for (name, value) in [
+            ("q", &self.q),
+            ("status", &self.status),
+            ("marketplace", &self.marketplace),
+            ("from", &self.from),
+            ("to", &self.to),
+        ] {
+            if !value.trim().is_empty() {
+                let encoded: String = js_sys::encode_uri_component(value.trim()).into();
+                parts.push(format!("{name}={encoded}"));
+            }
+        }
+        parts.join("&")
+    }
+
+    fn narrowed(&self) -> bool {
+        [
+            &self.q,
+            &self.status,
+            &self.marketplace,
+            &self.from,
+            &self.to,
+        ]
+        .iter()
+        .any(|v| !v.trim().is_empty())
+    }
+}
+
+/// A running sync, as its job reports it.
+#[derive(Clone, PartialEq)]
+struct Running {
+    percent: Option<u8>,
+    message: String,
+}
+
+/// The Orders page.
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    let live = use_live_events();
+    let filters = RwSignal::new(Filters {
+        q: String::new(),
+        status: String::new(),
+        marketplace: String::new(),
+        from: String::new(),
+        to: String::new(),
+        sort: OrderSort::Date,
+        descending: true,
+        page: 1,
+    });
+    let search = RwSignal::new(String::new());
+    let list = RwSignal::new(None::<Result<OrderList, String>>);
+    let connections = RwSignal::new(Vec::<ConnectionView>::new());
+    let running = RwSignal::new(None::<Running>);
+    let notice = RwSignal::new(None::<String>);
+    let reload_queued = StoredValue::new(false);
+    let typed = StoredValue::new(0u64);
+
+    let load = move || {
+        let query = filters.get_untracked().query();
+        leptos::task::spawn_local(async move {
+            let fresh = api::get::<OrderList>(&format!("{}?{query}", routes::ORDERS)).await;
+            list.set(Some(fresh.map_err(|e| e.message)));
+        });
+    };
+    let load_connections = move || {
+        leptos::task::spawn_local(async move {
+            if let Ok(all) = api::get::<Vec<ConnectionView>>(routes::CONNECTIONS).await {
+                connections.set(all);
+            }
+        });
+    };
+    let reload_soon = move || {
+        if !reload_queued.get_value() {
+            reload_queued.set_value(true);
+            set_timeout(
+                move || {
+                    reload_queued.set_value(false);
+                    load();
+                },
+                Duration::from_millis(300),
+            );
+        }
+    };
+    Effect::new(move |_| {
+        filters.track();
+        live.resync.track();
+        load();
+    });
+    Effect::new(move |_| {
+        live.resync.track();
+        load_connections();
+    });
+    Effect::new(move |_| {
+        if live.order.get().is_some() {
+            reload_soon();
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(fresh) = live.connection.get() {
+            connections.update(|all| {
+                if let Some(slot) = all.iter_mut().find(|c| c.marketplace == fresh.marketplace) {
+                    *slot = fresh;
+                }
+            });
+        }
+    });
+    Effect::new(move |_| {
+        let Some(job) = live.job.get() else { return };
+        if !SYNC_KINDS.contains(&job.kind.as_str()) {
+            return;
+        }
+        match job.state {
+            JobState::Running => running.set(Some(Running {
+                percent: (job.kind == "import_orders_batch")
+                    .then(|| job.progress.as_ref().map_or(0, |p| p.percent)),
+                message: match job.kind.as_str() {
+                    "import_orders_batch" => job.progress.as_ref().map_or_else(
+                        || "Importing orders…".to_owned(),
+                        |p| format!("Importing orders: {}", p.message),
+                    ),
+                    "import_orders" => "Listing every order…".to_owned(),
+                    _ => "Checking for new and changed orders…".to_owned(),
+                },
+            })),
+            state if state.is_terminal() => {
+                running.set(None);
+                load_connections();
+                reload_soon();
+            }
+            _ => {}
+        }
+    });
+
+    // Search as you type, without a request per key.
+    let on_search = move |ev| {
+        search.set(event_target_value(&ev));
+        typed.update_value(|n| *n += 1);
+        let mine = typed.get_value();
+        set_timeout(
+            move || {
+                if typed.get_value() == mine {
+                    filters.update(|f| {
+                        f.q = search.get_untracked();
+                        f.page = 1;
+                    });
+                }
+            },
+            Duration::from_millis(250),
+        );
+    };
+    let sync_now = move |_| {
+        notice.set(None);
+        leptos::task::spawn_local(async move {
+            match api::post::<_, Queued>(routes::SYNC, &SyncRequest::default()).await {
+                Ok(_) => running.set(Some(Running {
+                    percent: None,
+                    message: "Checking for new and changed orders…".into(),
+                })),
+                Err(err) => notice.set(Some(err.message)),
+            }
+        });
+    };
+    let any_connected = move || connections.with(|all| all.iter().any(|c| c.configured));
+
+    view! {
+        <div class="page-head page-head-row">
+            <div>
+                <h1>"Orders"</h1>
+                <p class="muted" id="sync-summary">{move || sync_summary(&connections.get())}</p>
+            </div>
+            <button class="btn btn-primary" id="sync-now" on:click=sync_now disabled=move || running.with(Option::is_some)>
+                {move || if running.with(Option::is_some) { "Syncing…" } else { "Sync now" }}
+            </button>
+        </div>
+        <FreshnessBanner connections=connections.into() />
+        {move || notice.get().map(|n| view! { <p class="notice notice-error" role="alert">{n}</p> })}
+        {move || running.get().map(|r| view! {
+            <div class="card sync-card" id="sync-progress">
+                <div class="sync-line"><span>{r.message.clone()}</span>
+                    {r.percent.map(|p| view! { <strong>{format!("{p}%")}</strong> })}
+                </div>
+                <div class="meter" role="progressbar" aria-valuemin="0" aria-valuemax="100"
+                    aria-valuenow=r.percent.map(|p| p.to_string())>
+                    <div class=if r.percent.is_some() { "meter-fill" } else { "meter-fill meter-busy" }
+                        style=format!("width: {}%", r.percent.unwrap_or(35))></div>
+                </div>
+            </div>
+        })}
+        <div class="filters card">
+            <input type="search" id="orders-search" placeholder="Search order number, buyer or item…"
+                aria-label="Search orders" prop:value=move || search.get() on:input=on_search />
+            <select id="orders-status" aria-label="Status"
+                on:change=move |ev| filters.update(|f| { f.status = event_target_value(&ev); f.page = 1; })>
+                <option value="">"Any status"</option>
+                <option value=NEEDS_ACTION>"Needs action"</option>
+                {OrderStatus::ALL.into_iter().map(|s| view! { <option value=s.as_str()>{s.label()}</option> }).collect_view()}
+            </select>
+            <select id="orders-marketplace" aria-label="Marketplace"
+                on:change=move |ev| filters.update(|f| { f.marketplace = event_target_value(&ev); f.page = 1; })>
+                <option value="">"Both marketplaces"</option>
+                {Marketplace::ALL.into_iter().map(|m| view! { <option value=m.as_str()>{m.label()}</option> }).collect_view()}
+            </select>
+            <label class="date-filter">"From"
+                <input type="date" id="orders-from" on:change=move |ev| filters.update(|f| { f.from = event_target_value(&ev); f.page = 1; }) />
+            </label>
+            <label class="date-filter">"To"
+                <input type="date" id="orders-to" on:change=move |ev| filters.update(|f| { f.to = event_target_value(&ev); f.page = 1; }) />
+            </label>
+            <select id="orders-sort" aria-label="Sort"
+                on:change=move |ev| {
+                    let value = event_target_value(&ev);
+                    filters.update(|f| {
+                        (f.sort, f.descending) = match value.as_str() {
+                            "date-asc" => (OrderSort::Date, false),
+                            "changed" => (OrderSort::Changed, true),
+                            "total" => (OrderSort::Total, true),
+                            "buyer" => (OrderSort::Buyer, false),
+                            "status" => (OrderSort::Status, false),
+                            _ => (OrderSort::Date, true),
+                        };
+                        f.page = 1;
+                    });
+                }>
+                <option value="date">"Newest first"</option>
+                <option value="date-asc">"Oldest first"</option>
+                <option value="changed">"Recently changed"</option>
+                <option value="total">"Highest total"</option>
+                <option value="buyer">"Buyer A–Z"</option>
+                <option value="status">"Status"</option>
+            </select>
+        </div>
+        <section class="card table-card">
+            {move || match list.get() {
+                None => view! { <div class="empty"><p class="muted">"Loading orders…"</p></div> }.into_any(),
+                Some(Err(message)) => view! { <p class="notice notice-error" role="alert">{message}</p> }.into_any(),
+                Some(Ok(found)) if found.orders.is_empty() => view! {
+                    <EmptyOrders narrowed=filters.with(Filters::narrowed) connected=any_connected() />
+                }.into_any(),
+                Some(Ok(found)) => view! { <OrderTable found filters /> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+fn sync_summary(connections: &[ConnectionView]) -> String {
+    let parts: Vec<String> = connections
+        .iter()
+        .filter(|c| c.configured)
+        .map(|c| match c.last_sync_at {
+            Some(at) => format!("{} synced {}", c.marketplace, relative(at)),
+            None => format!("{} not synced yet", c.marketplace),
+        })
+        .collect();
+    if parts.is_empty() {
+        "Orders from BrickLink and BrickOwl, in one place.".into()
+    } else {
+        format!("{}. New orders appear by themselves.", parts.join(" · "))
+    }
+}
+
+#[component]
+fn EmptyOrders(narrowed: bool, connected: bool) -> impl IntoView {
+    let (title, text) = if narrowed {
+        (
+            "No orders match",
+            "Try fewer words or another status, marketplace or date.",
+        )
+    } else if connected {
+        (
+            "No orders yet",
+            "New orders appear here the moment the marketplace tells brickdesk; “Sync now” checks right away.",
+        )
+    } else {
+        (
+            "Connect a marketplace",
+            "Paste your BrickLink or BrickOwl API keys in Settings and your orders come in by themselves.",
+        )
+    };
+    view! {
+        <div class="empty" id="orders-empty">
+            <h2>{title}</h2>
+            <p class="muted">{text}</p>
+            {(!connected && !narrowed).then(|| view! { <A href="/settings" attr:class="btn btn-primary">"Go to Settings"</A> })}
+        </div>
+    }
+}
+
+#[component]
+fn OrderTable(found: OrderList, filters: RwSignal<Filters>) -> impl IntoView {
+    let navigate = use_navigate();
+    let first = (found.page - 1) * found.per_page + 1;
+    let last = (first + found.orders.len()).saturating_sub(1);
+    let pages = found.total.div_ceil(found.per_page.max(1));
+    let page = found.page;
+    let rows = found
+        .orders
+        .into_iter()
+        .map(|order| {
+            let href = format!("/orders/{}/{}", order.marketplace.as_str(), order.order_id);
+            let go = {
+                let (navigate, href) = (navigate.clone(), href.clone());
+                move |_| navigate(&href, Default::default())
+            };
+            view! {
+                <tr class="clickable" on:click=go data-order=order.order_id>
+                    <td><MarketBadge marketplace=order.marketplace />" "<a href=href class="order-link">{format!("#{}", order.order_id)}</a></td>
+                    <td class="muted">{date_time(order.ordered_at)}</td>
+                    <td>{order.buyer.clone()}</td>
+                    <td class="num">{order.items}</td>
+                    <td class="num">{money(order.total, &order.currency)}</td>
+                    <td><StatusChip status=order.status /></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="table" id="orders-table">
+            <thead><tr><th>"Order"</th><th>"Placed"</th><th>"Buyer"</th><th class="num">"Items"</th><th class="num">"Total"</th><th>"Status"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <div class="pager">
+            <span class="muted" id="orders-count">{format!("{first}–{last} of {}", found.total)}</span>
+            <button class="btn" disabled=move || { page <= 1 } on:click=move |_| filters.update(|f| f.page -= 1)>"Previous"</button>
+            <button class="btn" disabled=move || { page >= pages } on:click=move |_| filters.update(|f| f.page += 1)>"Next"</button>
+        </div>
+    }
+}
