@@ -21,9 +21,11 @@ ui:
 	cargo fetch --locked
 	trunk build --release
 
-## run: build, then serve on http://127.0.0.1:8080 (pass flags with ARGS="--listen ...")
+## run: build, then serve the demo on http://127.0.0.1:8080: simulated marketplaces and the
+## user demo / demo (pass other flags with ARGS="--listen ..."; `make run DEMO=` for no demo)
+DEMO ?= --demo
 run: build
-	$(BIN) serve $(ARGS)
+	$(BIN) serve $(DEMO) $(ARGS)
 
 ## test: format and lint checks, unit and end-to-end tests, and the browser tests
 test: build

@@ -46,6 +46,9 @@ impl User {
 pub struct SetupStatus {
     /// True while no user exists.
     pub needed: bool,
+    /// The server runs with `--demo`: the login page offers the demo account.
+    #[serde(default)]
+    pub demo: bool,
 }
 
 /// `POST /api/setup`: the first admin.

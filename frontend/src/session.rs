@@ -29,6 +29,8 @@ pub struct Session {
     pub info: RwSignal<Option<SessionInfo>>,
     /// A message for the login page, e.g. why the user was logged out.
     pub notice: RwSignal<Option<String>>,
+    /// The server is a demo: the login page offers the demo account.
+    pub demo: RwSignal<bool>,
 }
 
 impl Session {
@@ -38,6 +40,7 @@ impl Session {
             phase: RwSignal::new(Phase::Loading),
             info: RwSignal::new(None),
             notice: RwSignal::new(None),
+            demo: RwSignal::new(false),
         };
         provide_context(session);
         session
@@ -59,12 +62,18 @@ impl Session {
         self.set_phase(Phase::Loading);
         match api::get::<SetupStatus>(routes::SETUP).await {
             Err(_) => self.set_phase(Phase::Unreachable),
-            Ok(SetupStatus { needed: true }) => self.set_phase(Phase::NeedsSetup),
-            Ok(SetupStatus { needed: false }) => match api::get::<SessionInfo>(routes::ME).await {
-                Ok(info) => self.logged_in(info),
-                Err(err) if err.code.is_some() => self.logged_out(None),
-                Err(_) => self.set_phase(Phase::Unreachable),
-            },
+            Ok(SetupStatus { needed: true, .. }) => self.set_phase(Phase::NeedsSetup),
+            Ok(SetupStatus {
+                needed: false,
+                demo,
+            }) => {
+                self.demo.set(demo);
+                match api::get::<SessionInfo>(routes::ME).await {
+                    Ok(info) => self.logged_in(info),
+                    Err(err) if err.code.is_some() => self.logged_out(None),
+                    Err(_) => self.set_phase(Phase::Unreachable),
+                }
+            }
         }
     }
 

@@ -67,6 +67,10 @@ struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080]; port 0 picks a free one.
     #[arg(long)]
     listen: Option<SocketAddr>,
+    /// Try brickdesk without marketplace accounts: simulated BrickLink and BrickOwl stores,
+    /// and a `demo` user (password `demo`) connected to them.
+    #[arg(long)]
+    demo: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,12 +155,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         data_dir: args.location.data_dir,
     };
-    let config = Config::load(args.location.config.as_deref(), &overrides)?;
+    let mut config = Config::load(args.location.config.as_deref(), &overrides)?;
     telemetry::init(&config.log, config.log_format);
+    let simulator = match args.demo {
+        true => Some(crate::demo::start_simulator(&mut config).await?),
+        false => None,
+    };
     tracing::debug!(?config, "configuration");
     let app = Application::build(config).await?;
+    if let Some(sim) = &simulator {
+        crate::demo::prepare(app.state(), sim).await?;
+        tokio::spawn(crate::demo::keep_selling(
+            sim.sim.clone(),
+            app.state().stopping.clone(),
+        ));
+    }
     let addr = app.local_addr()?;
     say(&format!("listening on http://{addr}"));
+    if simulator.is_some() {
+        say("demo: log in as demo / demo");
+    }
     app.run_until_stopped(shutdown_signal()).await
 }
 

@@ -56,6 +56,9 @@ pub struct Config {
     pub marketplace_timeout_seconds: u64,
     /// When to poll every live connection for missed pushes (cron, UTC); empty turns it off.
     pub poll_cron: String,
+    /// `serve --demo`: a command-line switch only, never read from files or the environment.
+    #[serde(skip)]
+    pub demo: bool,
 }
 
 /// How log lines are written.
@@ -84,6 +87,7 @@ impl Default for Config {
             brickowl_base_url: "https://api.brickowl.com/v1".to_owned(),
             marketplace_timeout_seconds: 30,
             poll_cron: "*/10 * * * *".to_owned(),
+            demo: false,
         }
     }
 }
@@ -168,6 +172,7 @@ impl fmt::Debug for Config {
                 &self.marketplace_timeout_seconds,
             )
             .field("poll_cron", &self.poll_cron)
+            .field("demo", &self.demo)
             .finish()
     }
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod connections;
+pub mod demo;
 pub mod error;
 pub mod events;
 pub mod http;

@@ -27,9 +27,14 @@ impl Served {
     }
 
     fn start_with(data_dir: &Path, env: &[(&str, &str)], stderr: Stdio) -> Self {
+        Self::start_args(data_dir, env, stderr, &[])
+    }
+
+    fn start_args(data_dir: &Path, env: &[(&str, &str)], stderr: Stdio, extra: &[&str]) -> Self {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(extra)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -388,4 +393,75 @@ async fn marketplace_secrets_never_reach_the_logs() {
             "a secret in the logs:\n{logs}"
         );
     }
+}
+
+#[tokio::test]
+async fn demo_mode_brings_simulated_orders_to_the_demo_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start_args(
+        dir.path(),
+        &[("BRICKDESK_LOG", "warn")],
+        Stdio::inherit(),
+        &["--demo"],
+    );
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let setup: serde_json::Value = http
+        .get(format!("{}/api/setup", served.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(setup, json!({"needed": false, "demo": true}));
+    assert_eq!(login(&served.base, "demo", "demo").await, 200);
+    let logged = http
+        .post(format!("{}/api/session", served.base))
+        .json(&json!({"login": "demo", "password": "demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logged.status(), 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let list: serde_json::Value = http
+            .get(format!("{}/api/orders?per_page=1", served.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        // The simulator's first seller has 30 BrickLink and 20 BrickOwl orders.
+        if list["total"].as_u64() == Some(50) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{list}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let connections: serde_json::Value = http
+        .get(format!("{}/api/connections", served.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        connections
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "valid"),
+        "{connections}"
+    );
+    served.signal("-TERM");
+    let status = tokio::task::spawn_blocking(move || served.wait())
+        .await
+        .unwrap();
+    assert!(status.success());
 }

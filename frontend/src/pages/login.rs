@@ -53,6 +53,12 @@ pub fn LoginPage() -> impl IntoView {
                 <Show when=move || session.notice.with(Option::is_some)>
                     <p class="notice notice-info" role="status">{move || session.notice.get()}</p>
                 </Show>
+                <Show when=move || session.demo.get()>
+                    <p class="notice notice-info" id="demo-hint">
+                        "This is the demo: log in as " <strong>"demo"</strong> " with the password " <strong>"demo"</strong>
+                        ". Simulated BrickLink and BrickOwl stores send it new orders every minute or so."
+                    </p>
+                </Show>
                 <Field label="Username or email" id="login-login" value=login autocomplete="username" />
                 <Field label="Password" id="login-password" value=password kind="password"
                     autocomplete="current-password" />

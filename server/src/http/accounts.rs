@@ -27,6 +27,7 @@ use crate::{
 pub async fn setup_status(State(state): State<AppState>) -> Result<ApiJson<SetupStatus>, ApiError> {
     Ok(ApiJson(SetupStatus {
         needed: !state.store.users().setup_done()?,
+        demo: state.config.demo,
     }))
 }
 

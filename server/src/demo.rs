@@ -1,0 +1,118 @@
+//! `brickdesk serve --demo`: the whole product with no marketplace account. The simulator runs
+//! on a loopback port, the user `demo` (password `demo`) is created if absent and connected to
+//! a simulated BrickLink and BrickOwl store, whose pushes point at this server's webhooks, and
+//! the stores keep receiving new orders.
+
+use std::time::Duration;
+
+use app::{
+    Marketplace,
+    validate::{Email, Username},
+};
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    auth::password,
+    config::Config,
+    connections::webhook_url,
+    jobs::validate_connection,
+    sim::{Side, Sim, SimConfig, SimServer},
+    state::AppState,
+    store::{NewUser, users::Creation},
+};
+
+/// The demo account's login and password.
+pub const LOGIN: &str = "demo";
+
+/// Starts the simulator and points `config` at it.
+pub async fn start_simulator(config: &mut Config) -> anyhow::Result<SimServer> {
+    let sim = SimServer::start(Sim::new(&SimConfig::default()), "127.0.0.1:0".parse()?).await?;
+    config.bricklink_base_url = sim.bricklink_url();
+    config.brickowl_base_url = sim.brickowl_url();
+    config.demo = true;
+    tracing::info!(simulator = %sim.addr, "demo mode: marketplaces are simulated");
+    Ok(sim)
+}
+
+/// Creates the demo user (an administrator when it is the first account), connects it to
+/// both simulated stores, and sends the stores' pushes to its webhooks.
+pub async fn prepare(state: &AppState, sim: &SimServer) -> anyhow::Result<()> {
+    let users = state.store.users();
+    let user = match users.find_by_login(LOGIN)? {
+        Some(user) => user,
+        None => {
+            let first = !users.setup_done()?;
+            let user = users.create(
+                NewUser {
+                    username: Username::parse(LOGIN)?,
+                    email: Email::parse("demo@example.com")?,
+                    is_admin: first,
+                    // Too short for a real account; the demo's password is public anyway.
+                    password_hash: password::hash(LOGIN.to_owned()).await?,
+                },
+                Creation::Any,
+            )?;
+            tracing::info!("demo user created: log in as demo / demo");
+            user
+        }
+    };
+    let keys = sim
+        .sim
+        .keys(0)
+        .ok_or_else(|| anyhow::anyhow!("the simulator has no seller"))?;
+    let connections = state.store.connections();
+    let now = OffsetDateTime::now_utc();
+    for marketplace in Marketplace::ALL {
+        if connections.get(user.id, marketplace)?.is_some() {
+            continue;
+        }
+        let record = match marketplace {
+            Marketplace::BrickLink => {
+                connections.save_keys(user.id, marketplace, &keys.bricklink, now)?
+            }
+            Marketplace::BrickOwl => {
+                connections.save_keys(user.id, marketplace, &keys.brickowl, now)?
+            }
+        };
+        let input = validate_connection::Input {
+            user: user.id,
+            marketplace,
+            generation: record.generation,
+        };
+        validate_connection::enqueue(&state.queue, &input).await?;
+    }
+    let hook = |marketplace| -> anyhow::Result<Option<String>> {
+        Ok(connections
+            .get(user.id, marketplace)?
+            .map(|c| webhook_url(&state.public_base, marketplace, &c.webhook_token)))
+    };
+    sim.sim.set_callbacks(
+        0,
+        hook(Marketplace::BrickLink)?,
+        hook(Marketplace::BrickOwl)?,
+    );
+    state.store.flush().await?;
+    Ok(())
+}
+
+/// Places a new order in a simulated store every 30–90 seconds until `stop`.
+pub async fn keep_selling(sim: Sim, stop: CancellationToken) {
+    let mut turn: u64 = 0;
+    loop {
+        turn += 1;
+        let wait = Duration::from_secs(30 + (turn * 37) % 61);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = stop.cancelled() => return,
+        }
+        let side = if turn % 3 == 0 {
+            Side::BrickOwl
+        } else {
+            Side::BrickLink
+        };
+        if let Some(id) = sim.place_order(0, side) {
+            tracing::info!(order = id, ?side, "demo: a simulated buyer placed an order");
+        }
+    }
+}
