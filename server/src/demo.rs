@@ -106,7 +106,7 @@ pub async fn keep_selling(sim: Sim, stop: CancellationToken) {
             () = tokio::time::sleep(wait) => {}
             () = stop.cancelled() => return,
         }
-        let side = if turn % 3 == 0 {
+        let side = if turn.is_multiple_of(3) {
             Side::BrickOwl
         } else {
             Side::BrickLink
