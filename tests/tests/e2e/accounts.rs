@@ -11,7 +11,10 @@ async fn setup_is_needed_until_the_first_admin_exists_and_then_refused() {
     let app = TestApp::spawn().await;
     assert_eq!(
         app.api.get_setup().await.json::<SetupStatus>(),
-        SetupStatus { needed: true }
+        SetupStatus {
+            needed: true,
+            demo: false
+        }
     );
 
     let info = app.setup_admin().await;
@@ -20,7 +23,10 @@ async fn setup_is_needed_until_the_first_admin_exists_and_then_refused() {
     assert!(!info.csrf_token.is_empty());
     assert_eq!(
         app.api.get_setup().await.json::<SetupStatus>(),
-        SetupStatus { needed: false }
+        SetupStatus {
+            needed: false,
+            demo: false
+        }
     );
 
     // Setup logged us in.
