@@ -10,5 +10,6 @@ mod browser_ui;
 mod connections;
 mod events;
 mod http_surface;
+mod import;
 mod jobs;
 mod orders;

@@ -1,0 +1,150 @@
+//! `kill -9` at random moments during a first import of 2,000 orders: after each restart the
+//! import carries on from its durable chunk jobs, and at the end brickdesk holds exactly the
+//! simulator's orders, none twice.
+
+#![allow(clippy::unwrap_used)]
+
+use std::{
+    io::{BufRead as _, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+use server::sim::{Side, Sim, SimConfig, SimServer};
+
+const BIN: &str = env!("CARGO_BIN_EXE_brickdesk");
+const PASSWORD: &str = "correct horse battery";
+
+fn start(data_dir: &Path, sim: &SimServer) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("BRICKDESK_LOG", "error")
+        .env("BRICKDESK_POLL_CRON", "")
+        .env("BRICKDESK_BRICKLINK_BASE_URL", sim.bricklink_url())
+        .env("BRICKDESK_BRICKOWL_BASE_URL", sim.brickowl_url())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    (child, base)
+}
+
+fn random_millis(low: u64, high: u64) -> u64 {
+    let nanos = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos(),
+    );
+    low + nanos % (high - low)
+}
+
+async fn get(http: &reqwest::Client, url: String) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_killed_at_random_moments_ends_with_exactly_the_marketplaces_orders() {
+    let sim = SimServer::start(
+        Sim::new(&SimConfig {
+            accounts: 1,
+            bricklink_orders: 2_000,
+            brickowl_orders: 0,
+            ..SimConfig::default()
+        }),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let (mut child, mut base) = start(dir.path(), &sim);
+    let setup: Value = http
+        .post(format!("{base}/api/setup"))
+        .json(&json!({"username": "anna", "email": "anna@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = setup["csrf_token"].as_str().unwrap().to_owned();
+    let keys = serde_json::to_value(sim.sim.keys(0).unwrap().bricklink).unwrap();
+    let saved = http
+        .put(format!("{base}/api/connections/bricklink"))
+        .header("x-csrf-token", &csrf)
+        .json(&keys)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 202);
+
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(random_millis(150, 900))).await;
+        let total = get(&http, format!("{base}/api/orders?per_page=1")).await["total"].clone();
+        seen.push(total);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        (child, base) = start(dir.path(), &sim);
+    }
+    let expected = sim.sim.orders(0, Side::BrickLink).len();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let orders = get(&http, format!("{base}/api/orders?per_page=1")).await;
+        let waiting =
+            get(&http, format!("{base}/api/jobs?state=ready&per_page=1")).await["total"].as_u64();
+        let running =
+            get(&http, format!("{base}/api/jobs?state=running&per_page=1")).await["total"].as_u64();
+        if orders["total"].as_u64() == Some(expected as u64)
+            && waiting == Some(0)
+            && running == Some(0)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stuck at {orders} after kills at {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut ids = Vec::new();
+    for page in 1..=expected.div_ceil(500) {
+        let list = get(&http, format!("{base}/api/orders?per_page=500&page={page}")).await;
+        ids.extend(
+            list["orders"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["order_id"].as_str().unwrap().to_owned()),
+        );
+    }
+    let unique: std::collections::BTreeSet<_> = ids.iter().cloned().collect();
+    assert_eq!(ids.len(), unique.len(), "no order twice");
+    let wanted: std::collections::BTreeSet<String> = sim
+        .sim
+        .orders(0, Side::BrickLink)
+        .iter()
+        .map(|o| o.id.to_string())
+        .collect();
+    assert_eq!(unique, wanted, "exactly the marketplace's orders");
+    eprintln!("orders stored when killed: {seen:?}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
