@@ -67,6 +67,7 @@ error_codes! {
     JobConflict => "job-conflict",
     NotConnected => "not-connected",
     NotAllowed => "not-allowed",
+    MarketplaceUnavailable => "marketplace-unavailable",
     Unavailable => "unavailable",
     Internal => "internal",
 }

@@ -53,6 +53,14 @@ pub fn order_status(marketplace: crate::Marketplace, order_id: &str) -> String {
     format!("/api/orders/{}/{order_id}/status", marketplace.as_str())
 }
 
+/// `GET` a catalogue picture through brickdesk's cache.
+pub const IMAGE: &str = "/img/{kind}/{no}/{color_id}";
+
+/// A catalogue picture's path.
+pub fn image(kind: &str, no: &str, color_id: i64) -> String {
+    format!("/img/{}/{no}/{color_id}", kind.to_ascii_uppercase())
+}
+
 /// `POST` BrickLink's push notification.
 pub const HOOK_BRICKLINK: &str = "/hooks/bricklink/{token}";
 /// `GET` BrickOwl's order notify.

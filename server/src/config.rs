@@ -24,6 +24,8 @@ const KEYS: &[&str] = &[
     "brickowl_base_url",
     "marketplace_timeout_seconds",
     "poll_cron",
+    "bricklink_daily_calls",
+    "brickowl_per_minute",
 ];
 
 /// The running configuration.
@@ -56,6 +58,11 @@ pub struct Config {
     pub marketplace_timeout_seconds: u64,
     /// When to poll every live connection for missed pushes (cron, UTC); empty turns it off.
     pub poll_cron: String,
+    /// BrickLink calls a day brickdesk allows itself (BrickLink's published soft limit is 5,000;
+    /// the last 10 % are kept for work a person waits on).
+    pub bricklink_daily_calls: u32,
+    /// BrickOwl calls a minute.
+    pub brickowl_per_minute: u32,
     /// `serve --demo`: a command-line switch only, never read from files or the environment.
     #[serde(skip)]
     pub demo: bool,
@@ -87,6 +94,8 @@ impl Default for Config {
             brickowl_base_url: "https://api.brickowl.com/v1".to_owned(),
             marketplace_timeout_seconds: 30,
             poll_cron: "*/10 * * * *".to_owned(),
+            bricklink_daily_calls: 5_000,
+            brickowl_per_minute: 600,
             demo: false,
         }
     }
@@ -172,6 +181,8 @@ impl fmt::Debug for Config {
                 &self.marketplace_timeout_seconds,
             )
             .field("poll_cron", &self.poll_cron)
+            .field("bricklink_daily_calls", &self.bricklink_daily_calls)
+            .field("brickowl_per_minute", &self.brickowl_per_minute)
             .field("demo", &self.demo)
             .finish()
     }

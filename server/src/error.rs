@@ -52,6 +52,8 @@ pub enum ApiError {
     NotConnected(String),
     #[error("{0}")]
     NotAllowed(String),
+    #[error("{0}")]
+    MarketplaceDown(String),
     #[error("Something went wrong on the server; the details are in its log.")]
     Internal(#[source] anyhow::Error),
 }
@@ -78,6 +80,7 @@ impl ApiError {
             Self::Unavailable => ErrorCode::Unavailable,
             Self::NotConnected(_) => ErrorCode::NotConnected,
             Self::NotAllowed(_) => ErrorCode::NotAllowed,
+            Self::MarketplaceDown(_) => ErrorCode::MarketplaceUnavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -97,6 +100,7 @@ impl ApiError {
             }
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotConnected(_) | Self::NotAllowed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::MarketplaceDown(_) => StatusCode::BAD_GATEWAY,
             Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -60,8 +60,18 @@ impl Application {
                 .context("brickowl_base_url is not a URL")?,
             timeout: std::time::Duration::from_secs(config.marketplace_timeout_seconds.max(1)),
         };
-        let marketplaces =
-            Marketplaces::new(endpoints, Guard::open(store.db(), Limits::default())?)?;
+        let marketplaces = Marketplaces::new(
+            endpoints,
+            Guard::open(
+                store.db(),
+                Limits {
+                    bricklink_daily: config.bricklink_daily_calls.max(1),
+                    bricklink_reserve: config.bricklink_daily_calls / 10,
+                    brickowl_per_minute: config.brickowl_per_minute.max(1),
+                    ..Limits::default()
+                },
+            )?,
+        )?;
         let events = Events::default();
         tracing::info!(
             data_dir = %config.data_dir.display(),
@@ -78,6 +88,7 @@ impl Application {
             marketplaces,
             events,
             public_base,
+            pictures: http::images::cache(),
         };
         jobs::register_all(&state.queue, &state.deps());
         Ok(Self {

@@ -28,6 +28,8 @@ pub struct AppState {
     pub events: Events,
     /// Base of URLs shown to users: the public URL, else the address actually bound.
     pub public_base: Arc<str>,
+    /// Catalogue pictures.
+    pub pictures: crate::http::images::Pictures,
 }
 
 impl AppState {

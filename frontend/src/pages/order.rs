@@ -128,6 +128,9 @@ fn OrderView(detail: OrderDetail, change: Change) -> impl IntoView {
             let currency = currency.clone();
             view! {
                 <tr>
+                    <td class="thumb-cell">
+                        {line.image.clone().map(|src| view! { <img class="thumb" src=src alt="" loading="lazy" width="32" height="32" /> })}
+                    </td>
                     <td class="mono">{line.item_no.clone()}</td>
                     <td>{line.name.clone()}<span class="muted small">{format!(" · {}", line.item_type.to_lowercase())}</span></td>
                     <td>{line.color_name.clone().unwrap_or_else(|| "—".into())}</td>
@@ -178,7 +181,7 @@ fn OrderView(detail: OrderDetail, change: Change) -> impl IntoView {
             } else {
                 view! {
                     <table class="table" id="order-lines">
-                        <thead><tr><th>"Item"</th><th>"Name"</th><th>"Colour"</th><th>"Condition"</th><th class="num">"Qty"</th><th class="num">"Each"</th><th class="num">"Line"</th><th>"Location"</th></tr></thead>
+                        <thead><tr><th></th><th>"Item"</th><th>"Name"</th><th>"Colour"</th><th>"Condition"</th><th class="num">"Qty"</th><th class="num">"Each"</th><th class="num">"Line"</th><th>"Location"</th></tr></thead>
                         <tbody>{lines}</tbody>
                     </table>
                 }.into_any()

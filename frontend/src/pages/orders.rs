@@ -86,6 +86,22 @@ impl Filters {
 struct Running {
     percent: Option<u8>,
     message: String,
+    /// Estimated time left, from the pace so far.
+    eta: Option<String>,
+}
+
+/// "about 3 min left" from the pace since `started_ms` (browser clock).
+fn eta(started_ms: f64, percent: u8) -> Option<String> {
+    if !(3..100).contains(&percent) {
+        return None;
+    }
+    let elapsed = (js_sys::Date::now() - started_ms) / 1000.0;
+    let left = elapsed / f64::from(percent) * f64::from(100 - percent);
+    Some(match left {
+        s if s < 60.0 => "less than a minute left".to_owned(),
+        s if s < 3600.0 => format!("about {} min left", (s / 60.0).round()),
+        s => format!("about {:.1} h left", s / 3600.0),
+    })
 }
 
 /// The Orders page.
@@ -109,6 +125,7 @@ pub fn OrdersPage() -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
     let reload_queued = StoredValue::new(false);
     let typed = StoredValue::new(0u64);
+    let import_started = StoredValue::new(None::<f64>);
 
     let load = move || {
         let query = filters.get_untracked().query();
@@ -164,10 +181,17 @@ pub fn OrdersPage() -> impl IntoView {
         if !SYNC_KINDS.contains(&job.kind.as_str()) {
             return;
         }
+        let percent = (job.kind == "import_orders_batch")
+            .then(|| job.progress.as_ref().map_or(0, |p| p.percent));
+        if percent.is_some() && import_started.get_value().is_none() {
+            import_started.set_value(Some(js_sys::Date::now()));
+        }
         match job.state {
             JobState::Running => running.set(Some(Running {
-                percent: (job.kind == "import_orders_batch")
-                    .then(|| job.progress.as_ref().map_or(0, |p| p.percent)),
+                eta: percent
+                    .zip(import_started.get_value())
+                    .and_then(|(p, at)| eta(at, p)),
+                percent,
                 message: match job.kind.as_str() {
                     "import_orders_batch" => job.progress.as_ref().map_or_else(
                         || "Importing orders…".to_owned(),
@@ -179,6 +203,7 @@ pub fn OrdersPage() -> impl IntoView {
             })),
             state if state.is_terminal() => {
                 running.set(None);
+                import_started.set_value(None);
                 load_connections();
                 reload_soon();
             }
@@ -210,6 +235,7 @@ pub fn OrdersPage() -> impl IntoView {
                 Ok(_) => running.set(Some(Running {
                     percent: None,
                     message: "Checking for new and changed orders…".into(),
+                    eta: None,
                 })),
                 Err(err) => notice.set(Some(err.message)),
             }
@@ -232,7 +258,10 @@ pub fn OrdersPage() -> impl IntoView {
         {move || running.get().map(|r| view! {
             <div class="card sync-card" id="sync-progress">
                 <div class="sync-line"><span>{r.message.clone()}</span>
-                    {r.percent.map(|p| view! { <strong>{format!("{p}%")}</strong> })}
+                    <span>
+                        {r.eta.clone().map(|e| view! { <span class="muted">{e}" · "</span> })}
+                        {r.percent.map(|p| view! { <strong>{format!("{p}%")}</strong> })}
+                    </span>
                 </div>
                 <div class="meter" role="progressbar" aria-valuemin="0" aria-valuemax="100"
                     aria-valuenow=r.percent.map(|p| p.to_string())>

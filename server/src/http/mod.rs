@@ -7,6 +7,7 @@ mod connections;
 mod events;
 mod health;
 mod hooks;
+pub mod images;
 mod jobs;
 mod json;
 mod metrics;
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
             post(hooks::bricklink).layer(DefaultBodyLimit::max(HOOK_BODY_LIMIT)),
         )
         .route(routes::HOOK_BRICKOWL, get(hooks::brickowl))
+        .route(routes::IMAGE, get(images::image))
         .route(routes::JOBS, get(jobs::list))
         .route(routes::JOB, get(jobs::get).delete(jobs::delete))
         .route(routes::JOB_RETRY, post(jobs::retry))

@@ -177,6 +177,11 @@ fn from_bricklink(
         .enumerate()
         .flat_map(|(batch, items)| {
             items.into_iter().map(move |item| OrderLine {
+                image: Some(app::routes::image(
+                    &item.item.kind,
+                    &item.item.no,
+                    item.color_id,
+                )),
                 item_type: item.item.kind.to_ascii_uppercase(),
                 item_no: item.item.no,
                 name: item.item.name.unwrap_or_default(),
@@ -187,7 +192,6 @@ fn from_bricklink(
                 unit_price: item.unit_price_final,
                 remarks: some_text(item.remarks),
                 batch: u32::try_from(batch + 1).unwrap_or(u32::MAX),
-                image: None,
             })
         })
         .collect();

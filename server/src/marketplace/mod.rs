@@ -219,6 +219,46 @@ impl Marketplaces {
         &self.guard
     }
 
+    /// Downloads a picture (at most 2 MB) from a marketplace's image server.
+    pub async fn download(&self, url: &str) -> Result<(bytes::Bytes, String), MarketplaceError> {
+        const LIMIT: usize = 2 * 1024 * 1024;
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| MarketplaceError::from_reqwest(&e))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Err(MarketplaceError::NotFound(url.to_owned()));
+        }
+        if !status.is_success() {
+            return Err(MarketplaceError::Unavailable(format!(
+                "HTTP {}",
+                status.as_u16()
+            )));
+        }
+        let kind = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("image/png")
+            .to_owned();
+        if !kind.starts_with("image/") {
+            return Err(MarketplaceError::Undecodable(format!(
+                "{kind} is not a picture"
+            )));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| MarketplaceError::from_reqwest(&e))?;
+        if bytes.len() > LIMIT {
+            return Err(MarketplaceError::Refused("the picture is too large".into()));
+        }
+        Ok((bytes, kind))
+    }
+
     /// A BrickLink client for `user`.
     pub fn bricklink(
         &self,

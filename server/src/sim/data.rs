@@ -411,26 +411,34 @@ pub fn orders(
     flavour: Flavour,
     first_id: i64,
     count: usize,
+    lines: Option<usize>,
     now: OffsetDateTime,
 ) -> BTreeMap<i64, Order> {
     (0..count)
         .map(|i| {
             let id = first_id + i as i64;
             let age = Duration::minutes(((count - i) as i64) * 97 + rng.below(60) as i64);
-            let order = order(rng, flavour, id, now - age);
+            let order = order(rng, flavour, id, lines, now - age);
             (id, order)
         })
         .collect()
 }
 
 /// One order placed at `ordered`.
-pub fn order(rng: &mut Rng, flavour: Flavour, id: i64, ordered: OffsetDateTime) -> Order {
+pub fn order(
+    rng: &mut Rng,
+    flavour: Flavour,
+    id: i64,
+    lines: Option<usize>,
+    ordered: OffsetDateTime,
+) -> Order {
     let batches = 1 + usize::from(rng.chance(0.2));
+    let per_batch = lines.map(|n| n.div_ceil(batches));
     let mut inventory = id * 100;
     let batches: Vec<Vec<Line>> = (0..batches)
         .map(|_| {
-            let lines = 1 + rng.below(4) as usize;
-            (0..lines)
+            let count = per_batch.unwrap_or_else(|| 1 + rng.below(4) as usize);
+            (0..count)
                 .map(|_| {
                     inventory += 1;
                     let minifig_line = rng.chance(0.15);

@@ -78,6 +78,8 @@ pub struct SimConfig {
     pub accounts: usize,
     pub bricklink_orders: usize,
     pub brickowl_orders: usize,
+    /// Lines per order; `None` for a realistic 1–8.
+    pub lines: Option<usize>,
 }
 
 impl Default for SimConfig {
@@ -87,6 +89,7 @@ impl Default for SimConfig {
             accounts: 2,
             bricklink_orders: 30,
             brickowl_orders: 20,
+            lines: None,
         }
     }
 }
@@ -208,6 +211,7 @@ impl Sim {
                     Flavour::BrickLink,
                     next_order,
                     config.bricklink_orders,
+                    config.lines,
                     now,
                 );
                 next_order += config.bricklink_orders as i64;
@@ -216,6 +220,7 @@ impl Sim {
                     Flavour::BrickOwl,
                     next_order,
                     config.brickowl_orders,
+                    config.lines,
                     now,
                 );
                 next_order += config.brickowl_orders as i64;
@@ -329,7 +334,7 @@ impl Sim {
                 Side::BrickLink => Flavour::BrickLink,
                 Side::BrickOwl => Flavour::BrickOwl,
             };
-            let mut order = data::order(&mut world.rng, flavour, id, now);
+            let mut order = data::order(&mut world.rng, flavour, id, None, now);
             order.changed = now;
             order.filed = false;
             order.status = match side {

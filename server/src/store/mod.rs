@@ -77,6 +77,9 @@ impl Store {
         let dir = data_dir.join("db");
         let db = sled::Config::new()
             .path(&dir)
+            // sled keeps up to 1 GiB of pages in memory by default; a home server has better
+            // uses for it, and the orders list is answered from its own index anyway.
+            .cache_capacity(64 * 1024 * 1024)
             .open()
             .map_err(|source| StoreError::Open {
                 dir: dir.display().to_string(),

@@ -40,6 +40,8 @@ struct Row {
     summary: OrderSummary,
     /// Lower-cased order number, buyer, item numbers and names.
     haystack: String,
+    /// Lower-cased buyer, the sort key.
+    buyer_key: String,
 }
 
 type UserRows = BTreeMap<(Marketplace, u64), Row>;
@@ -79,6 +81,7 @@ fn row(detail: &OrderDetail) -> Row {
     Row {
         summary: detail.summary.clone(),
         haystack: haystack.to_lowercase(),
+        buyer_key: detail.summary.buyer.to_lowercase(),
     }
 }
 
@@ -206,7 +209,7 @@ impl Orders {
             .index
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut hits: Vec<&OrderSummary> = index
+        let mut hits: Vec<&Row> = index
             .get(&user)
             .into_iter()
             .flat_map(BTreeMap::values)
@@ -219,34 +222,42 @@ impl Orders {
             .filter(|r| filter.from.is_none_or(|from| r.summary.ordered_at >= from))
             .filter(|r| filter.to.is_none_or(|to| r.summary.ordered_at < to))
             .filter(|r| words.iter().all(|w| r.haystack.contains(w.as_str())))
-            .map(|r| &r.summary)
             .collect();
-        let by = |a: &&OrderSummary, b: &&OrderSummary| {
+        let by = |a: &&Row, b: &&Row| {
+            let (x, y) = (&a.summary, &b.summary);
             match filter.sort {
-                OrderSort::Date => a.ordered_at.cmp(&b.ordered_at),
-                OrderSort::Changed => a.changed_at.cmp(&b.changed_at),
-                OrderSort::Total => a.total.cmp(&b.total),
-                OrderSort::Buyer => a.buyer.to_lowercase().cmp(&b.buyer.to_lowercase()),
-                OrderSort::Status => a.status.cmp(&b.status),
+                OrderSort::Date => x.ordered_at.cmp(&y.ordered_at),
+                OrderSort::Changed => x.changed_at.cmp(&y.changed_at),
+                OrderSort::Total => x.total.cmp(&y.total),
+                OrderSort::Buyer => a.buyer_key.cmp(&b.buyer_key),
+                OrderSort::Status => x.status.cmp(&y.status),
             }
-            .then_with(|| a.order_id.cmp(&b.order_id))
+            .then_with(|| x.order_id.cmp(&y.order_id))
         };
-        hits.sort_unstable_by(|a, b| {
+        let order = |a: &&Row, b: &&Row| {
             if filter.descending {
                 by(b, a)
             } else {
                 by(a, b)
             }
-        });
+        };
         let per_page = filter.per_page.clamp(1, 500);
         let page = filter.page.max(1);
+        let total = hits.len();
+        // Only the rows up to this page need sorting: select them in linear time first.
+        let wanted = page.saturating_mul(per_page).min(total);
+        if wanted > 0 && wanted < total {
+            hits.select_nth_unstable_by(wanted - 1, order);
+            hits.truncate(wanted);
+        }
+        hits.sort_unstable_by(order);
         OrderList {
-            total: hits.len(),
+            total,
             orders: hits
                 .into_iter()
                 .skip((page - 1) * per_page)
                 .take(per_page)
-                .cloned()
+                .map(|r| r.summary.clone())
                 .collect(),
             page,
             per_page,

@@ -10,6 +10,7 @@ mod browser_ui;
 mod connections;
 mod events;
 mod http_surface;
+mod images;
 mod import;
 mod jobs;
 mod orders;

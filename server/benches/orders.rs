@@ -1,0 +1,375 @@
+//! Order benchmarks (docs/benchmarks.md): `cargo bench -p server --bench orders`.
+//!
+//! 1. The orders list (filter, search, sort, page) over 100,000 stored orders.
+//! 2. Webhook acknowledgement under a 500 req/s burst, against doing the same work inline in
+//!    the request with a 200 ms upstream.
+//! 3. A first import of 10,000 orders × 20 lines from the simulator with no latency, run by
+//!    the release binary in its own process (time and peak RSS).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::{
+    io::{BufRead as _, BufReader},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use app::{
+    Marketplace, Money, OrderDetail, OrderLine, OrderSort, OrderStatus, OrderSummary, Shipment,
+    UserId,
+};
+use serde_json::{Value, json};
+use server::{
+    marketplace::{
+        Endpoints, Marketplaces,
+        account::Account,
+        guard::{Guard, Limits, Priority},
+    },
+    sim::{Faults, Side, Sim, SimConfig, SimServer},
+    store::{OrderFilter, Store},
+};
+use time::OffsetDateTime;
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[index]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn synthetic(i: u64) -> OrderDetail {
+    const BUYERS: [&str; 6] = ["anna", "bob", "carol", "dave", "erin", "frank"];
+    let at = OffsetDateTime::now_utc() - time::Duration::minutes(i as i64);
+    let status = OrderStatus::ALL[(i % 11) as usize];
+    OrderDetail {
+        summary: OrderSummary {
+            marketplace: if i.is_multiple_of(3) {
+                Marketplace::BrickOwl
+            } else {
+                Marketplace::BrickLink
+            },
+            order_id: (1_000_000 + i).to_string(),
+            ordered_at: at,
+            changed_at: at,
+            status,
+            marketplace_status: "X".into(),
+            buyer: format!("{}{}", BUYERS[(i % 6) as usize], i % 997),
+            total: Money((i as i64 % 5_000) * 1_000),
+            currency: "USD".into(),
+            items: 10,
+            lots: 3,
+            filed: false,
+        },
+        buyer_email: None,
+        shipment: Shipment::default(),
+        subtotal: Money(0),
+        shipping_cost: Money(0),
+        remarks: None,
+        lines: (0..3)
+            .map(|n| OrderLine {
+                item_type: "PART".into(),
+                item_no: format!("30{:02}", (i + n) % 97),
+                name: "Brick 2 x 4".into(),
+                color_id: 11,
+                color_name: Some("Black".into()),
+                quantity: 3,
+                new: true,
+                unit_price: Money(500),
+                remarks: None,
+                batch: 1,
+                image: None,
+            })
+            .collect(),
+        synced_at: at,
+    }
+}
+
+fn list_benchmark() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let user = UserId(1);
+    let started = Instant::now();
+    for i in 0..100_000 {
+        store.orders().upsert(user, &synthetic(i)).unwrap();
+    }
+    println!(
+        "stored 100,000 orders in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let queries = [
+        (
+            "needs action, newest first",
+            OrderFilter {
+                statuses: vec![OrderStatus::New, OrderStatus::Paid, OrderStatus::Packed],
+                descending: true,
+                ..OrderFilter::default()
+            },
+        ),
+        (
+            "BrickLink, highest total",
+            OrderFilter {
+                marketplace: Some(Marketplace::BrickLink),
+                sort: OrderSort::Total,
+                descending: true,
+                ..OrderFilter::default()
+            },
+        ),
+        (
+            "search a buyer",
+            OrderFilter {
+                query: Some("carol42".into()),
+                ..OrderFilter::default()
+            },
+        ),
+        (
+            "last 30 days by buyer",
+            OrderFilter {
+                from: Some(OffsetDateTime::now_utc() - time::Duration::days(30)),
+                sort: OrderSort::Buyer,
+                ..OrderFilter::default()
+            },
+        ),
+    ];
+    for (name, mut filter) in queries {
+        filter.page = 1;
+        filter.per_page = 50;
+        let mut samples: Vec<Duration> = (0..200)
+            .map(|_| {
+                let t = Instant::now();
+                let list = store.orders().list(user, &filter);
+                std::hint::black_box(list);
+                t.elapsed()
+            })
+            .collect();
+        println!(
+            "orders list, {name}: p50 {} p95 {}",
+            ms(percentile(&mut samples, 0.5)),
+            ms(percentile(&mut samples, 0.95))
+        );
+    }
+}
+
+async fn webhook_benchmark() {
+    let sim = SimServer::start(
+        Sim::new(&SimConfig::default()),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = server::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_owned(),
+        log: "error".into(),
+        bricklink_base_url: sim.bricklink_url(),
+        brickowl_base_url: sim.brickowl_url(),
+        poll_cron: String::new(),
+        ..server::Config::default()
+    };
+    let app = server::Application::build(config).await.unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let setup: Value = http
+        .post(format!("{base}/api/setup"))
+        .json(&json!({"username": "anna", "email": "anna@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let keys = sim.sim.keys(0).unwrap().bricklink;
+    http.put(format!("{base}/api/connections/bricklink"))
+        .header("x-csrf-token", setup["csrf_token"].as_str().unwrap())
+        .json(&keys)
+        .send()
+        .await
+        .unwrap();
+    state.queue.until_settled().await;
+    let token = state
+        .store
+        .connections()
+        .get(UserId(1), Marketplace::BrickLink)
+        .unwrap()
+        .unwrap()
+        .webhook_token;
+    let url = format!("{base}/hooks/bricklink/{token}");
+    // Warm up the connection pool.
+    for _ in 0..20 {
+        http.post(&url).send().await.unwrap();
+    }
+    sim.sim.place_order(0, Side::BrickLink);
+    let mut handles = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(2));
+    for _ in 0..500 {
+        tick.tick().await;
+        let (http, url) = (http.clone(), url.clone());
+        handles.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let status = http.post(url).send().await.unwrap().status();
+            assert_eq!(status, 204);
+            t.elapsed()
+        }));
+    }
+    let mut acks = Vec::new();
+    for handle in handles {
+        acks.push(handle.await.unwrap());
+    }
+    state.queue.until_settled().await;
+    let ack_p50 = percentile(&mut acks, 0.5);
+    let ack_p99 = percentile(&mut acks, 0.99);
+    println!(
+        "webhook ack at 500 req/s: p50 {} p99 {}",
+        ms(ack_p50),
+        ms(ack_p99)
+    );
+
+    // The same flow done inside the request, as the original app would: read the
+    // notifications, then the order and its items, each with a 200 ms upstream.
+    sim.sim.set_faults(
+        Side::BrickLink,
+        Faults {
+            latency_ms: 200,
+            ..Faults::default()
+        },
+    );
+    let markets = Marketplaces::new(
+        Endpoints {
+            bricklink: sim.bricklink_url().parse().unwrap(),
+            brickowl: sim.brickowl_url().parse().unwrap(),
+            timeout: Duration::from_secs(10),
+        },
+        Guard::new(Limits::default(), None),
+    )
+    .unwrap();
+    let account = Account::BrickLink(markets.bricklink(UserId(1), keys.into()));
+    let Account::BrickLink(client) = &account else {
+        unreachable!()
+    };
+    let some_order = sim.sim.orders(0, Side::BrickLink)[0].id.to_string();
+    let mut inline = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        client.notifications(Priority::Interactive).await.unwrap();
+        account
+            .order(&some_order, Priority::Interactive)
+            .await
+            .unwrap();
+        inline.push(t.elapsed());
+    }
+    let inline_p50 = percentile(&mut inline, 0.5);
+    let inline_p99 = percentile(&mut inline, 0.99);
+    println!(
+        "inline in the request (200 ms upstream): p50 {} p99 {}; queued ack is {:.0}x faster at p99",
+        ms(inline_p50),
+        ms(inline_p99),
+        inline_p99.as_secs_f64() / ack_p99.as_secs_f64()
+    );
+}
+
+async fn import_benchmark() {
+    let sim = SimServer::start(
+        Sim::new(&SimConfig {
+            accounts: 1,
+            bricklink_orders: 10_000,
+            brickowl_orders: 0,
+            lines: Some(20),
+            ..SimConfig::default()
+        }),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_brickdesk"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("BRICKDESK_LOG", "error")
+        .env("BRICKDESK_POLL_CRON", "")
+        .env("BRICKDESK_BRICKLINK_DAILY_CALLS", "100000")
+        .env("BRICKDESK_BRICKLINK_BASE_URL", sim.bricklink_url())
+        .env("BRICKDESK_BRICKOWL_BASE_URL", sim.brickowl_url())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let setup: Value = http
+        .post(format!("{base}/api/setup"))
+        .json(&json!({"username": "anna", "email": "anna@example.com", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    http.put(format!("{base}/api/connections/bricklink"))
+        .header("x-csrf-token", setup["csrf_token"].as_str().unwrap())
+        .json(&sim.sim.keys(0).unwrap().bricklink)
+        .send()
+        .await
+        .unwrap();
+    loop {
+        let list: Value = http
+            .get(format!("{base}/api/orders?per_page=1"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if list["total"].as_u64() == Some(10_000) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "import stuck at {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let took = started.elapsed();
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let peak = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .map(str::trim)
+        .unwrap_or("unknown")
+        .to_owned();
+    println!(
+        "import of 10,000 orders x 20 lines: {:.1} s (from saving the keys), peak RSS {peak}",
+        took.as_secs_f64()
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn main() {
+    list_benchmark();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(webhook_benchmark());
+    runtime.block_on(import_benchmark());
+}

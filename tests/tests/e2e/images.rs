@@ -1,0 +1,61 @@
+//! Catalogue pictures through brickdesk's cache: order lines link to them, the first request
+//! asks the marketplace, later ones do not, and the browser may revalidate with the ETag.
+
+use app::{Marketplace, OrderDetail};
+use reqwest::StatusCode;
+use server::sim::Side;
+use tests::TestApp;
+
+#[tokio::test]
+async fn pictures_come_from_the_marketplace_once_then_from_the_cache() {
+    let app = TestApp::spawn().await;
+    app.setup_admin().await;
+    app.connect(&app.api, 0, Marketplace::BrickLink).await;
+    let first = app.sim.sim.orders(0, Side::BrickLink)[0].id.to_string();
+    let order: OrderDetail = app
+        .api
+        .get_order(Marketplace::BrickLink, &first)
+        .await
+        .json();
+    let path = order.lines[0]
+        .image
+        .clone()
+        .expect("a picture for a BrickLink line");
+    app.sim.sim.reset_stats();
+
+    let picture = app.api.get(&path).await;
+    assert_eq!(picture.status(), StatusCode::OK, "{}", picture.text());
+    assert_eq!(picture.header("content-type"), Some("image/png"));
+    assert!(picture.body.starts_with(b"\x89PNG"));
+    assert!(picture.header("cache-control").unwrap().contains("max-age"));
+    let etag = picture.header("etag").unwrap().to_owned();
+
+    let again = app.api.get(&path).await;
+    assert_eq!(again.body, picture.body);
+    let revalidated = app
+        .api
+        .send(
+            app.api
+                .request(reqwest::Method::GET, &path)
+                .header("if-none-match", &etag),
+        )
+        .await;
+    assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+    let calls = app.sim.sim.stats().bricklink.calls;
+    assert_eq!(
+        calls.get("GET /items/{kind}/{no}/images/{color}"),
+        Some(&1),
+        "{calls:?}"
+    );
+
+    assert_eq!(
+        app.api.get("/img/PART/nosuchpart/11").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.api.get("/img/PART/..%2Fetc/11").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let anonymous = reqwest::get(app.api.url(&path)).await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
