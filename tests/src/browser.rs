@@ -221,6 +221,30 @@ impl Browser {
     }
 }
 
+/// False (after saying why) when the web UI is not embedded in this build, so a browser test
+/// has nothing to drive; under `make test` (`BRICKDESK_REQUIRE_BROWSER=1`) that is a failure.
+pub fn ui_available() -> bool {
+    if server::http::assets::ui_built() {
+        return true;
+    }
+    assert!(
+        std::env::var("BRICKDESK_REQUIRE_BROWSER").as_deref() != Ok("1"),
+        "the UI was not built before the test binary"
+    );
+    eprintln!("skipping: the web UI is not built (run `make test`)");
+    false
+}
+
+impl Browser {
+    /// Opens `url` and logs in on the login page it shows.
+    pub async fn log_in_at(&self, url: &str, login: &str, password: &str) {
+        self.client.goto(url).await.unwrap();
+        self.fill("#login-login", login).await;
+        self.fill("#login-password", password).await;
+        self.click("#login-submit").await;
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

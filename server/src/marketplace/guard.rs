@@ -398,6 +398,21 @@ impl Permit {
     }
 }
 
+impl Permit {
+    /// Tells the breaker how a call went: outages count against it, success closes it, and a
+    /// refusal (bad keys, not found) is neither.
+    pub fn settle<T>(self, marketplace: Marketplace, outcome: &Result<T, super::MarketplaceError>) {
+        match outcome {
+            Ok(_) => self.succeeded(),
+            Err(err) if err.is_outage() => {
+                tracing::warn!(%err, %marketplace, "marketplace call failed");
+                self.failed();
+            }
+            Err(err) => tracing::info!(%err, %marketplace, "marketplace refused the call"),
+        }
+    }
+}
+
 impl Drop for Permit {
     fn drop(&mut self) {
         // A probe that ended neither way (a 404, say) lets the next call probe.

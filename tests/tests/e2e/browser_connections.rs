@@ -5,12 +5,7 @@ use tests::{PASSWORD, TestApp, browser::Browser};
 
 #[tokio::test]
 async fn entering_the_simulators_keys_turns_the_connection_valid_live() {
-    if !server::http::assets::ui_built() {
-        assert!(
-            std::env::var("BRICKDESK_REQUIRE_BROWSER").as_deref() != Ok("1"),
-            "the UI was not built before the test binary"
-        );
-        eprintln!("skipping: the web UI is not built (run `make test`)");
+    if !tests::browser::ui_available() {
         return;
     }
     let app = TestApp::spawn().await;
@@ -21,13 +16,8 @@ async fn entering_the_simulators_keys_turns_the_connection_valid_live() {
     let keys = app.sim.sim.keys(0).unwrap();
 
     browser
-        .client
-        .goto(&format!("{}/settings", app.base))
-        .await
-        .unwrap();
-    browser.fill("#login-login", "admin").await;
-    browser.fill("#login-password", PASSWORD).await;
-    browser.click("#login-submit").await;
+        .log_in_at(&format!("{}/settings", app.base), "admin", PASSWORD)
+        .await;
     browser
         .wait_for_text("#bricklink-status", "Not connected")
         .await;

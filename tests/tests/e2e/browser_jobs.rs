@@ -10,12 +10,7 @@ use tokio::sync::Notify;
 
 #[tokio::test]
 async fn the_jobs_page_follows_jobs_live_and_runs_failed_ones_again() {
-    if !server::http::assets::ui_built() {
-        assert!(
-            std::env::var("BRICKDESK_REQUIRE_BROWSER").as_deref() != Ok("1"),
-            "the UI was not built before the test binary"
-        );
-        eprintln!("skipping: the web UI is not built (run `make test`)");
+    if !tests::browser::ui_available() {
         return;
     }
     let app = TestApp::spawn().await;
@@ -45,13 +40,8 @@ async fn the_jobs_page_follows_jobs_live_and_runs_failed_ones_again() {
     );
 
     browser
-        .client
-        .goto(&format!("{}/jobs", app.base))
-        .await
-        .unwrap();
-    browser.fill("#login-login", "admin").await;
-    browser.fill("#login-password", PASSWORD).await;
-    browser.click("#login-submit").await;
+        .log_in_at(&format!("{}/jobs", app.base), "admin", PASSWORD)
+        .await;
     browser.wait_for_text("h1", "Jobs").await;
     browser
         .wait_for_text(".empty", "No background jobs yet")

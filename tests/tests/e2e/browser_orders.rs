@@ -8,12 +8,7 @@ use tests::{PASSWORD, TestApp, browser::Browser};
 
 #[tokio::test]
 async fn a_new_order_appears_on_the_open_orders_page_and_its_status_can_be_changed() {
-    if !server::http::assets::ui_built() {
-        assert!(
-            std::env::var("BRICKDESK_REQUIRE_BROWSER").as_deref() != Ok("1"),
-            "the UI was not built before the test binary"
-        );
-        eprintln!("skipping: the web UI is not built (run `make test`)");
+    if !tests::browser::ui_available() {
         return;
     }
     let app = TestApp::spawn().await;
@@ -22,13 +17,8 @@ async fn a_new_order_appears_on_the_open_orders_page_and_its_status_can_be_chang
         return;
     };
     browser
-        .client
-        .goto(&format!("{}/orders", app.base))
-        .await
-        .unwrap();
-    browser.fill("#login-login", "admin").await;
-    browser.fill("#login-password", PASSWORD).await;
-    browser.click("#login-submit").await;
+        .log_in_at(&format!("{}/orders", app.base), "admin", PASSWORD)
+        .await;
     browser
         .wait_for_text("#orders-empty", "Connect a marketplace")
         .await;

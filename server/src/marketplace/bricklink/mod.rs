@@ -323,17 +323,7 @@ impl BrickLink {
             Ok(response) => read(response).await,
             Err(err) => Err(MarketplaceError::from_reqwest(&err)),
         };
-        match &outcome {
-            Ok(_) => permit.succeeded(),
-            Err(err) if err.is_outage() => {
-                tracing::warn!(%err, "BrickLink call failed");
-                permit.failed();
-            }
-            Err(err) => {
-                tracing::info!(%err, "BrickLink refused the call");
-                drop(permit);
-            }
-        }
+        permit.settle(app::Marketplace::BrickLink, &outcome);
         outcome
     }
 }

@@ -237,17 +237,7 @@ impl BrickOwl {
             Ok(response) => read(path, response).await,
             Err(err) => Err(MarketplaceError::from_reqwest(&err)),
         };
-        match &outcome {
-            Ok(_) => permit.succeeded(),
-            Err(err) if err.is_outage() => {
-                tracing::warn!(%err, "BrickOwl call failed");
-                permit.failed();
-            }
-            Err(err) => {
-                tracing::info!(%err, "BrickOwl refused the call");
-                drop(permit);
-            }
-        }
+        permit.settle(app::Marketplace::BrickOwl, &outcome);
         outcome
     }
 }
