@@ -241,9 +241,10 @@ async fn sim(args: SimArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One line on stdout, flushed at once (scripts wait for it).
-#[allow(clippy::print_stdout)]
+/// One line on stdout, flushed at once (scripts wait for it). A reader that went away (a
+/// closed pipe) is no reason to stop serving, so write errors are ignored.
 fn say(line: &str) {
-    println!("{line}");
-    let _ = std::io::stdout().flush();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }
