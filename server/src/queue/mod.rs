@@ -933,16 +933,23 @@ fn aggregate(index: &Index, parent_id: JobId) -> Progress {
             message: String::new(),
         };
     };
+    // Finished parts are counted by the batch; one still in the overlay must not count twice.
     let in_flight: u64 = index
         .live
         .values()
-        .filter(|r| r.parent == Some(parent_id))
+        .filter(|r| r.parent == Some(parent_id) && !r.state.is_terminal())
         .map(|r| u64::from(r.progress.as_ref().map_or(0, |p| p.percent)))
         .sum();
     let total = u64::from(batch.total.max(1));
     let percent = (u64::from(batch.finished()) * 100 + in_flight) / total;
+    // A progress bar never goes back, whatever order parts report in.
+    let before = index
+        .live
+        .get(&parent_id)
+        .and_then(|p| p.progress.as_ref())
+        .map_or(0, |p| u64::from(p.percent));
     Progress {
-        percent: u8::try_from(percent.min(100)).unwrap_or(100),
+        percent: u8::try_from(percent.max(before).min(100)).unwrap_or(100),
         message: format!("{} of {} done", batch.finished(), batch.total),
     }
 }
