@@ -242,6 +242,9 @@ pub struct OrderDetail {
     /// When brickdesk last fetched it.
     #[serde(with = "time::serde::rfc3339")]
     pub synced_at: OffsetDateTime,
+    /// BrickOwl's id of the seller's store (its notify calls name it).
+    #[serde(default)]
+    pub store_id: Option<String>,
 }
 
 /// `GET /api/orders`.

@@ -84,6 +84,7 @@ fn synthetic(i: u64) -> OrderDetail {
             })
             .collect(),
         synced_at: at,
+        store_id: None,
     }
 }
 

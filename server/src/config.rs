@@ -26,6 +26,7 @@ const KEYS: &[&str] = &[
     "poll_cron",
     "bricklink_daily_calls",
     "brickowl_per_minute",
+    "brickowl_notify_listen",
 ];
 
 /// The running configuration.
@@ -63,6 +64,8 @@ pub struct Config {
     pub bricklink_daily_calls: u32,
     /// BrickOwl calls a minute.
     pub brickowl_per_minute: u32,
+    /// Where to accept BrickOwl's fixed-port notify (`0.0.0.0:42500`); empty turns it off.
+    pub brickowl_notify_listen: String,
     /// `serve --demo`: a command-line switch only, never read from files or the environment.
     #[serde(skip)]
     pub demo: bool,
@@ -96,6 +99,7 @@ impl Default for Config {
             poll_cron: "*/10 * * * *".to_owned(),
             bricklink_daily_calls: 5_000,
             brickowl_per_minute: 600,
+            brickowl_notify_listen: String::new(),
             demo: false,
         }
     }
@@ -183,6 +187,7 @@ impl fmt::Debug for Config {
             .field("poll_cron", &self.poll_cron)
             .field("bricklink_daily_calls", &self.bricklink_daily_calls)
             .field("brickowl_per_minute", &self.brickowl_per_minute)
+            .field("brickowl_notify_listen", &self.brickowl_notify_listen)
             .field("demo", &self.demo)
             .finish()
     }

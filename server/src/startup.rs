@@ -31,6 +31,8 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     poll: Option<croner::Cron>,
+    /// BrickOwl's fixed-port notify, when configured.
+    notify_listener: Option<TcpListener>,
 }
 
 impl Application {
@@ -45,6 +47,14 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let bound = listener.local_addr()?;
+        let notify_listener = match config.brickowl_notify_listen.trim() {
+            "" => None,
+            addr => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen for BrickOwl's notify on {addr}"))?,
+            ),
+        };
         let public_base: Arc<str> = config
             .public_url
             .clone()
@@ -95,7 +105,15 @@ impl Application {
             listener,
             state,
             poll,
+            notify_listener,
         })
+    }
+
+    /// The BrickOwl notify listener's address, when there is one.
+    pub fn notify_addr(&self) -> Option<SocketAddr> {
+        self.notify_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// The address actually bound.
@@ -117,6 +135,18 @@ impl Application {
     ) -> anyhow::Result<()> {
         let router = http::router(self.state.clone());
         self.state.queue.start();
+        if let Some(listener) = self.notify_listener {
+            let router = http::brickowl_notify_router(self.state.clone());
+            let stop = self.state.stopping.clone();
+            tokio::spawn(async move {
+                let served = axum::serve(listener, router)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await;
+                if let Err(err) = served {
+                    tracing::error!(%err, "the BrickOwl notify listener stopped");
+                }
+            });
+        }
         tokio::spawn(scheduler::run(
             self.state.deps(),
             self.poll,

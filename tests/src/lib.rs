@@ -33,6 +33,8 @@ pub struct TestApp {
     pub api: ApiClient,
     /// The marketplace simulator the server talks to.
     pub sim: SimServer,
+    /// BrickOwl's fixed-port notify listener, when the config asked for one.
+    pub notify: Option<std::net::SocketAddr>,
     /// Dropping it (with the `TestApp`) stops the server.
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
@@ -86,6 +88,7 @@ impl TestApp {
         );
         let app = Application::build(config).await.expect("server builds");
         let addr = app.local_addr().unwrap();
+        let notify = app.notify_addr();
         let state = app.state().clone();
         let (tx, rx) = oneshot::channel();
         let handle = tokio::spawn(app.run_until_stopped(async move {
@@ -98,6 +101,7 @@ impl TestApp {
             data_dir,
             state,
             sim,
+            notify,
             shutdown: Some(tx),
             handle: Some(handle),
         }

@@ -64,7 +64,7 @@ pub async fn bricklink(
 #[derive(Debug, Deserialize)]
 pub struct Notify {
     order_id: Option<String>,
-    #[allow(dead_code)] // Identifies the store; the token already does.
+    /// The seller's BrickOwl store (needed only on the fixed-port listener).
     store_id: Option<String>,
 }
 
@@ -75,8 +75,45 @@ pub async fn brickowl(
     Query(notify): Query<Notify>,
 ) -> Result<StatusCode, ApiError> {
     let user = owner(&state, &token, Marketplace::BrickOwl)?;
-    let order_id = notify
-        .order_id
+    notified(&state, user, notify.order_id).await
+}
+
+/// BrickOwl's own notify, `GET :42500/brick_owl_order_notify?order_id=&store_id=` on the
+/// optional listener (`brickowl_notify_listen`): it carries no token, so the store id (learnt
+/// from synced orders) says whose order it is; with a single BrickOwl connection, that one.
+pub async fn brickowl_fixed(
+    State(state): State<AppState>,
+    Query(notify): Query<Notify>,
+) -> Result<StatusCode, ApiError> {
+    let live: Vec<(UserId, Option<String>)> = state
+        .store
+        .connections()
+        .all()?
+        .into_iter()
+        .filter(|(_, m, r)| {
+            *m == Marketplace::BrickOwl && r.status != app::ConnectionStatus::Invalid
+        })
+        .map(|(user, _, r)| (user, r.store_id))
+        .collect();
+    let by_store = notify
+        .store_id
+        .as_deref()
+        .and_then(|id| live.iter().find(|(_, s)| s.as_deref() == Some(id)))
+        .map(|(user, _)| *user);
+    let user = match (by_store, live.as_slice()) {
+        (Some(user), _) => user,
+        (None, [(only, _)]) => *only,
+        _ => return Err(ApiError::NotFound),
+    };
+    notified(&state, user, notify.order_id).await
+}
+
+async fn notified(
+    state: &AppState,
+    user: UserId,
+    order_id: Option<String>,
+) -> Result<StatusCode, ApiError> {
+    let order_id = order_id
         .filter(|id| !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()))
         .ok_or_else(|| {
             ApiError::InvalidInput(app::validate::InvalidInput::new(
@@ -100,7 +137,7 @@ pub async fn brickowl(
         .queue
         .enqueue_with(
             sync_order::spec(&input, app::QueueName::Critical),
-            recorded(&state, user, &entry),
+            recorded(state, user, &entry),
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -133,6 +133,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The optional listener for BrickOwl's fixed notify address (`:42500`): one path, nothing else.
+pub fn brickowl_notify_router(state: AppState) -> Router {
+    Router::new()
+        .route("/brick_owl_order_notify", get(hooks::brickowl_fixed))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
 fn is_api(path: &str) -> bool {
     path == routes::API || path.starts_with("/api/")
 }

@@ -74,6 +74,12 @@ pub async fn fetch_and_store(
         .orders()
         .upsert(input.user, &detail)
         .map_err(JobError::retryable)?;
+    if let Some(store_id) = &detail.store_id {
+        deps.store
+            .connections()
+            .set_store_id(input.user, input.marketplace, store_id)
+            .map_err(JobError::retryable)?;
+    }
     if outcome != Upserted::Unchanged {
         let summary = &detail.summary;
         let (kind, text) = match outcome {

@@ -252,6 +252,7 @@ fn from_bricklink(
         remarks: some_text(order.remarks),
         lines,
         synced_at: OffsetDateTime::now_utc(),
+        store_id: None,
     }
 }
 
@@ -259,6 +260,7 @@ fn from_brickowl(
     order: brickowl::wire::Order,
     items: Vec<brickowl::wire::OrderItem>,
 ) -> OrderDetail {
+    let store_id = order.store_id.clone();
     let ordered_at = unix(order.order_time);
     let name = [order.ship_first_name.clone(), order.ship_last_name.clone()]
         .into_iter()
@@ -344,5 +346,6 @@ fn from_brickowl(
         remarks: some_text(order.buyer_note),
         lines,
         synced_at: OffsetDateTime::now_utc(),
+        store_id,
     }
 }

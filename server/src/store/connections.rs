@@ -27,6 +27,9 @@ pub struct ConnectionRecord {
     pub checked_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_sync_at: Option<OffsetDateTime>,
+    /// BrickOwl's store id, learnt from its orders: how its fixed-port notify finds the user.
+    #[serde(default)]
+    pub store_id: Option<String>,
 }
 
 /// The connections trees.
@@ -101,7 +104,8 @@ impl Connections {
             },
             updated_at: now,
             checked_at: None,
-            last_sync_at: previous.and_then(|p| p.last_sync_at),
+            last_sync_at: previous.as_ref().and_then(|p| p.last_sync_at),
+            store_id: previous.and_then(|p| p.store_id),
         };
         self.write(user, marketplace, &record, None)?;
         Ok(record)
@@ -161,6 +165,23 @@ impl Connections {
     ) -> Result<(), StoreError> {
         if let Some(mut record) = self.get(user, marketplace)? {
             record.last_sync_at = Some(at);
+            self.records
+                .insert(key(user, marketplace), codec::encode(&record))?;
+        }
+        Ok(())
+    }
+
+    /// Notes the marketplace's store id (once known, or when it changes).
+    pub fn set_store_id(
+        &self,
+        user: UserId,
+        marketplace: Marketplace,
+        store_id: &str,
+    ) -> Result<(), StoreError> {
+        if let Some(mut record) = self.get(user, marketplace)?
+            && record.store_id.as_deref() != Some(store_id)
+        {
+            record.store_id = Some(store_id.to_owned());
             self.records
                 .insert(key(user, marketplace), codec::encode(&record))?;
         }

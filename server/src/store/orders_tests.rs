@@ -49,6 +49,7 @@ pub fn order(
             image: None,
         }],
         synced_at: at,
+        store_id: None,
     }
 }
 

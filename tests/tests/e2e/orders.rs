@@ -429,3 +429,58 @@ async fn flaky_marketplaces_still_deliver_every_order() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn brickowls_fixed_port_notify_finds_the_seller_by_store_id() {
+    let app = TestApp::spawn_full(
+        tempfile::tempdir().unwrap(),
+        &SimConfig::default(),
+        |config| {
+            config.brickowl_notify_listen = "127.0.0.1:0".into();
+        },
+    )
+    .await;
+    app.setup_admin().await;
+    app.create_user("bob", "bob@example.com").await;
+    let bob = app.new_client();
+    bob.login("bob", tests::PASSWORD).await;
+    app.connect(&app.api, 0, Marketplace::BrickOwl).await;
+    app.connect(&bob, 1, Marketplace::BrickOwl).await;
+    let notify = format!("http://{}/brick_owl_order_notify", app.notify.unwrap());
+    let store = app.sim.sim.keys(1).unwrap().store_id;
+    let id = app
+        .sim
+        .sim
+        .place_order(1, Side::BrickOwl)
+        .unwrap()
+        .to_string();
+    let answer = reqwest::get(format!("{notify}?order_id={id}&store_id={store}"))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::NO_CONTENT);
+    app.settle().await;
+    assert_eq!(
+        bob.get_order(Marketplace::BrickOwl, &id).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.api.get_order(Marketplace::BrickOwl, &id).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let unknown = reqwest::get(format!("{notify}?order_id={id}&store_id=1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        unknown.status(),
+        StatusCode::NOT_FOUND,
+        "two sellers: the store id must match"
+    );
+    let other = reqwest::get(format!("http://{}/api/setup", app.notify.unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(
+        other.status(),
+        StatusCode::NOT_FOUND,
+        "that port serves the notify alone"
+    );
+}
