@@ -484,3 +484,67 @@ async fn brickowls_fixed_port_notify_finds_the_seller_by_store_id() {
         "that port serves the notify alone"
     );
 }
+
+#[tokio::test]
+async fn while_a_marketplace_is_down_orders_are_served_from_the_store_with_its_freshness() {
+    let app = TestApp::spawn().await;
+    let me = app.setup_admin().await.user.id;
+    app.connect(&app.api, 0, Marketplace::BrickLink).await;
+    app.sim.sim.set_faults(
+        Side::BrickLink,
+        Faults {
+            unavailable: 1.0,
+            ..Faults::default()
+        },
+    );
+    let account = app
+        .state
+        .marketplaces
+        .guard()
+        .account(me, Marketplace::BrickLink);
+    for _ in 0..5 {
+        if let Ok(permit) = account
+            .acquire(server::marketplace::guard::Priority::Background)
+            .await
+        {
+            permit.failed();
+        }
+    }
+    let view = app.api.connection(Marketplace::BrickLink).await;
+    assert_eq!(view.usage.breaker, app::BreakerState::Open);
+    assert!(view.usage.retry_at.is_some(), "when the next try happens");
+    assert!(
+        view.last_sync_at.is_some(),
+        "how fresh the stored orders are"
+    );
+    let list: OrderList = app.api.list_orders("per_page=5").await.json();
+    assert_eq!(
+        list.total,
+        app.sim.sim.orders(0, Side::BrickLink).len(),
+        "pages keep working"
+    );
+    // "Sync now" is accepted and waits for the breaker instead of failing.
+    app.sim.sim.reset_stats();
+    let queued = app.api.sync(&json!({})).await;
+    assert_eq!(queued.status(), StatusCode::ACCEPTED);
+    let parked = app
+        .until(
+            10,
+            "the poll is parked until the breaker's next try",
+            || async {
+                app.state
+                    .queue
+                    .list()
+                    .unwrap()
+                    .into_iter()
+                    .find(|j| j.kind == "poll_orders" && j.state == app::JobState::Scheduled)
+            },
+        )
+        .await;
+    assert_eq!(parked.attempts, 0, "parking spends no attempt");
+    assert_eq!(
+        app.sim.sim.stats().bricklink.total,
+        0,
+        "no call while the breaker is open"
+    );
+}
