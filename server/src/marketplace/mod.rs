@@ -92,6 +92,15 @@ impl From<MarketplaceError> for JobError {
     }
 }
 
+/// The wait a `Retry-After: <seconds>` header asks for.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
 /// Deserializers for the marketplaces' loose JSON.
 pub(crate) mod de {
     use app::Money;

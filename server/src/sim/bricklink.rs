@@ -2,6 +2,9 @@
 //! API-level outcome, errors without `data`, money as four-decimal strings, nulls omitted,
 //! `UK` for the United Kingdom, items in batches, protocol-relative image URLs.
 
+// Refusals are the answers to send; boxing them would only add noise to a simulator.
+#![allow(clippy::result_large_err)]
+
 use std::net::SocketAddr;
 
 use axum::{
@@ -324,49 +327,69 @@ const SELLER_SETS: &[&str] = &[
     "COMPLETED",
 ];
 
+/// Applies a PUT to one of the caller's orders: the body read (raw or URL-encoded JSON), the
+/// order found, then `change` checks the patch and applies it.
+fn patch_order(
+    sim: &Sim,
+    caller: &Caller,
+    id: &str,
+    body: &Bytes,
+    change: impl FnOnce(&mut data::Order, &Value) -> Result<(), Response>,
+) -> Result<data::Order, Response> {
+    let patch = body_json(body).ok_or_else(|| {
+        envelope(
+            400,
+            "INVALID_REQUEST_BODY",
+            "A request has been made with a malformed JSON body.",
+            None,
+        )
+    })?;
+    let mut world = sim.world();
+    let order = id
+        .parse()
+        .ok()
+        .and_then(|id: i64| world.accounts[caller.account].bricklink_orders.get_mut(&id))
+        .ok_or_else(not_found)?;
+    change(order, &patch)?;
+    order.changed = OffsetDateTime::now_utc();
+    Ok(order.clone())
+}
+
+fn no_content(outcome: Result<data::Order, Response>) -> Response {
+    outcome.map_or_else(
+        |refused| refused,
+        |_| envelope(204, "OK_NO_CONTENT", "OK_NO_CONTENT", Some(json!({}))),
+    )
+}
+
 async fn update_status(
     State(sim): State<Sim>,
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Some(patch) = body_json(&body) else {
-        return envelope(
-            400,
-            "INVALID_REQUEST_BODY",
-            "A request has been made with a malformed JSON body.",
-            None,
-        );
-    };
-    let (Some("status"), Some(value)) = (patch["field"].as_str(), patch["value"].as_str()) else {
-        return invalid("field must be status and value a status");
-    };
-    let value = value.to_ascii_uppercase();
-    let mut world = sim.world();
-    let account = &mut world.accounts[caller.account];
-    let Some(order) = id
-        .parse()
-        .ok()
-        .and_then(|id: i64| account.bricklink_orders.get_mut(&id))
-    else {
-        return not_found();
-    };
-    if !data::BRICKLINK_STATUSES.contains(&value.as_str()) {
-        return invalid("unknown status");
-    }
-    if !SELLER_SETS.contains(&value.as_str())
-        || matches!(order.status.as_str(), "CANCELLED" | "PURGED")
-    {
-        return envelope(
-            422,
-            "RESOURCE_UPDATE_NOT_ALLOWED",
-            "Your post/put request was denied (attempt to update an order status to unavailable value...).",
-            None,
-        );
-    }
-    order.status = value;
-    order.changed = OffsetDateTime::now_utc();
-    envelope(204, "OK_NO_CONTENT", "OK_NO_CONTENT", Some(json!({})))
+    no_content(patch_order(&sim, &caller, &id, &body, |order, patch| {
+        let (Some("status"), Some(value)) = (patch["field"].as_str(), patch["value"].as_str())
+        else {
+            return Err(invalid("field must be status and value a status"));
+        };
+        let value = value.to_ascii_uppercase();
+        if !data::BRICKLINK_STATUSES.contains(&value.as_str()) {
+            return Err(invalid("unknown status"));
+        }
+        if !SELLER_SETS.contains(&value.as_str())
+            || matches!(order.status.as_str(), "CANCELLED" | "PURGED")
+        {
+            return Err(envelope(
+                422,
+                "RESOURCE_UPDATE_NOT_ALLOWED",
+                "Your post/put request was denied (attempt to update an order status to unavailable value...).",
+                None,
+            ));
+        }
+        order.status = value;
+        Ok(())
+    }))
 }
 
 async fn update_payment(
@@ -375,34 +398,18 @@ async fn update_payment(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Some(patch) = body_json(&body) else {
-        return envelope(
-            400,
-            "INVALID_REQUEST_BODY",
-            "A request has been made with a malformed JSON body.",
-            None,
-        );
-    };
-    let value = patch["value"].as_str().unwrap_or_default().to_owned();
-    if patch["field"] != "payment_status"
-        || !["Received", "Clearing", "Returned", "Bounced", "Completed"].contains(&value.as_str())
-    {
-        return invalid(
-            "field must be payment_status and value a payment status the seller may set",
-        );
-    }
-    let mut world = sim.world();
-    let account = &mut world.accounts[caller.account];
-    let Some(order) = id
-        .parse()
-        .ok()
-        .and_then(|id: i64| account.bricklink_orders.get_mut(&id))
-    else {
-        return not_found();
-    };
-    order.payment_status = value;
-    order.changed = OffsetDateTime::now_utc();
-    envelope(204, "OK_NO_CONTENT", "OK_NO_CONTENT", Some(json!({})))
+    no_content(patch_order(&sim, &caller, &id, &body, |order, patch| {
+        let value = patch["value"].as_str().unwrap_or_default();
+        if patch["field"] != "payment_status"
+            || !["Received", "Clearing", "Returned", "Bounced", "Completed"].contains(&value)
+        {
+            return Err(invalid(
+                "field must be payment_status and value a payment status the seller may set",
+            ));
+        }
+        order.payment_status = value.to_owned();
+        Ok(())
+    }))
 }
 
 async fn update_order(
@@ -411,32 +418,19 @@ async fn update_order(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Some(patch) = body_json(&body) else {
-        return envelope(
-            400,
-            "INVALID_REQUEST_BODY",
-            "A request has been made with a malformed JSON body.",
-            None,
-        );
-    };
-    let mut world = sim.world();
-    let account = &mut world.accounts[caller.account];
-    let Some(order) = id
-        .parse()
-        .ok()
-        .and_then(|id: i64| account.bricklink_orders.get_mut(&id))
-    else {
-        return not_found();
-    };
-    if let Some(tracking) = patch["shipping"]["tracking_no"].as_str() {
-        order.tracking = Some(tracking.to_owned());
+    let patched = patch_order(&sim, &caller, &id, &body, |order, patch| {
+        if let Some(tracking) = patch["shipping"]["tracking_no"].as_str() {
+            order.tracking = Some(tracking.to_owned());
+        }
+        if let Some(filed) = patch["is_filed"].as_bool() {
+            order.filed = filed;
+        }
+        Ok(())
+    });
+    match patched {
+        Ok(order) => ok(detail(&order, &sim.world().accounts[caller.account])),
+        Err(refused) => refused,
     }
-    if let Some(filed) = patch["is_filed"].as_bool() {
-        order.filed = filed;
-    }
-    order.changed = OffsetDateTime::now_utc();
-    let order = order.clone();
-    ok(detail(&order, &world.accounts[caller.account]))
 }
 
 async fn notifications(State(sim): State<Sim>, caller: Caller) -> Response {

@@ -335,12 +335,7 @@ fn segment(text: &str) -> String {
 
 async fn read(response: reqwest::Response) -> Result<Option<serde_json::Value>, MarketplaceError> {
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(std::time::Duration::from_secs);
+    let retry_after = super::retry_after(response.headers());
     let bytes = response
         .bytes()
         .await

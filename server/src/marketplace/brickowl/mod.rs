@@ -247,12 +247,7 @@ async fn read<T: DeserializeOwned>(
     response: reqwest::Response,
 ) -> Result<T, MarketplaceError> {
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(std::time::Duration::from_secs);
+    let retry_after = super::retry_after(response.headers());
     let bytes = response
         .bytes()
         .await
