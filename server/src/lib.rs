@@ -11,6 +11,7 @@ pub mod events;
 pub mod http;
 pub mod jobs;
 pub mod marketplace;
+pub mod pictures;
 pub mod queue;
 pub mod scheduler;
 pub mod sim;

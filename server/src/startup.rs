@@ -98,7 +98,7 @@ impl Application {
             marketplaces,
             events,
             public_base,
-            pictures: http::images::cache(),
+            pictures: crate::pictures::cache(),
         };
         jobs::register_all(&state.queue, &state.deps());
         Ok(Self {

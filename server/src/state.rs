@@ -29,7 +29,7 @@ pub struct AppState {
     /// Base of URLs shown to users: the public URL, else the address actually bound.
     pub public_base: Arc<str>,
     /// Catalogue pictures.
-    pub pictures: crate::http::images::Pictures,
+    pub pictures: crate::pictures::Pictures,
 }
 
 impl AppState {
@@ -41,6 +41,7 @@ impl AppState {
             marketplaces: self.marketplaces.clone(),
             events: self.events.clone(),
             public_base: self.public_base.clone(),
+            pictures: self.pictures.clone(),
         }
     }
 }

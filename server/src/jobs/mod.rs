@@ -5,6 +5,7 @@ pub mod account;
 pub mod bricklink_notifications;
 pub mod import_orders;
 pub mod poll_orders;
+pub mod prefetch_pictures;
 pub mod sync_order;
 pub mod update_order_status;
 pub mod validate_connection;
@@ -23,6 +24,8 @@ pub struct Deps {
     pub events: Events,
     /// Base of the URLs shown to users (`BRICKDESK_PUBLIC_URL`, else the listen address).
     pub public_base: Arc<str>,
+    /// Catalogue pictures.
+    pub pictures: crate::pictures::Pictures,
 }
 
 /// Registers every job kind on `queue`.
@@ -33,4 +36,5 @@ pub fn register_all(queue: &Queue, deps: &Deps) {
     poll_orders::register(queue, deps.clone());
     import_orders::register(queue, deps);
     update_order_status::register(queue, deps.clone());
+    prefetch_pictures::register(queue, deps.clone());
 }

@@ -8,7 +8,7 @@ use app::{ActivityEntry, Marketplace, QueueName, UserId, events::ORDER_UPDATED};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{Deps, account};
+use super::{Deps, account, prefetch_pictures};
 use crate::{
     marketplace::guard::Priority,
     queue::{Enqueued, JobContext, JobError, JobSpec, Queue, QueueError, RetryPolicy},
@@ -56,6 +56,17 @@ pub fn register(queue: &Queue, deps: Deps) {
         async move {
             let input: Input = ctx.payload()?;
             let outcome = fetch_and_store(&deps, &input, Priority::Interactive).await?;
+            // A new order's pictures are wanted soon; warm them in the background.
+            if outcome == Upserted::New
+                && let Ok(Some(order)) =
+                    deps.store
+                        .orders()
+                        .get(input.user, input.marketplace, &input.order_id)
+            {
+                prefetch_pictures::enqueue_for(&deps.queue, &deps, input.user, &order)
+                    .await
+                    .map_err(JobError::retryable)?;
+            }
             Ok(serde_json::json!({"outcome": format!("{outcome:?}").to_lowercase()}))
         }
     });

@@ -59,3 +59,55 @@ async fn pictures_come_from_the_marketplace_once_then_from_the_cache() {
     let anonymous = reqwest::get(app.api.url(&path)).await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_pushed_order_has_its_pictures_ready_before_anyone_opens_it() {
+    let app = TestApp::spawn().await;
+    app.setup_admin().await;
+    app.connect(&app.api, 0, Marketplace::BrickLink).await;
+    let imported = app.sim.sim.stats().bricklink.calls;
+    assert_eq!(
+        imported.get("GET /items/{kind}/{no}/images/{color}"),
+        None,
+        "an import fetches no pictures"
+    );
+    let url = app.api.connection(Marketplace::BrickLink).await.webhook_url;
+    app.sim.sim.set_callbacks(0, url, None);
+    let id = app
+        .sim
+        .sim
+        .place_order(0, Side::BrickLink)
+        .unwrap()
+        .to_string();
+    app.until(15, "the pushed order arrives", || async {
+        (app.api
+            .get_order(Marketplace::BrickLink, &id)
+            .await
+            .status()
+            == StatusCode::OK)
+            .then_some(())
+    })
+    .await;
+    app.settle().await;
+    let order: OrderDetail = app.api.get_order(Marketplace::BrickLink, &id).await.json();
+    let distinct: std::collections::BTreeSet<_> =
+        order.lines.iter().filter_map(|l| l.image.clone()).collect();
+    let prefetched = app.sim.sim.stats().bricklink.calls;
+    assert_eq!(
+        prefetched
+            .get("GET /items/{kind}/{no}/images/{color}")
+            .copied()
+            .unwrap_or(0),
+        distinct.len() as u64,
+        "one catalogue call per distinct picture"
+    );
+    app.sim.sim.reset_stats();
+    for path in &distinct {
+        assert_eq!(app.api.get(path).await.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        app.sim.sim.stats().bricklink.total,
+        0,
+        "every picture came from the cache"
+    );
+}

@@ -1,0 +1,82 @@
+//! Catalogue pictures: a moka cache bounded by bytes, filled from the user's BrickLink account
+//! (the catalogue image endpoint, then the picture itself). Concurrent misses for one picture
+//! make one upstream call (`try_get_with`). Served by `/img`, warmed by `prefetch_pictures`.
+
+use std::sync::Arc;
+
+use app::{Marketplace, UserId};
+use sha2::Digest as _;
+
+use crate::{
+    jobs::{Deps, account},
+    marketplace::{MarketplaceError, account::Account, guard::Priority},
+};
+
+/// A cached picture.
+#[derive(Debug, Clone)]
+pub struct Picture {
+    pub bytes: bytes::Bytes,
+    pub content_type: String,
+    pub etag: String,
+}
+
+/// The picture cache: at most 64 MiB, a week per picture.
+pub type Pictures = moka::future::Cache<String, Arc<Picture>>;
+
+/// A new, empty cache.
+pub fn cache() -> Pictures {
+    moka::future::Cache::builder()
+        .name("pictures")
+        .max_capacity(64 * 1024 * 1024)
+        .weigher(|key: &String, value: &Arc<Picture>| {
+            u32::try_from(key.len() + value.bytes.len()).unwrap_or(u32::MAX)
+        })
+        .time_to_live(std::time::Duration::from_secs(7 * 24 * 3600))
+        .build()
+}
+
+/// The cache key of a picture.
+pub fn key(kind: &str, no: &str, color_id: i64) -> String {
+    format!("{}/{no}/{color_id}", kind.to_ascii_uppercase())
+}
+
+/// The picture, from the cache or (once) from the marketplace.
+pub async fn get(
+    deps: &Deps,
+    user: UserId,
+    kind: &str,
+    no: &str,
+    color_id: i64,
+    priority: Priority,
+) -> Result<Arc<Picture>, Arc<MarketplaceError>> {
+    deps.pictures
+        .try_get_with(
+            key(kind, no, color_id),
+            fetch(deps, user, kind, no, color_id, priority),
+        )
+        .await
+}
+
+async fn fetch(
+    deps: &Deps,
+    user: UserId,
+    kind: &str,
+    no: &str,
+    color_id: i64,
+    priority: Priority,
+) -> Result<Arc<Picture>, MarketplaceError> {
+    let Ok(Account::BrickLink(client)) = account::open(deps, user, Marketplace::BrickLink) else {
+        return Err(MarketplaceError::NotFound(
+            "no BrickLink connection to ask".into(),
+        ));
+    };
+    let image = client.image(kind, no, color_id, priority).await?;
+    let (bytes, content_type) = deps.marketplaces.download(&image.thumbnail_url).await?;
+    let digest = sha2::Sha256::digest(&bytes);
+    let etag = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    Ok(Arc::new(Picture {
+        bytes,
+        content_type,
+        etag,
+    }))
+}
