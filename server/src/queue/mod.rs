@@ -154,6 +154,8 @@ struct Inner {
     wake_scheduler: Notify,
     changed: Notify,
     events: broadcast::Sender<JobEvent>,
+    /// The percent last sent for each running batch (see `emit`).
+    batch_shown: Mutex<HashMap<JobId, u8>>,
     tokens: AtomicU64,
     started: std::sync::atomic::AtomicBool,
     stop_claiming: CancellationToken,
@@ -186,6 +188,7 @@ impl Queue {
             wake_scheduler: Notify::new(),
             changed: Notify::new(),
             events,
+            batch_shown: Mutex::new(HashMap::new()),
             tokens: AtomicU64::new(0),
             started: std::sync::atomic::AtomicBool::new(false),
             stop_claiming: CancellationToken::new(),
@@ -848,14 +851,37 @@ impl Queue {
     }
 
     fn emit(&self, record: &JobRecord) {
-        let _ = self.inner.events.send(JobEvent {
+        let state = record.state_at(OffsetDateTime::now_utc());
+        let event = |progress: Option<Progress>| JobEvent {
             id: record.id,
             owner: record.owner,
             kind: record.kind.clone(),
             queue: record.queue,
-            state: record.state_at(OffsetDateTime::now_utc()),
-            progress: record.progress.clone(),
+            state,
+            progress,
+        };
+        if record.batch.is_none() {
+            let _ = self.inner.events.send(event(record.progress.clone()));
+            return;
+        }
+        // A batch's progress comes from its parts' threads, computed under the index lock but
+        // sent after it: keep what pages see from stepping back by sending in order here.
+        let mut shown = lock(&self.inner.batch_shown);
+        let progress = record.progress.clone().map(|mut p| {
+            let before = shown.get(&record.id).copied().unwrap_or(0);
+            p.percent = p.percent.max(before);
+            p
         });
+        match (&progress, state.is_terminal()) {
+            (_, true) => {
+                shown.remove(&record.id);
+            }
+            (Some(p), false) => {
+                shown.insert(record.id, p.percent);
+            }
+            (None, false) => {}
+        }
+        let _ = self.inner.events.send(event(progress));
     }
 
     /// Re-queues jobs an earlier process left running and rebuilds the index.
