@@ -386,15 +386,21 @@ impl ApiClient {
 }
 
 impl TestApp {
+    /// The simulator's keys of `account` for `marketplace`, as a seller pastes them.
+    pub fn keys_body(&self, account: usize, marketplace: app::Marketplace) -> Value {
+        let keys = self.sim.sim.keys(account).unwrap();
+        match marketplace {
+            app::Marketplace::BrickLink => serde_json::to_value(keys.bricklink).unwrap(),
+            app::Marketplace::BrickOwl => serde_json::to_value(keys.brickowl).unwrap(),
+        }
+    }
+
     /// Saves the simulator's keys of `account` for `marketplace` and waits until they are
     /// valid and the first import has finished.
     pub async fn connect(&self, client: &ApiClient, account: usize, marketplace: app::Marketplace) {
-        let keys = self.sim.sim.keys(account).unwrap();
-        let body = match marketplace {
-            app::Marketplace::BrickLink => serde_json::to_value(keys.bricklink).unwrap(),
-            app::Marketplace::BrickOwl => serde_json::to_value(keys.brickowl).unwrap(),
-        };
-        let saved = client.put_connection(marketplace, &body).await;
+        let saved = client
+            .put_connection(marketplace, &self.keys_body(account, marketplace))
+            .await;
         assert_eq!(saved.status(), StatusCode::ACCEPTED, "{}", saved.text());
         self.until(20, "the keys are valid", || async {
             let view = client.connection(marketplace).await;

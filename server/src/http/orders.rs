@@ -135,7 +135,7 @@ pub async fn update_status(
     {
         return Err(ApiError::NotFound);
     }
-    if !update_order_status::allowed(marketplace, change.status) {
+    if !OrderStatus::settable(marketplace).contains(&change.status) {
         return Err(ApiError::NotAllowed(format!(
             "{marketplace} does not let sellers set an order to \"{}\".",
             change.status.label()

@@ -171,7 +171,10 @@ async fn fetch_with_retries(deps: &Deps, input: &sync_order::Input) -> Result<Up
     let mut tries = 0;
     loop {
         tries += 1;
-        match sync_order::fetch_and_store(deps, input, Priority::Background).await {
+        match sync_order::fetch_and_store(deps, input, Priority::Background)
+            .await
+            .map(|(outcome, _)| outcome)
+        {
             Err(JobError::Retryable(reason)) if tries < ORDER_TRIES => {
                 tracing::debug!(%reason, tries, "order fetch failed; trying again");
                 tokio::time::sleep(Duration::from_millis(100 << tries)).await;

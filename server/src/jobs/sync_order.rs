@@ -55,14 +55,9 @@ pub fn register(queue: &Queue, deps: Deps) {
         let deps = deps.clone();
         async move {
             let input: Input = ctx.payload()?;
-            let outcome = fetch_and_store(&deps, &input, Priority::Interactive).await?;
+            let (outcome, order) = fetch_and_store(&deps, &input, Priority::Interactive).await?;
             // A new order's pictures are wanted soon; warm them in the background.
-            if outcome == Upserted::New
-                && let Ok(Some(order)) =
-                    deps.store
-                        .orders()
-                        .get(input.user, input.marketplace, &input.order_id)
-            {
+            if outcome == Upserted::New {
                 prefetch_pictures::enqueue_for(&deps.queue, &deps, input.user, &order)
                     .await
                     .map_err(JobError::retryable)?;
@@ -72,12 +67,12 @@ pub fn register(queue: &Queue, deps: Deps) {
     });
 }
 
-/// Fetches the order, stores it, and announces a change.
+/// Fetches the order, stores it, and announces a change; hands back what it stored.
 pub async fn fetch_and_store(
     deps: &Deps,
     input: &Input,
     priority: Priority,
-) -> Result<Upserted, JobError> {
+) -> Result<(Upserted, app::OrderDetail), JobError> {
     let account = account::open(deps, input.user, input.marketplace)?;
     let detail = account.order(&input.order_id, priority).await?;
     let outcome = deps
@@ -124,5 +119,5 @@ pub async fn fetch_and_store(
             .map_err(JobError::retryable)?;
         deps.events.publish(input.user, ORDER_UPDATED, summary);
     }
-    Ok(outcome)
+    Ok((outcome, detail))
 }

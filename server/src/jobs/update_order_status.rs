@@ -74,11 +74,3 @@ pub fn register(queue: &Queue, deps: Deps) {
         }
     });
 }
-
-/// Whether `status` can be written to `marketplace` at all.
-pub fn allowed(marketplace: Marketplace, status: OrderStatus) -> bool {
-    match marketplace {
-        Marketplace::BrickLink => status.to_bricklink().is_some(),
-        Marketplace::BrickOwl => status.to_brickowl().is_some(),
-    }
-}

@@ -17,11 +17,11 @@ use server::{
 use tests::TestApp;
 
 fn bricklink_body(app: &TestApp, account: usize) -> Value {
-    serde_json::to_value(app.sim.sim.keys(account).unwrap().bricklink).unwrap()
+    app.keys_body(account, Marketplace::BrickLink)
 }
 
 fn brickowl_body(app: &TestApp, account: usize) -> Value {
-    serde_json::to_value(app.sim.sim.keys(account).unwrap().brickowl).unwrap()
+    app.keys_body(account, Marketplace::BrickOwl)
 }
 
 async fn settled(app: &TestApp, marketplace: Marketplace) -> ConnectionView {

@@ -409,12 +409,9 @@ async fn flaky_marketplaces_still_deliver_every_order() {
     app.sim.sim.set_faults(Side::BrickLink, flaky.clone());
     app.sim.sim.set_faults(Side::BrickOwl, flaky);
     for marketplace in Marketplace::ALL {
-        let keys = app.sim.sim.keys(0).unwrap();
-        let body = match marketplace {
-            Marketplace::BrickLink => serde_json::to_value(keys.bricklink).unwrap(),
-            Marketplace::BrickOwl => serde_json::to_value(keys.brickowl).unwrap(),
-        };
-        app.api.put_connection(marketplace, &body).await;
+        app.api
+            .put_connection(marketplace, &app.keys_body(0, marketplace))
+            .await;
     }
     let expected = (
         sim_ids(&app, 0, Side::BrickLink),
