@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod marketplace;
+pub mod minifigs;
 pub mod money;
 pub mod orders;
 pub mod routes;
@@ -23,6 +24,11 @@ pub use jobs::{
 pub use marketplace::{
     ApiUsage, BreakerState, BrickLinkKeys, BrickOwlKeys, ConnectionStatus, ConnectionView,
     Marketplace,
+};
+pub use minifigs::{
+    CatalogMinifig, CatalogPart, Color, Condition, FetchState, ListId, ListSummary, ListUpdate,
+    MinifigId, MinifigList, MinifigPart, MinifigQueued, MinifigUpdate, NewList, NewMinifig,
+    PartUpdate, PartialMinifig, Prices, Totals,
 };
 pub use money::Money;
 pub use orders::{

@@ -53,6 +53,49 @@ pub fn order_status(marketplace: crate::Marketplace, order_id: &str) -> String {
     format!("/api/orders/{}/{order_id}/status", marketplace.as_str())
 }
 
+/// `GET` the lists, `POST` a new one.
+pub const MINIFIG_LISTS: &str = "/api/minifig-lists";
+/// `GET`, `PUT`, `DELETE` one list (with its minifigs).
+pub const MINIFIG_LIST: &str = "/api/minifig-lists/{id}";
+/// `POST` add a minifig to a list (202; its parts are fetched by a job).
+pub const LIST_MINIFIGS: &str = "/api/minifig-lists/{id}/minifigs";
+/// `GET`, `PUT`, `DELETE` one minifig.
+pub const LIST_MINIFIG: &str = "/api/minifig-lists/{id}/minifigs/{minifig_id}";
+/// `PUT` one part of a minifig (collected, needed, colour, condition).
+pub const MINIFIG_PART: &str = "/api/minifig-lists/{id}/minifigs/{minifig_id}/parts/{part_id}";
+/// `GET` a minifig from the catalogue: 200 when cached, else 202 with the job fetching it.
+pub const CATALOG_MINIFIG: &str = "/api/catalog/minifigs/{no}";
+/// `GET` BrickLink's colours as synced into brickdesk.
+pub const CATALOG_COLORS: &str = "/api/catalog/colors";
+
+/// One list's path.
+pub fn minifig_list(id: crate::ListId) -> String {
+    format!("/api/minifig-lists/{}", id.0)
+}
+
+/// A list's minifigs path.
+pub fn list_minifigs(id: crate::ListId) -> String {
+    format!("/api/minifig-lists/{}/minifigs", id.0)
+}
+
+/// One minifig's path.
+pub fn list_minifig(list: crate::ListId, minifig: crate::MinifigId) -> String {
+    format!("/api/minifig-lists/{}/minifigs/{}", list.0, minifig.0)
+}
+
+/// One part's path.
+pub fn minifig_part(list: crate::ListId, minifig: crate::MinifigId, part: u32) -> String {
+    format!(
+        "/api/minifig-lists/{}/minifigs/{}/parts/{part}",
+        list.0, minifig.0
+    )
+}
+
+/// A catalogue look-up's path.
+pub fn catalog_minifig(no: &str) -> String {
+    format!("/api/catalog/minifigs/{no}")
+}
+
 /// `GET` a catalogue picture through brickdesk's cache.
 pub const IMAGE: &str = "/img/{kind}/{no}/{color_id}";
 

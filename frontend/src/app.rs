@@ -11,8 +11,9 @@ use crate::{
     api,
     components::shell::Shell,
     pages::{
-        jobs::JobsPage, login::LoginPage, not_found::NotFound, order::OrderPage,
-        orders::OrdersPage, settings::SettingsPage, setup::SetupPage,
+        jobs::JobsPage, login::LoginPage, minifig_list::MinifigListPage, minifigs::MinifigsPage,
+        not_found::NotFound, order::OrderPage, orders::OrdersPage, settings::SettingsPage,
+        setup::SetupPage,
     },
     session::{Phase, Session},
 };
@@ -37,6 +38,8 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/") view=|| view! { <Redirect path="/orders" /> } />
                             <Route path=path!("/orders") view=OrdersPage />
                             <Route path=path!("/orders/:marketplace/:order_id") view=OrderPage />
+                            <Route path=path!("/minifigs") view=MinifigsPage />
+                            <Route path=path!("/minifigs/:id") view=MinifigListPage />
                             <Route path=path!("/settings") view=SettingsPage />
                             <Route path=path!("/jobs") view=JobsPage />
                         </Routes>

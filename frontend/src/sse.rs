@@ -3,11 +3,12 @@
 //! events sent in between were missed.
 
 use app::{
-    ConnectionView, OrderSummary,
+    ConnectionView, OrderSummary, PartialMinifig,
     events::{
         CONNECTION_UPDATED, JOB_UPDATED, JobUpdated, ORDER_UPDATED, RESYNC, SYNC_UPDATED,
         SyncUpdated,
     },
+    minifigs::MINIFIG_UPDATED,
     routes,
 };
 use leptos::prelude::*;
@@ -26,6 +27,8 @@ pub struct LiveEvents {
     pub sync: RwSignal<Option<SyncUpdated>>,
     /// The latest connection change.
     pub connection: RwSignal<Option<ConnectionView>>,
+    /// The latest changed minifig.
+    pub minifig: RwSignal<Option<PartialMinifig>>,
     /// Bumped when events may have been missed: reload.
     pub resync: RwSignal<u64>,
 }
@@ -39,6 +42,7 @@ pub fn provide_live_events() -> LiveEvents {
         connection: RwSignal::new(None),
         order: RwSignal::new(None),
         sync: RwSignal::new(None),
+        minifig: RwSignal::new(None),
         resync: RwSignal::new(0),
     };
     provide_context(live);
@@ -82,6 +86,15 @@ pub fn provide_live_events() -> LiveEvents {
             live.sync.set(Some(update));
         }
     });
+    let on_minifig: Listener = Closure::new(move |event: MessageEvent| {
+        let update = event
+            .data()
+            .as_string()
+            .and_then(|d| serde_json::from_str::<PartialMinifig>(&d).ok());
+        if let Some(update) = update {
+            live.minifig.set(Some(update));
+        }
+    });
     let on_resync: Listener = Closure::new(move |_| live.resync.update(|n| *n += 1));
     let mut opened_before = false;
     let on_open: Listener = Closure::new(move |_| {
@@ -95,6 +108,7 @@ pub fn provide_live_events() -> LiveEvents {
         (CONNECTION_UPDATED, &on_connection),
         (ORDER_UPDATED, &on_order),
         (SYNC_UPDATED, &on_sync),
+        (MINIFIG_UPDATED, &on_minifig),
         (RESYNC, &on_resync),
         ("open", &on_open),
     ] {
@@ -102,7 +116,15 @@ pub fn provide_live_events() -> LiveEvents {
     }
     let held = SendWrapper::new((
         source,
-        [on_job, on_connection, on_order, on_sync, on_resync, on_open],
+        [
+            on_job,
+            on_connection,
+            on_order,
+            on_sync,
+            on_minifig,
+            on_resync,
+            on_open,
+        ],
     ));
     on_cleanup(move || held.0.close());
     live

@@ -24,6 +24,7 @@ const KEYS: &[&str] = &[
     "brickowl_base_url",
     "marketplace_timeout_seconds",
     "poll_cron",
+    "colors_cron",
     "bricklink_daily_calls",
     "brickowl_per_minute",
     "brickowl_notify_listen",
@@ -59,6 +60,8 @@ pub struct Config {
     pub marketplace_timeout_seconds: u64,
     /// When to poll every live connection for missed pushes (cron, UTC); empty turns it off.
     pub poll_cron: String,
+    /// When to refresh BrickLink's colour table (cron, UTC); empty turns it off.
+    pub colors_cron: String,
     /// BrickLink calls a day brickdesk allows itself (BrickLink's published soft limit is 5,000;
     /// the last 10 % are kept for work a person waits on).
     pub bricklink_daily_calls: u32,
@@ -97,6 +100,7 @@ impl Default for Config {
             brickowl_base_url: "https://api.brickowl.com/v1".to_owned(),
             marketplace_timeout_seconds: 30,
             poll_cron: "*/10 * * * *".to_owned(),
+            colors_cron: "0 4 * * 1".to_owned(),
             bricklink_daily_calls: 5_000,
             brickowl_per_minute: 600,
             brickowl_notify_listen: String::new(),
@@ -185,6 +189,7 @@ impl fmt::Debug for Config {
                 &self.marketplace_timeout_seconds,
             )
             .field("poll_cron", &self.poll_cron)
+            .field("colors_cron", &self.colors_cron)
             .field("bricklink_daily_calls", &self.bricklink_daily_calls)
             .field("brickowl_per_minute", &self.brickowl_per_minute)
             .field("brickowl_notify_listen", &self.brickowl_notify_listen)

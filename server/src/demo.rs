@@ -16,7 +16,7 @@ use crate::{
     auth::password,
     config::Config,
     connections::webhook_url,
-    jobs::validate_connection,
+    jobs::{fetch_minifig, validate_connection},
     sim::{Side, Sim, SimConfig, SimServer},
     state::AppState,
     store::{NewUser, users::Creation},
@@ -92,6 +92,31 @@ pub async fn prepare(state: &AppState, sim: &SimServer) -> anyhow::Result<()> {
         hook(Marketplace::BrickLink)?,
         hook(Marketplace::BrickOwl)?,
     );
+    // A list to look at: two minifigs whose parts load in the background.
+    let minifigs = state.store.minifigs();
+    if minifigs.lists(user.id)?.is_empty() {
+        let list = minifigs.create_list(
+            user.id,
+            "Demo: minifigs to complete".into(),
+            Some("Added by demo mode; open a minifig to mark the parts you have.".into()),
+        )?;
+        for no in ["sw0001a", "cty0001"] {
+            let new = crate::store::minifigs::NewMinifig {
+                bricklink_id: no.into(),
+                condition: app::Condition::Used,
+                reference_id: None,
+                notes: None,
+            };
+            if let Some(minifig) = minifigs.add_minifig(user.id, list.id, new)? {
+                let input = fetch_minifig::Input {
+                    user: user.id,
+                    no: no.into(),
+                    target: Some((list.id, minifig.id)),
+                };
+                fetch_minifig::enqueue(&state.queue, &input).await?;
+            }
+        }
+    }
     state.store.flush().await?;
     Ok(())
 }

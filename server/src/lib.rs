@@ -2,6 +2,7 @@
 //! the embedded web UI. `main.rs` only parses the command line and calls into here.
 
 pub mod auth;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod connections;

@@ -1,5 +1,6 @@
 //! Catalogue pictures: a moka cache bounded by bytes, filled from the user's BrickLink account
-//! (the catalogue image endpoint, then the picture itself). Concurrent misses for one picture
+//! (the catalogue image endpoint, its answer kept by [`crate::catalog`], then the picture
+//! itself). Concurrent misses for one picture
 //! make one upstream call (`try_get_with`). Served by `/img`, warmed by `prefetch_pictures`.
 
 use std::sync::Arc;
@@ -70,8 +71,12 @@ async fn fetch(
             "no BrickLink connection to ask".into(),
         ));
     };
-    let image = client.image(kind, no, color_id, priority).await?;
-    let (bytes, content_type) = deps.marketplaces.download(&image.thumbnail_url).await?;
+    let url = deps
+        .catalog
+        .image_url(&client, kind, no, color_id, priority)
+        .await
+        .map_err(|e| (*e).clone())?;
+    let (bytes, content_type) = deps.marketplaces.download(&url).await?;
     let digest = sha2::Sha256::digest(&bytes);
     let etag = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
     Ok(Arc::new(Picture {

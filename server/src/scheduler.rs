@@ -1,15 +1,32 @@
-//! The cron table: each entry only queues jobs, never does the work itself. Today: backup
-//! polling of every live connection (`BRICKDESK_POLL_CRON`, default every 10 minutes). An
-//! empty schedule turns an entry off.
+//! The cron table: each entry only queues jobs, never does the work itself. Backup polling of
+//! every live connection (`BRICKDESK_POLL_CRON`, default every 10 minutes) and BrickLink's
+//! colour table (`BRICKDESK_COLORS_CRON`, weekly). An empty schedule turns an entry off.
 
-use std::{str::FromStr as _, time::Duration};
+use std::{future::Future, str::FromStr as _, time::Duration};
 
 use app::{ConnectionStatus, Marketplace};
 use croner::Cron;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
-use crate::jobs::{Deps, bricklink_notifications, poll_orders};
+use crate::jobs::{Deps, bricklink_notifications, poll_orders, sync_colors};
+
+/// The parsed cron table.
+#[derive(Debug, Clone, Default)]
+pub struct Schedules {
+    pub poll: Option<Cron>,
+    pub colors: Option<Cron>,
+}
+
+impl Schedules {
+    /// Parses the configured entries.
+    pub fn from_config(config: &crate::config::Config) -> Result<Self, BadSchedule> {
+        Ok(Self {
+            poll: parse(&config.poll_cron)?,
+            colors: parse(&config.colors_cron)?,
+        })
+    }
+}
 
 /// Why a schedule was refused.
 #[derive(Debug, thiserror::Error)]
@@ -46,16 +63,29 @@ pub fn due(cron: &Cron, last: OffsetDateTime, now: OffsetDateTime) -> bool {
     next_after(cron, last).is_some_and(|next| next <= now)
 }
 
-/// Runs the polling entry until `stop`.
-pub async fn run(deps: Deps, poll: Option<Cron>, stop: CancellationToken) {
-    let Some(poll) = poll else {
-        tracing::info!("backup polling is off (empty poll_cron)");
+/// Runs every entry until `stop`.
+pub async fn run(deps: Deps, schedules: Schedules, stop: CancellationToken) {
+    tokio::join!(
+        entry("poll_cron", schedules.poll, &stop, || poll_all(&deps)),
+        entry("colors_cron", schedules.colors, &stop, || sync_colors(
+            &deps
+        )),
+    );
+}
+
+async fn entry<F, Fut>(name: &str, cron: Option<Cron>, stop: &CancellationToken, mut action: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<usize>>,
+{
+    let Some(cron) = cron else {
+        tracing::info!(entry = name, "schedule entry is off (empty)");
         return;
     };
     loop {
         let now = OffsetDateTime::now_utc();
-        let Some(next) = next_after(&poll, now) else {
-            tracing::warn!("the polling schedule never fires again");
+        let Some(next) = next_after(&cron, now) else {
+            tracing::warn!(entry = name, "the schedule never fires again");
             return;
         };
         let wait = Duration::try_from(next - now).unwrap_or(Duration::ZERO);
@@ -63,10 +93,21 @@ pub async fn run(deps: Deps, poll: Option<Cron>, stop: CancellationToken) {
             () = tokio::time::sleep(wait) => {}
             () = stop.cancelled() => return,
         }
-        if let Err(err) = poll_all(&deps).await {
-            tracing::error!(%err, "cannot queue the scheduled polls");
+        if let Err(err) = action().await {
+            tracing::error!(%err, entry = name, "cannot queue the scheduled jobs");
         }
     }
+}
+
+/// Queues a colour sync through the first valid BrickLink connection, if any.
+pub async fn sync_colors(deps: &Deps) -> anyhow::Result<usize> {
+    for (user, marketplace, record) in deps.store.connections().all()? {
+        if marketplace == Marketplace::BrickLink && record.status == ConnectionStatus::Valid {
+            sync_colors::enqueue(&deps.queue, user).await?;
+            return Ok(1);
+        }
+    }
+    Ok(0)
 }
 
 /// Queues a poll (and for BrickLink a notifications read) for every live connection.

@@ -30,7 +30,7 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 pub struct Application {
     listener: TcpListener,
     state: AppState,
-    poll: Option<croner::Cron>,
+    schedules: scheduler::Schedules,
     /// BrickOwl's fixed-port notify, when configured.
     notify_listener: Option<TcpListener>,
 }
@@ -38,7 +38,7 @@ pub struct Application {
 impl Application {
     /// Opens the store in the data directory and binds the listen address.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let poll = scheduler::parse(&config.poll_cron)?;
+        let schedules = scheduler::Schedules::from_config(&config)?;
         let data_dir = config.data_dir.clone();
         let store = tokio::task::spawn_blocking(move || Store::open(&data_dir)).await??;
         let pruned = store.sessions().prune_expired(OffsetDateTime::now_utc())?;
@@ -89,6 +89,7 @@ impl Application {
             ui_embedded = http::assets::ui_built(),
             "store open"
         );
+        let store_catalog = store.catalog().clone();
         let state = AppState {
             store,
             queue,
@@ -99,12 +100,13 @@ impl Application {
             events,
             public_base,
             pictures: crate::pictures::cache(),
+            catalog: crate::catalog::Catalog::new(store_catalog),
         };
         jobs::register_all(&state.queue, &state.deps());
         Ok(Self {
             listener,
             state,
-            poll,
+            schedules,
             notify_listener,
         })
     }
@@ -149,7 +151,7 @@ impl Application {
         }
         tokio::spawn(scheduler::run(
             self.state.deps(),
-            self.poll,
+            self.schedules,
             self.state.stopping.clone(),
         ));
         axum::serve(

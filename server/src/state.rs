@@ -30,6 +30,8 @@ pub struct AppState {
     pub public_base: Arc<str>,
     /// Catalogue pictures.
     pub pictures: crate::pictures::Pictures,
+    /// The catalogue cache.
+    pub catalog: crate::catalog::Catalog,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
             events: self.events.clone(),
             public_base: self.public_base.clone(),
             pictures: self.pictures.clone(),
+            catalog: self.catalog.clone(),
         }
     }
 }

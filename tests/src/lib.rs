@@ -79,6 +79,7 @@ impl TestApp {
             marketplace_timeout_seconds: 3,
             // Tests poll when they mean to.
             poll_cron: String::new(),
+            colors_cron: String::new(),
             ..Config::default()
         };
         adjust(&mut config);
@@ -382,6 +383,49 @@ impl ApiClient {
     pub async fn sync(&self, body: &Value) -> Answer {
         self.send(self.request(Method::POST, routes::SYNC).json(body))
             .await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Answer {
+        self.send(self.request(Method::POST, path).json(body)).await
+    }
+
+    /// `PUT path` with a JSON body.
+    pub async fn put_json(&self, path: &str, body: &Value) -> Answer {
+        self.send(self.request(Method::PUT, path).json(body)).await
+    }
+
+    /// `DELETE path`.
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.send(self.request(Method::DELETE, path)).await
+    }
+
+    /// Creates a minifig list.
+    pub async fn create_list(&self, name: &str) -> app::ListSummary {
+        let created = self
+            .post_json(routes::MINIFIG_LISTS, &serde_json::json!({"name": name}))
+            .await;
+        assert_eq!(created.status(), StatusCode::CREATED, "{}", created.text());
+        created.json()
+    }
+
+    /// Adds a minifig to a list (202).
+    pub async fn add_minifig(&self, list: app::ListId, no: &str) -> app::MinifigQueued {
+        let added = self
+            .post_json(
+                &routes::list_minifigs(list),
+                &serde_json::json!({"bricklink_id": no}),
+            )
+            .await;
+        assert_eq!(added.status(), StatusCode::ACCEPTED, "{}", added.text());
+        added.json()
+    }
+
+    /// One minifig.
+    pub async fn minifig(&self, list: app::ListId, id: app::MinifigId) -> app::PartialMinifig {
+        let answer = self.get(&routes::list_minifig(list, id)).await;
+        assert_eq!(answer.status(), StatusCode::OK, "{}", answer.text());
+        answer.json()
     }
 }
 

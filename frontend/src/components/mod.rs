@@ -3,5 +3,6 @@
 pub mod connections;
 pub mod form;
 pub mod format;
+pub mod minifigs;
 pub mod orders;
 pub mod shell;

@@ -44,6 +44,7 @@ pub fn Shell(children: Children) -> impl IntoView {
                 </A>
                 <nav class="nav" aria-label="Main">
                     <A href="/orders">"Orders"</A>
+                    <A href="/minifigs">"Minifigs"</A>
                     <A href="/jobs">"Jobs"</A>
                     <A href="/settings">"Settings"</A>
                 </nav>

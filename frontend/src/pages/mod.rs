@@ -2,6 +2,8 @@
 
 pub mod jobs;
 pub mod login;
+pub mod minifig_list;
+pub mod minifigs;
 pub mod not_found;
 pub mod order;
 pub mod orders;

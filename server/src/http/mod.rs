@@ -11,6 +11,7 @@ pub mod images;
 mod jobs;
 mod json;
 mod metrics;
+mod minifigs;
 mod orders;
 
 use app::routes;
@@ -72,6 +73,26 @@ pub fn router(state: AppState) -> Router {
         .route(routes::ORDER, get(orders::get))
         .route(routes::ORDER_STATUS, put(orders::update_status))
         .route(routes::SYNC, post(orders::sync))
+        .route(
+            routes::MINIFIG_LISTS,
+            get(minifigs::lists).post(minifigs::create_list),
+        )
+        .route(
+            routes::MINIFIG_LIST,
+            get(minifigs::get_list)
+                .put(minifigs::update_list)
+                .delete(minifigs::delete_list),
+        )
+        .route(routes::LIST_MINIFIGS, post(minifigs::add_minifig))
+        .route(
+            routes::LIST_MINIFIG,
+            get(minifigs::get_minifig)
+                .put(minifigs::update_minifig)
+                .delete(minifigs::delete_minifig),
+        )
+        .route(routes::MINIFIG_PART, put(minifigs::update_part))
+        .route(routes::CATALOG_MINIFIG, get(minifigs::catalog_minifig))
+        .route(routes::CATALOG_COLORS, get(minifigs::colors))
         .route(
             routes::HOOK_BRICKLINK,
             post(hooks::bricklink).layer(DefaultBodyLimit::max(HOOK_BODY_LIMIT)),

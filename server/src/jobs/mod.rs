@@ -3,9 +3,11 @@
 
 pub mod account;
 pub mod bricklink_notifications;
+pub mod fetch_minifig;
 pub mod import_orders;
 pub mod poll_orders;
 pub mod prefetch_pictures;
+pub mod sync_colors;
 pub mod sync_order;
 pub mod update_order_status;
 pub mod validate_connection;
@@ -26,6 +28,8 @@ pub struct Deps {
     pub public_base: Arc<str>,
     /// Catalogue pictures.
     pub pictures: crate::pictures::Pictures,
+    /// The catalogue cache.
+    pub catalog: crate::catalog::Catalog,
 }
 
 /// Registers every job kind on `queue`.
@@ -37,4 +41,6 @@ pub fn register_all(queue: &Queue, deps: &Deps) {
     import_orders::register(queue, deps);
     update_order_status::register(queue, deps.clone());
     prefetch_pictures::register(queue, deps.clone());
+    fetch_minifig::register(queue, deps.clone());
+    sync_colors::register(queue, deps.clone());
 }

@@ -9,7 +9,7 @@ use app::{BrickLinkKeys, BrickOwlKeys, ConnectionStatus, Marketplace, QueueName,
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{Deps, import_orders};
+use super::{Deps, import_orders, sync_colors};
 use crate::{
     connections,
     marketplace::{MarketplaceError, guard::Priority},
@@ -108,6 +108,12 @@ async fn run(deps: &Deps, ctx: &JobContext) -> Result<serde_json::Value, JobErro
             if record.last_sync_at.is_none() {
                 let import = import_orders::Input { user, marketplace };
                 import_orders::enqueue(&deps.queue, &import)
+                    .await
+                    .map_err(JobError::retryable)?;
+            }
+            // Part rows need colour names; the table comes with the first BrickLink account.
+            if marketplace == Marketplace::BrickLink && !deps.store.catalog().has_colors() {
+                sync_colors::enqueue(&deps.queue, user)
                     .await
                     .map_err(JobError::retryable)?;
             }

@@ -3,9 +3,11 @@
 //! one user's data is one range; values carry a version byte ([`codec`]).
 
 pub mod activity;
+pub mod catalog;
 pub(crate) mod codec;
 pub mod connections;
 mod keys;
+pub mod minifigs;
 pub mod orders;
 pub mod secrets;
 pub mod sessions;
@@ -14,7 +16,9 @@ pub mod users;
 use std::path::Path;
 
 pub use activity::Activity;
+pub use catalog::Catalog;
 pub use connections::{ConnectionRecord, Connections};
+pub use minifigs::Minifigs;
 pub use orders::{OrderFilter, Orders, Upserted};
 pub use sessions::{SessionRecord, Sessions};
 pub use users::{NewUser, UserRecord, Users};
@@ -65,6 +69,8 @@ pub struct Store {
     connections: Connections,
     orders: Orders,
     activity: Activity,
+    minifigs: Minifigs,
+    catalog: Catalog,
 }
 
 impl Store {
@@ -93,6 +99,8 @@ impl Store {
             connections: Connections::open(&db, secrets::Sealer::open_or_create(data_dir)?)?,
             orders: Orders::open(&db)?,
             activity: Activity::open(&db)?,
+            minifigs: Minifigs::open(&db)?,
+            catalog: Catalog::open(&db)?,
             db,
             meta,
         })
@@ -126,6 +134,16 @@ impl Store {
     /// The activity feed.
     pub fn activity(&self) -> &Activity {
         &self.activity
+    }
+
+    /// The partial-minifig lists.
+    pub fn minifigs(&self) -> &Minifigs {
+        &self.minifigs
+    }
+
+    /// The persisted catalogue cache and colours.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
     }
 
     /// Makes every write so far durable (see docs/durability.md). Runs sled's blocking flush on

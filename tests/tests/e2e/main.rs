@@ -5,6 +5,7 @@
 mod accounts;
 mod browser_connections;
 mod browser_jobs;
+mod browser_minifigs;
 mod browser_orders;
 mod browser_ui;
 mod connections;
@@ -13,4 +14,5 @@ mod http_surface;
 mod images;
 mod import;
 mod jobs;
+mod minifigs;
 mod orders;

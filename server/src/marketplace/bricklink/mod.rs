@@ -277,7 +277,8 @@ impl BrickLink {
         query: &[(&str, String)],
         priority: Priority,
     ) -> Result<T, MarketplaceError> {
-        let data = self.call(Method::GET, path, query, None, priority).await?;
+        // Boxed: a request's state is large, and callers run many of these at once.
+        let data = Box::pin(self.call(Method::GET, path, query, None, priority)).await?;
         serde_json::from_value(data.unwrap_or(serde_json::Value::Null))
             .map_err(|e| MarketplaceError::Undecodable(format!("{path}: {e}")))
     }
@@ -288,7 +289,7 @@ impl BrickLink {
         body: &serde_json::Value,
         priority: Priority,
     ) -> Result<(), MarketplaceError> {
-        self.call(Method::PUT, path, &[], Some(body), priority)
+        Box::pin(self.call(Method::PUT, path, &[], Some(body), priority))
             .await
             .map(drop)
     }

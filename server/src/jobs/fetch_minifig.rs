@@ -1,0 +1,320 @@
+//! `fetch_minifig`: looks a minifig up in BrickLink's catalogue, then fetches its parts, and
+//! every part's picture and price guides (new and used, sold) concurrently: at most
+//! [`PARTS_AT_ONCE`] parts in flight, each call still admitted by the account's guard, every
+//! answer cache-first ([`crate::catalog`], [`crate::pictures`]). With a target minifig the job
+//! fills it in as parts arrive and tells the page (`minifig.updated`); without one it only
+//! warms the cache for a catalogue look-up.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use app::{
+    Color, FetchState, ListId, Marketplace, MinifigId, MinifigPart, PartialMinifig, QueueName,
+    UserId, minifigs::MINIFIG_UPDATED,
+};
+use futures_util::StreamExt as _;
+use serde::{Deserialize, Serialize};
+
+use super::{Deps, account};
+use crate::{
+    catalog::SubsetPart,
+    marketplace::{MarketplaceError, account::Account, bricklink::BrickLink, guard::Priority},
+    pictures,
+    queue::{Enqueued, JobContext, JobError, JobSpec, Queue, QueueError, RetryPolicy},
+};
+
+pub const KIND: &str = "fetch_minifig";
+
+/// Parts fetched at once; the BrickLink guard still caps calls in flight per account.
+pub const PARTS_AT_ONCE: usize = 8;
+
+const POLICY: RetryPolicy = RetryPolicy {
+    max_attempts: 5,
+    timeout: Duration::from_secs(300),
+    base: Duration::from_secs(3),
+    cap: Duration::from_secs(5 * 60),
+};
+
+/// The job's input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Input {
+    pub user: UserId,
+    /// BrickLink item number.
+    pub no: String,
+    /// The minifig to fill in; none for a look-up.
+    pub target: Option<(ListId, MinifigId)>,
+}
+
+/// Queues the fetch (one pending per minifig, or per user and item for a look-up).
+pub async fn enqueue(queue: &Queue, input: &Input) -> Result<Enqueued, QueueError> {
+    let key = match input.target {
+        Some((_, minifig)) => format!("minifig:{}", minifig.0),
+        None => format!("catalog:{}:{}", input.user, input.no),
+    };
+    queue
+        .enqueue(
+            JobSpec::new(KIND, serde_json::to_value(input).unwrap_or_default())
+                .queue(QueueName::Default)
+                .priority(5)
+                .owner(input.user)
+                .key(key),
+        )
+        .await
+}
+
+pub fn register(queue: &Queue, deps: Deps) {
+    queue.register(KIND, POLICY, move |ctx: JobContext| {
+        let deps = deps.clone();
+        async move {
+            let input: Input = ctx.payload()?;
+            let outcome = run(&deps, &ctx, &input).await;
+            if let (Err(err), Some((list, minifig))) = (&outcome, input.target) {
+                let last =
+                    matches!(err, JobError::Permanent(_)) || ctx.attempt >= POLICY.max_attempts;
+                if last {
+                    let message = err.to_string();
+                    update(&deps, input.user, list, minifig, |m| {
+                        m.fetch = FetchState::Failed {
+                            message: message.clone(),
+                        };
+                        m.job = None;
+                    });
+                }
+            }
+            outcome
+        }
+    });
+}
+
+/// Colour names and swatches from the synced colour table.
+pub fn colors(deps: &Deps) -> HashMap<i64, Color> {
+    deps.store
+        .catalog()
+        .colors()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect()
+}
+
+/// Fills in colour names and swatches.
+pub fn decorate(colors: &HashMap<i64, Color>, minifig: &mut PartialMinifig) {
+    for part in &mut minifig.parts {
+        if let Some(color) = colors.get(&part.color_id) {
+            part.color_name = Some(color.name.clone());
+            part.color_code.clone_from(&color.code);
+        }
+    }
+}
+
+/// Publishes the minifig to its owner's pages.
+pub fn publish(deps: &Deps, user: UserId, mut minifig: PartialMinifig) {
+    decorate(&colors(deps), &mut minifig);
+    deps.events.publish(user, MINIFIG_UPDATED, &minifig);
+}
+
+fn update(
+    deps: &Deps,
+    user: UserId,
+    list: ListId,
+    minifig: MinifigId,
+    change: impl FnMut(&mut PartialMinifig),
+) -> Option<PartialMinifig> {
+    match deps
+        .store
+        .minifigs()
+        .update_minifig(user, list, minifig, change)
+    {
+        Ok(Some(updated)) => {
+            publish(deps, user, updated.clone());
+            Some(updated)
+        }
+        Ok(None) => None,
+        Err(err) => {
+            tracing::error!(%err, "cannot update a minifig");
+            None
+        }
+    }
+}
+
+fn job_error(err: &Arc<MarketplaceError>, no: &str) -> JobError {
+    match err.as_ref() {
+        MarketplaceError::NotFound(_) => JobError::Permanent(format!(
+            "BrickLink has no minifigure with the ID {no}; check the ID on bricklink.com."
+        )),
+        other => JobError::from(other.clone()),
+    }
+}
+
+async fn run(deps: &Deps, ctx: &JobContext, input: &Input) -> Result<serde_json::Value, JobError> {
+    let user = input.user;
+    if let Some((list, minifig)) = input.target {
+        let id = ctx.id;
+        let still_there = update(deps, user, list, minifig, |m| {
+            m.job = Some(id);
+            if !matches!(m.fetch, FetchState::Loading { .. }) {
+                m.fetch = FetchState::Loading { done: 0, total: 0 };
+            }
+        });
+        if still_there.is_none() {
+            return Ok(serde_json::json!({"skipped": "the minifig was deleted"}));
+        }
+    }
+    let client = match account::open(deps, user, Marketplace::BrickLink) {
+        Ok(Account::BrickLink(client)) => client,
+        Ok(Account::BrickOwl(_)) | Err(JobError::Permanent(_)) => {
+            return Err(JobError::Permanent(
+                "Connect BrickLink in Settings: minifigures are looked up in its catalogue.".into(),
+            ));
+        }
+        Err(err) => return Err(err),
+    };
+    let priority = Priority::Interactive;
+    ctx.progress(2, format!("looking up {}", input.no));
+    // Both need only the number: ask at once.
+    let (item, subsets) = tokio::join!(
+        deps.catalog.item(&client, "MINIFIG", &input.no, priority),
+        deps.catalog.subsets(&client, &input.no, priority),
+    );
+    let item = item.map_err(|e| job_error(&e, &input.no))?;
+    let subsets = subsets.map_err(|e| job_error(&e, &input.no))?;
+    let total = u32::try_from(subsets.len()).unwrap_or(u32::MAX);
+    if let Some((list, minifig)) = input.target {
+        let name = item.name.clone();
+        update(deps, user, list, minifig, |m| {
+            m.name = Some(name.clone());
+            if m.parts.is_empty() {
+                m.parts = new_parts(&subsets, m.condition);
+            }
+            m.fetch = FetchState::Loading {
+                done: count_ready(&m.parts),
+                total,
+            };
+        });
+    }
+    ctx.progress(10, format!("{total} parts"));
+
+    // The minifig's own picture and prices, alongside its parts.
+    let own = async {
+        let prices = deps
+            .catalog
+            .prices(&client, user, "MINIFIG", &item.no, 0, priority)
+            .await;
+        let _ = pictures::get(deps, user, "MINIFIG", &item.no, 0, priority).await;
+        prices
+    };
+    let wanted = match input.target {
+        Some((list, minifig)) => deps
+            .store
+            .minifigs()
+            .minifig(user, list, minifig)
+            .map_err(JobError::retryable)?
+            .map(|m| distinct(&m.parts))
+            .unwrap_or_default(),
+        None => subsets
+            .iter()
+            .map(|p| (p.kind.clone(), p.no.clone(), p.color_id))
+            .collect(),
+    };
+    let parts = fetch_parts(deps, ctx, input, &client, wanted, total);
+    let (own, parts) = tokio::join!(own, parts);
+    parts?;
+    let own = own.map_err(|e| job_error(&e, &input.no))?;
+    if let Some((list, minifig)) = input.target {
+        update(deps, user, list, minifig, |m| {
+            m.prices = Some(own.clone());
+            m.fetch = FetchState::Ready;
+            m.job = None;
+        });
+    }
+    Ok(serde_json::json!({"minifig": item.no, "parts": total}))
+}
+
+/// The (type, number, colour) of each part, once.
+fn distinct(parts: &[MinifigPart]) -> Vec<(String, String, i64)> {
+    let mut wanted: Vec<(String, String, i64)> = parts
+        .iter()
+        .map(|p| (p.item_type.clone(), p.item_no.clone(), p.color_id))
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    wanted
+}
+
+fn count_ready(parts: &[MinifigPart]) -> u32 {
+    u32::try_from(parts.iter().filter(|p| p.prices.is_some()).count()).unwrap_or(u32::MAX)
+}
+
+async fn fetch_parts(
+    deps: &Deps,
+    ctx: &JobContext,
+    input: &Input,
+    client: &BrickLink,
+    wanted: Vec<(String, String, i64)>,
+    total: u32,
+) -> Result<(), JobError> {
+    let user = input.user;
+    let priority = Priority::Interactive;
+    let mut results = futures_util::stream::iter(wanted)
+        .map(|(kind, no, color)| async move {
+            let (prices, _) = tokio::join!(
+                deps.catalog
+                    .prices(client, user, &kind, &no, color, priority),
+                pictures::get(deps, user, &kind, &no, color, priority),
+            );
+            (kind, no, color, prices)
+        })
+        .buffer_unordered(PARTS_AT_ONCE);
+    let mut done = 0u32;
+    let mut failure = None;
+    while let Some((kind, no, color, prices)) = results.next().await {
+        let prices = match prices {
+            Ok(prices) => prices,
+            Err(err) => {
+                failure.get_or_insert_with(|| JobError::from(err.as_ref().clone()));
+                continue;
+            }
+        };
+        done += 1;
+        let percent = u8::try_from(10 + u64::from(done) * 90 / u64::from(total.max(1)))
+            .unwrap_or(100)
+            .min(99);
+        ctx.progress(percent, format!("{done} of {total} parts"));
+        if let Some((list, minifig)) = input.target {
+            update(deps, user, list, minifig, |m| {
+                for part in &mut m.parts {
+                    if part.item_type == kind && part.item_no == no && part.color_id == color {
+                        part.prices = Some(prices.clone());
+                    }
+                }
+                m.fetch = FetchState::Loading {
+                    done: count_ready(&m.parts),
+                    total: u32::try_from(m.parts.len()).unwrap_or(u32::MAX),
+                };
+            });
+        }
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+/// A minifig's parts as first added: every piece needed, in the minifig's condition.
+fn new_parts(subsets: &[SubsetPart], condition: app::Condition) -> Vec<MinifigPart> {
+    subsets
+        .iter()
+        .enumerate()
+        .map(|(i, p)| MinifigPart {
+            id: u32::try_from(i).unwrap_or(u32::MAX),
+            item_type: p.kind.clone(),
+            item_no: p.no.clone(),
+            name: p.name.clone(),
+            color_id: p.color_id,
+            color_name: None,
+            color_code: None,
+            quantity: p.quantity,
+            quantity_needed: p.quantity,
+            quantity_collected: 0,
+            condition,
+            prices: None,
+            image: app::routes::image(&p.kind, &p.no, p.color_id),
+        })
+        .collect()
+}
