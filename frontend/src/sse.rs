@@ -50,51 +50,11 @@ pub fn provide_live_events() -> LiveEvents {
         return live;
     };
 
-    let on_job: Listener = Closure::new(move |event: MessageEvent| {
-        let update = event
-            .data()
-            .as_string()
-            .and_then(|d| serde_json::from_str::<JobUpdated>(&d).ok());
-        if let Some(update) = update {
-            live.job.set(Some(update));
-        }
-    });
-    let on_connection: Listener = Closure::new(move |event: MessageEvent| {
-        let update = event
-            .data()
-            .as_string()
-            .and_then(|d| serde_json::from_str::<ConnectionView>(&d).ok());
-        if let Some(update) = update {
-            live.connection.set(Some(update));
-        }
-    });
-    let on_order: Listener = Closure::new(move |event: MessageEvent| {
-        let update = event
-            .data()
-            .as_string()
-            .and_then(|d| serde_json::from_str::<OrderSummary>(&d).ok());
-        if let Some(update) = update {
-            live.order.set(Some(update));
-        }
-    });
-    let on_sync: Listener = Closure::new(move |event: MessageEvent| {
-        let update = event
-            .data()
-            .as_string()
-            .and_then(|d| serde_json::from_str::<SyncUpdated>(&d).ok());
-        if let Some(update) = update {
-            live.sync.set(Some(update));
-        }
-    });
-    let on_minifig: Listener = Closure::new(move |event: MessageEvent| {
-        let update = event
-            .data()
-            .as_string()
-            .and_then(|d| serde_json::from_str::<PartialMinifig>(&d).ok());
-        if let Some(update) = update {
-            live.minifig.set(Some(update));
-        }
-    });
+    let on_job = setter(live.job);
+    let on_connection = setter(live.connection);
+    let on_order = setter(live.order);
+    let on_sync = setter(live.sync);
+    let on_minifig = setter(live.minifig);
     let on_resync: Listener = Closure::new(move |_| live.resync.update(|n| *n += 1));
     let mut opened_before = false;
     let on_open: Listener = Closure::new(move |_| {
@@ -128,6 +88,22 @@ pub fn provide_live_events() -> LiveEvents {
     ));
     on_cleanup(move || held.0.close());
     live
+}
+
+/// A listener that puts each event's JSON data, read as `T`, into `signal`.
+fn setter<T>(signal: RwSignal<Option<T>>) -> Listener
+where
+    T: serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    Closure::new(move |event: MessageEvent| {
+        let update = event
+            .data()
+            .as_string()
+            .and_then(|d| serde_json::from_str::<T>(&d).ok());
+        if let Some(update) = update {
+            signal.set(Some(update));
+        }
+    })
 }
 
 /// The live signals from context.

@@ -153,6 +153,29 @@ mod tests {
     }
 
     #[test]
+    fn the_default_colour_sync_runs_weekly_and_can_be_turned_off() {
+        let config = crate::config::Config::default();
+        let schedules = Schedules::from_config(&config).expect("valid defaults");
+        let colors = schedules.colors.expect("on by default");
+        // Sunday evening → Monday 04:00.
+        assert_eq!(
+            next_after(&colors, datetime!(2026-11-29 20:00:00 UTC)),
+            Some(datetime!(2026-11-30 04:00:00 UTC))
+        );
+        assert!(schedules.poll.is_some());
+        let off = crate::config::Config {
+            colors_cron: String::new(),
+            ..config
+        };
+        assert!(
+            Schedules::from_config(&off)
+                .expect("valid")
+                .colors
+                .is_none()
+        );
+    }
+
+    #[test]
     fn an_empty_schedule_is_off_and_nonsense_is_refused_in_words() {
         assert!(parse("  ").expect("valid").is_none());
         let err = parse("every ten minutes").expect_err("refused");
