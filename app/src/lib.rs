@@ -3,6 +3,7 @@
 //! crate builds for the server and for wasm32 alike, and drift between them is a compile error.
 
 pub mod account;
+pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod jobs;
@@ -16,6 +17,10 @@ pub mod validate;
 pub use account::{
     LoginRequest, PasswordChange, ProfileUpdate, SessionInfo, SetupRequest, SetupStatus, User,
     UserId,
+};
+pub use dashboard::{
+    Dashboard, Day, Hit, HitKind, JobHealth, MinifigStats, NeedsAction, Period, Sales, Schedule,
+    SearchResults, TopItem,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use jobs::{

@@ -68,6 +68,13 @@ pub const CATALOG_MINIFIG: &str = "/api/catalog/minifigs/{no}";
 /// `GET` BrickLink's colours as synced into brickdesk.
 pub const CATALOG_COLORS: &str = "/api/catalog/colors";
 
+/// `GET` the dashboard.
+pub const DASHBOARD: &str = "/api/dashboard";
+/// `GET` search (`?q=`).
+pub const SEARCH: &str = "/api/search";
+/// `GET` the scheduler's table.
+pub const SCHEDULES: &str = "/api/schedules";
+
 /// One list's path.
 pub fn minifig_list(id: crate::ListId) -> String {
     format!("/api/minifig-lists/{}", id.0)

@@ -75,6 +75,7 @@ async fn job_run(sim: &SimServer, in_flight: usize) -> (Duration, usize) {
         public_base: Arc::from("http://127.0.0.1"),
         pictures: pictures::cache(),
         catalog: Catalog::new(store.catalog().clone()),
+        search: server::search::Search::default(),
     };
     jobs::register_all(&queue, &deps);
     queue.start();

@@ -25,6 +25,8 @@ const KEYS: &[&str] = &[
     "marketplace_timeout_seconds",
     "poll_cron",
     "colors_cron",
+    "search_refresh_cron",
+    "prune_cron",
     "bricklink_daily_calls",
     "brickowl_per_minute",
     "brickowl_notify_listen",
@@ -62,6 +64,10 @@ pub struct Config {
     pub poll_cron: String,
     /// When to refresh BrickLink's colour table (cron, UTC); empty turns it off.
     pub colors_cron: String,
+    /// When the most used searches are computed again (cron, UTC); empty turns it off.
+    pub search_refresh_cron: String,
+    /// When finished jobs past their retention and old activity are deleted (cron, UTC).
+    pub prune_cron: String,
     /// BrickLink calls a day brickdesk allows itself (BrickLink's published soft limit is 5,000;
     /// the last 10 % are kept for work a person waits on).
     pub bricklink_daily_calls: u32,
@@ -101,6 +107,8 @@ impl Default for Config {
             marketplace_timeout_seconds: 30,
             poll_cron: "*/10 * * * *".to_owned(),
             colors_cron: "0 4 * * 1".to_owned(),
+            search_refresh_cron: "*/5 * * * *".to_owned(),
+            prune_cron: "17 * * * *".to_owned(),
             bricklink_daily_calls: 5_000,
             brickowl_per_minute: 600,
             brickowl_notify_listen: String::new(),
@@ -190,6 +198,8 @@ impl fmt::Debug for Config {
             )
             .field("poll_cron", &self.poll_cron)
             .field("colors_cron", &self.colors_cron)
+            .field("search_refresh_cron", &self.search_refresh_cron)
+            .field("prune_cron", &self.prune_cron)
             .field("bricklink_daily_calls", &self.bricklink_daily_calls)
             .field("brickowl_per_minute", &self.brickowl_per_minute)
             .field("brickowl_notify_listen", &self.brickowl_notify_listen)

@@ -15,6 +15,7 @@ pub mod marketplace;
 pub mod pictures;
 pub mod queue;
 pub mod scheduler;
+pub mod search;
 pub mod sim;
 pub mod startup;
 pub mod state;

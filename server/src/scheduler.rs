@@ -1,31 +1,177 @@
-//! The cron table: each entry only queues jobs, never does the work itself. Backup polling of
-//! every live connection (`BRICKDESK_POLL_CRON`, default every 10 minutes) and BrickLink's
-//! colour table (`BRICKDESK_COLORS_CRON`, weekly). An empty schedule turns an entry off.
+//! The cron table: each entry only queues jobs or refreshes caches, never does marketplace
+//! work itself. Backup polling of every live connection (`poll_cron`, every 10 minutes),
+//! BrickLink's colour table (`colors_cron`, weekly), the most asked searches
+//! (`search_refresh_cron`, every 5 minutes) and retention pruning of finished jobs and old
+//! activity (`prune_cron`, hourly). An empty schedule turns an entry off. `GET /api/schedules`
+//! shows each with its last and next run (last runs are remembered since the server started).
 
-use std::{future::Future, str::FromStr as _, time::Duration};
+use std::{
+    collections::HashMap,
+    str::FromStr as _,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
-use app::{ConnectionStatus, Marketplace};
+use app::{ConnectionStatus, Marketplace, Schedule};
 use croner::Cron;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::jobs::{Deps, bricklink_notifications, poll_orders, sync_colors};
 
-/// The parsed cron table.
-#[derive(Debug, Clone, Default)]
-pub struct Schedules {
-    pub poll: Option<Cron>,
-    pub colors: Option<Cron>,
+/// What an entry does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Task {
+    Poll,
+    Colors,
+    SearchRefresh,
+    Prune,
 }
 
-impl Schedules {
+impl Task {
+    /// The config key of its schedule.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Poll => "poll_cron",
+            Self::Colors => "colors_cron",
+            Self::SearchRefresh => "search_refresh_cron",
+            Self::Prune => "prune_cron",
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            Self::Poll => {
+                "Backup polling: asks every connected marketplace for orders whose push never came"
+            }
+            Self::Colors => "Copies BrickLink's colour table, for colour names and swatches",
+            Self::SearchRefresh => "Computes your most used searches again, so they stay instant",
+            Self::Prune => {
+                "Deletes finished jobs past their retention and activity beyond the newest 2,000 entries"
+            }
+        }
+    }
+}
+
+struct Entry {
+    task: Task,
+    pattern: String,
+    cron: Option<Cron>,
+}
+
+/// The parsed cron table and when each entry last ran; cheap to clone.
+#[derive(Clone)]
+pub struct Scheduler {
+    entries: Arc<Vec<Entry>>,
+    last: Arc<Mutex<HashMap<Task, OffsetDateTime>>>,
+}
+
+impl Scheduler {
     /// Parses the configured entries.
     pub fn from_config(config: &crate::config::Config) -> Result<Self, BadSchedule> {
+        let entries = [
+            (Task::Poll, &config.poll_cron),
+            (Task::Colors, &config.colors_cron),
+            (Task::SearchRefresh, &config.search_refresh_cron),
+            (Task::Prune, &config.prune_cron),
+        ]
+        .into_iter()
+        .map(|(task, pattern)| {
+            Ok(Entry {
+                task,
+                pattern: pattern.trim().to_owned(),
+                cron: parse(pattern)?,
+            })
+        })
+        .collect::<Result<Vec<_>, BadSchedule>>()?;
         Ok(Self {
-            poll: parse(&config.poll_cron)?,
-            colors: parse(&config.colors_cron)?,
+            entries: Arc::new(entries),
+            last: Arc::default(),
         })
     }
+
+    /// The schedule of `task`, when on.
+    pub fn cron(&self, task: Task) -> Option<&Cron> {
+        self.entries
+            .iter()
+            .find(|e| e.task == task)
+            .and_then(|e| e.cron.as_ref())
+    }
+
+    /// Every entry with its last and next run as of `now`.
+    pub fn table(&self, now: OffsetDateTime) -> Vec<Schedule> {
+        let last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        self.entries
+            .iter()
+            .map(|e| Schedule {
+                name: e.task.name().to_owned(),
+                description: e.task.description().to_owned(),
+                pattern: e.pattern.clone(),
+                enabled: e.cron.is_some(),
+                last_run: last.get(&e.task).copied(),
+                next_run: e.cron.as_ref().and_then(|c| next_after(c, now)),
+            })
+            .collect()
+    }
+
+    /// Runs every entry until `stop`.
+    pub async fn run(self, deps: Deps, stop: CancellationToken) {
+        let runs = self.entries.iter().map(|e| self.entry(&deps, e, &stop));
+        futures_util::future::join_all(runs).await;
+    }
+
+    async fn entry(&self, deps: &Deps, entry: &Entry, stop: &CancellationToken) {
+        let name = entry.task.name();
+        let Some(cron) = &entry.cron else {
+            tracing::info!(entry = name, "schedule entry is off (empty)");
+            return;
+        };
+        loop {
+            let now = OffsetDateTime::now_utc();
+            let Some(next) = next_after(cron, now) else {
+                tracing::warn!(entry = name, "the schedule never fires again");
+                return;
+            };
+            let wait = Duration::try_from(next - now).unwrap_or(Duration::ZERO);
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = stop.cancelled() => return,
+            }
+            if let Err(err) = self.run_now(deps, entry.task).await {
+                tracing::error!(%err, entry = name, "the scheduled run failed");
+            }
+        }
+    }
+
+    /// Runs `task` once now and records the run; returns how many things it queued or did.
+    pub async fn run_now(&self, deps: &Deps, task: Task) -> anyhow::Result<usize> {
+        self.last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(task, OffsetDateTime::now_utc());
+        match task {
+            Task::Poll => poll_all(deps).await,
+            Task::Colors => sync_colors(deps).await,
+            Task::SearchRefresh => {
+                let (search, store) = (deps.search.clone(), deps.store.clone());
+                Ok(tokio::task::spawn_blocking(move || search.refresh(&store)).await??)
+            }
+            Task::Prune => prune(deps).await,
+        }
+    }
+}
+
+/// Prunes finished jobs past their retention and each user's old activity.
+pub async fn prune(deps: &Deps) -> anyhow::Result<usize> {
+    let mut pruned = deps.queue.prune(OffsetDateTime::now_utc()).await?;
+    for user in deps.store.users().list()? {
+        pruned += deps.store.activity().prune(user.id)?;
+    }
+    Ok(pruned)
 }
 
 /// Why a schedule was refused.
@@ -63,42 +209,6 @@ pub fn due(cron: &Cron, last: OffsetDateTime, now: OffsetDateTime) -> bool {
     next_after(cron, last).is_some_and(|next| next <= now)
 }
 
-/// Runs every entry until `stop`.
-pub async fn run(deps: Deps, schedules: Schedules, stop: CancellationToken) {
-    tokio::join!(
-        entry("poll_cron", schedules.poll, &stop, || poll_all(&deps)),
-        entry("colors_cron", schedules.colors, &stop, || sync_colors(
-            &deps
-        )),
-    );
-}
-
-async fn entry<F, Fut>(name: &str, cron: Option<Cron>, stop: &CancellationToken, mut action: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<usize>>,
-{
-    let Some(cron) = cron else {
-        tracing::info!(entry = name, "schedule entry is off (empty)");
-        return;
-    };
-    loop {
-        let now = OffsetDateTime::now_utc();
-        let Some(next) = next_after(&cron, now) else {
-            tracing::warn!(entry = name, "the schedule never fires again");
-            return;
-        };
-        let wait = Duration::try_from(next - now).unwrap_or(Duration::ZERO);
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            () = stop.cancelled() => return,
-        }
-        if let Err(err) = action().await {
-            tracing::error!(%err, entry = name, "cannot queue the scheduled jobs");
-        }
-    }
-}
-
 /// Queues a colour sync through the first valid BrickLink connection, if any.
 pub async fn sync_colors(deps: &Deps) -> anyhow::Result<usize> {
     for (user, marketplace, record) in deps.store.connections().all()? {
@@ -123,7 +233,6 @@ pub async fn poll_all(deps: &Deps) -> anyhow::Result<usize> {
                 .await?;
         }
         poll_orders::enqueue(&deps.queue, &poll_orders::Input { user, marketplace }).await?;
-        let _ = deps.store.activity().prune(user);
         queued += 1;
     }
     tracing::info!(connections = queued, "scheduled polls queued");
@@ -155,24 +264,35 @@ mod tests {
     #[test]
     fn the_default_colour_sync_runs_weekly_and_can_be_turned_off() {
         let config = crate::config::Config::default();
-        let schedules = Schedules::from_config(&config).expect("valid defaults");
-        let colors = schedules.colors.expect("on by default");
+        let schedules = Scheduler::from_config(&config).expect("valid defaults");
+        let colors = schedules.cron(Task::Colors).expect("on by default").clone();
         // Sunday evening → Monday 04:00.
         assert_eq!(
             next_after(&colors, datetime!(2026-11-29 20:00:00 UTC)),
             Some(datetime!(2026-11-30 04:00:00 UTC))
         );
-        assert!(schedules.poll.is_some());
+        assert!(schedules.cron(Task::Poll).is_some());
+        let table = schedules.table(datetime!(2026-11-29 20:00:00 UTC));
+        let names: Vec<&str> = table.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "poll_cron",
+                "colors_cron",
+                "search_refresh_cron",
+                "prune_cron"
+            ]
+        );
+        assert!(table.iter().all(|s| s.enabled && s.last_run.is_none()));
+        assert_eq!(table[0].next_run, Some(datetime!(2026-11-29 20:10:00 UTC)));
         let off = crate::config::Config {
             colors_cron: String::new(),
             ..config
         };
-        assert!(
-            Schedules::from_config(&off)
-                .expect("valid")
-                .colors
-                .is_none()
-        );
+        let off = Scheduler::from_config(&off).expect("valid");
+        assert!(off.cron(Task::Colors).is_none());
+        let colors = &off.table(datetime!(2026-11-29 20:00:00 UTC))[1];
+        assert!(!colors.enabled && colors.next_run.is_none());
     }
 
     #[test]

@@ -30,7 +30,6 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 pub struct Application {
     listener: TcpListener,
     state: AppState,
-    schedules: scheduler::Schedules,
     /// BrickOwl's fixed-port notify, when configured.
     notify_listener: Option<TcpListener>,
 }
@@ -38,7 +37,7 @@ pub struct Application {
 impl Application {
     /// Opens the store in the data directory and binds the listen address.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let schedules = scheduler::Schedules::from_config(&config)?;
+        let scheduler = scheduler::Scheduler::from_config(&config)?;
         let data_dir = config.data_dir.clone();
         let store = tokio::task::spawn_blocking(move || Store::open(&data_dir)).await??;
         let pruned = store.sessions().prune_expired(OffsetDateTime::now_utc())?;
@@ -101,12 +100,13 @@ impl Application {
             public_base,
             pictures: crate::pictures::cache(),
             catalog: crate::catalog::Catalog::new(store_catalog),
+            search: crate::search::Search::default(),
+            scheduler: scheduler.clone(),
         };
         jobs::register_all(&state.queue, &state.deps());
         Ok(Self {
             listener,
             state,
-            schedules,
             notify_listener,
         })
     }
@@ -149,11 +149,12 @@ impl Application {
                 }
             });
         }
-        tokio::spawn(scheduler::run(
-            self.state.deps(),
-            self.schedules,
-            self.state.stopping.clone(),
-        ));
+        tokio::spawn(
+            self.state
+                .scheduler
+                .clone()
+                .run(self.state.deps(), self.state.stopping.clone()),
+        );
         axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -32,6 +32,10 @@ pub struct AppState {
     pub pictures: crate::pictures::Pictures,
     /// The catalogue cache.
     pub catalog: crate::catalog::Catalog,
+    /// Search with its cache.
+    pub search: crate::search::Search,
+    /// The cron table.
+    pub scheduler: crate::scheduler::Scheduler,
 }
 
 impl AppState {
@@ -45,6 +49,7 @@ impl AppState {
             public_base: self.public_base.clone(),
             pictures: self.pictures.clone(),
             catalog: self.catalog.clone(),
+            search: self.search.clone(),
         }
     }
 }

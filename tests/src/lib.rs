@@ -80,6 +80,8 @@ impl TestApp {
             // Tests poll when they mean to.
             poll_cron: String::new(),
             colors_cron: String::new(),
+            search_refresh_cron: String::new(),
+            prune_cron: String::new(),
             ..Config::default()
         };
         adjust(&mut config);

@@ -4,6 +4,7 @@
 mod accounts;
 pub mod assets;
 mod connections;
+mod dashboard;
 mod events;
 mod health;
 mod hooks;
@@ -93,6 +94,9 @@ pub fn router(state: AppState) -> Router {
         .route(routes::MINIFIG_PART, put(minifigs::update_part))
         .route(routes::CATALOG_MINIFIG, get(minifigs::catalog_minifig))
         .route(routes::CATALOG_COLORS, get(minifigs::colors))
+        .route(routes::DASHBOARD, get(dashboard::dashboard))
+        .route(routes::SEARCH, get(dashboard::search))
+        .route(routes::SCHEDULES, get(dashboard::schedules))
         .route(
             routes::HOOK_BRICKLINK,
             post(hooks::bricklink).layer(DefaultBodyLimit::max(HOOK_BODY_LIMIT)),

@@ -30,6 +30,8 @@ pub struct Deps {
     pub pictures: crate::pictures::Pictures,
     /// The catalogue cache.
     pub catalog: crate::catalog::Catalog,
+    /// Search with its cache.
+    pub search: crate::search::Search,
 }
 
 /// Registers every job kind on `queue`.

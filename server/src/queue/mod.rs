@@ -536,6 +536,24 @@ impl Queue {
         Ok(all)
     }
 
+    /// How many of `owner`'s jobs wait, run, wait to retry and are dead.
+    pub fn health(&self, owner: UserId) -> Result<app::JobHealth, QueueError> {
+        let mut health = app::JobHealth::default();
+        for job in self.list()? {
+            if job.owner != Some(owner) {
+                continue;
+            }
+            match job.state {
+                JobState::Scheduled | JobState::Ready => health.waiting += 1,
+                JobState::Running => health.running += 1,
+                JobState::Retrying => health.retrying += 1,
+                JobState::Dead => health.dead += 1,
+                JobState::Succeeded | JobState::Cancelled => {}
+            }
+        }
+        Ok(health)
+    }
+
     /// Cancels a waiting job at once, or asks a running one to stop (its handler sees the
     /// token; the job ends `cancelled` when the handler returns).
     pub async fn cancel(&self, id: JobId) -> Result<JobState, QueueError> {

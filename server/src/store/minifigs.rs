@@ -18,6 +18,7 @@ pub struct Minifigs {
     db: sled::Db,
     lists: sled::Tree,
     minifigs: sled::Tree,
+    revisions: super::Revisions,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,11 +51,12 @@ fn minifig_key(user: UserId, list: ListId, minifig: MinifigId) -> Vec<u8> {
 }
 
 impl Minifigs {
-    pub(super) fn open(db: &sled::Db) -> Result<Self, StoreError> {
+    pub(super) fn open(db: &sled::Db, revisions: super::Revisions) -> Result<Self, StoreError> {
         Ok(Self {
             db: db.clone(),
             lists: db.open_tree("minifig_lists")?,
             minifigs: db.open_tree("minifigs")?,
+            revisions,
         })
     }
 
@@ -75,6 +77,7 @@ impl Minifigs {
         };
         self.lists
             .insert(list_key(user, id), codec::encode(&record))?;
+        self.revisions.bump(user);
         Ok(summary(id, record, Totals::default()))
     }
 
@@ -147,6 +150,7 @@ impl Minifigs {
         let Some(value) = updated else {
             return Ok(None);
         };
+        self.revisions.bump(user);
         let totals = self.totals(user, id)?;
         Ok(Some(summary(id, codec::decode(&value)?, totals)))
     }
@@ -161,6 +165,7 @@ impl Minifigs {
             batch.remove(entry?.0);
         }
         self.minifigs.apply_batch(batch)?;
+        self.revisions.bump(user);
         Ok(true)
     }
 
@@ -195,6 +200,7 @@ impl Minifigs {
         };
         self.minifigs
             .insert(minifig_key(user, list, id), codec::encode(&minifig))?;
+        self.revisions.bump(user);
         Ok(Some(minifig))
     }
 
@@ -240,6 +246,7 @@ impl Minifigs {
         if let Some(err) = decode_error {
             return Err(err);
         }
+        self.revisions.bump(user);
         updated.map(|v| codec::decode(&v)).transpose()
     }
 
@@ -250,7 +257,9 @@ impl Minifigs {
         list: ListId,
         id: MinifigId,
     ) -> Result<bool, StoreError> {
-        Ok(self.minifigs.remove(minifig_key(user, list, id))?.is_some())
+        let removed = self.minifigs.remove(minifig_key(user, list, id))?.is_some();
+        self.revisions.bump(user);
+        Ok(removed)
     }
 
     /// Every minifig of `user`, for dashboards and search.

@@ -59,6 +59,33 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
 }
 
+/// A counter per user that moves on every write to their orders, lists or minifigs, so
+/// caches of what was read (search results) know when they are stale.
+#[derive(Clone, Default)]
+pub struct Revisions(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<app::UserId, u64>>>);
+
+impl Revisions {
+    /// `user`'s current revision.
+    pub fn get(&self, user: app::UserId) -> u64 {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&user)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Marks a write by `user`.
+    pub fn bump(&self, user: app::UserId) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(user)
+            .or_default() += 1;
+    }
+}
+
 /// The store facade: cheap to clone (every field is a handle).
 #[derive(Clone)]
 pub struct Store {
@@ -71,6 +98,7 @@ pub struct Store {
     activity: Activity,
     minifigs: Minifigs,
     catalog: Catalog,
+    revisions: Revisions,
 }
 
 impl Store {
@@ -93,14 +121,16 @@ impl Store {
             })?;
         let meta = db.open_tree("meta")?;
         check_schema(&meta)?;
+        let revisions = Revisions::default();
         Ok(Self {
             users: Users::open(&db, &meta)?,
             sessions: Sessions::open(&db)?,
             connections: Connections::open(&db, secrets::Sealer::open_or_create(data_dir)?)?,
-            orders: Orders::open(&db)?,
+            orders: Orders::open(&db, revisions.clone())?,
             activity: Activity::open(&db)?,
-            minifigs: Minifigs::open(&db)?,
+            minifigs: Minifigs::open(&db, revisions.clone())?,
             catalog: Catalog::open(&db)?,
+            revisions,
             db,
             meta,
         })
@@ -139,6 +169,11 @@ impl Store {
     /// The partial-minifig lists.
     pub fn minifigs(&self) -> &Minifigs {
         &self.minifigs
+    }
+
+    /// Per-user write counters.
+    pub fn revisions(&self) -> &Revisions {
+        &self.revisions
     }
 
     /// The persisted catalogue cache and colours.

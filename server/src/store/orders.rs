@@ -5,11 +5,14 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::{Arc, RwLock},
+    sync::{Arc, Mutex, RwLock},
 };
 
-use app::{Marketplace, OrderDetail, OrderList, OrderSort, OrderStatus, OrderSummary, UserId};
-use time::OffsetDateTime;
+use app::{
+    Day, Hit, HitKind, Marketplace, NeedsAction, OrderDetail, OrderList, OrderSort, OrderStatus,
+    OrderSummary, Period, Sales, TopItem, UserId,
+};
+use time::{Duration, OffsetDateTime};
 
 use super::{StoreError, codec, keys};
 
@@ -42,7 +45,32 @@ struct Row {
     haystack: String,
     /// Lower-cased buyer, the sort key.
     buyer_key: String,
+    /// What it sold: each item (shared between orders) and its pieces.
+    sold: Box<[(Arc<Item>, u32)]>,
 }
+
+/// A catalogue item as orders sell it, stored once however many orders hold it.
+#[derive(Debug)]
+struct Item {
+    item_type: String,
+    item_no: String,
+    name: String,
+    color_id: i64,
+    color_name: Option<String>,
+}
+
+type ItemKey = (String, String, i64);
+
+/// Sales, orders waiting on the seller, and the best sellers, from the index.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrderStats {
+    pub sales: Vec<Sales>,
+    pub needs_action: NeedsAction,
+    pub top_items: Vec<TopItem>,
+}
+
+/// Days in the sales chart (and the longest sales window).
+pub const CHART_DAYS: usize = 30;
 
 type UserRows = BTreeMap<(Marketplace, u64), Row>;
 
@@ -51,6 +79,8 @@ type UserRows = BTreeMap<(Marketplace, u64), Row>;
 pub struct Orders {
     tree: sled::Tree,
     index: Arc<RwLock<HashMap<UserId, UserRows>>>,
+    items: Arc<Mutex<HashMap<ItemKey, Arc<Item>>>>,
+    revisions: super::Revisions,
 }
 
 fn numeric(order_id: &str) -> Result<u64, StoreError> {
@@ -65,7 +95,60 @@ fn key(user: UserId, marketplace: Marketplace, id: u64) -> Vec<u8> {
     keys::user_scoped(user, &suffix)
 }
 
-fn row(detail: &OrderDetail) -> Row {
+fn row(detail: &OrderDetail, items: &Mutex<HashMap<ItemKey, Arc<Item>>>) -> Row {
+    let mut items = items
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let sold = detail
+        .lines
+        .iter()
+        .map(|line| {
+            let key = (line.item_type.clone(), line.item_no.clone(), line.color_id);
+            let item = items
+                .entry(key)
+                .or_insert_with(|| {
+                    Arc::new(Item {
+                        item_type: line.item_type.clone(),
+                        item_no: line.item_no.clone(),
+                        name: line.name.clone(),
+                        color_id: line.color_id,
+                        color_name: line.color_name.clone(),
+                    })
+                })
+                .clone();
+            (
+                item,
+                u32::try_from(line.quantity.max(0)).unwrap_or(u32::MAX),
+            )
+        })
+        .collect();
+    drop(items);
+    Row {
+        sold,
+        ..text_row(detail)
+    }
+}
+
+/// How well `text` (lower case) matches `query`: `exact`, `prefix` or `inside` points, or
+/// `None`.
+pub fn text_score(text: &str, query: &str, exact: u32, prefix: u32, inside: u32) -> Option<u32> {
+    if text == query {
+        Some(exact)
+    } else if text.starts_with(query) {
+        Some(prefix)
+    } else if inside > 0 && text.contains(query) {
+        Some(inside)
+    } else {
+        None
+    }
+}
+
+/// Text for a URL query value.
+fn encode(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+fn text_row(detail: &OrderDetail) -> Row {
     let mut haystack = format!(
         "{} {} {}",
         detail.summary.order_id,
@@ -82,12 +165,14 @@ fn row(detail: &OrderDetail) -> Row {
         summary: detail.summary.clone(),
         haystack: haystack.to_lowercase(),
         buyer_key: detail.summary.buyer.to_lowercase(),
+        sold: Box::new([]),
     }
 }
 
 impl Orders {
-    pub(super) fn open(db: &sled::Db) -> Result<Self, StoreError> {
+    pub(super) fn open(db: &sled::Db, revisions: super::Revisions) -> Result<Self, StoreError> {
         let tree = db.open_tree("orders")?;
+        let items = Mutex::default();
         let mut index: HashMap<UserId, UserRows> = HashMap::new();
         for entry in &tree {
             let (k, v) = entry?;
@@ -97,11 +182,13 @@ impl Orders {
             index
                 .entry(user)
                 .or_default()
-                .insert((detail.summary.marketplace, id), row(&detail));
+                .insert((detail.summary.marketplace, id), row(&detail, &items));
         }
         Ok(Self {
             tree,
             index: Arc::new(RwLock::new(index)),
+            items: Arc::new(items),
+            revisions,
         })
     }
 
@@ -128,7 +215,10 @@ impl Orders {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .entry(user)
             .or_default()
-            .insert((marketplace, id), row(detail));
+            .insert((marketplace, id), row(detail, &self.items));
+        if outcome != Upserted::Unchanged {
+            self.revisions.bump(user);
+        }
         Ok(outcome)
     }
 
@@ -194,6 +284,211 @@ impl Orders {
             .get(&user)
             .map(|rows| rows.values().map(|r| r.summary.clone()).collect())
             .unwrap_or_default()
+    }
+
+    /// Sales per store over the last [`CHART_DAYS`] UTC days (today included, cancelled
+    /// orders left out), what waits on the seller, and the `top` items by pieces sold.
+    pub fn stats(&self, user: UserId, now: OffsetDateTime, top: usize) -> OrderStats {
+        let today = now.date();
+        let first = today - Duration::days(CHART_DAYS as i64 - 1);
+        let index = self
+            .index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut needs = NeedsAction::default();
+        let mut stores: BTreeMap<(Marketplace, String), [Period; CHART_DAYS]> = BTreeMap::new();
+        let mut sold: HashMap<*const Item, (Arc<Item>, u64, u32)> = HashMap::new();
+        for row in index.get(&user).into_iter().flat_map(BTreeMap::values) {
+            let s = &row.summary;
+            match s.status {
+                OrderStatus::New => needs.to_invoice += 1,
+                OrderStatus::Paid | OrderStatus::Picking => needs.to_pack += 1,
+                OrderStatus::Packed => needs.to_ship += 1,
+                OrderStatus::OnHold => needs.on_hold += 1,
+                _ => {}
+            }
+            let day = s.ordered_at.date();
+            if s.status == OrderStatus::Cancelled || day < first {
+                continue;
+            }
+            // An order stamped after today (a clock ahead) counts as today's.
+            let slot = usize::try_from((day - first).whole_days())
+                .unwrap_or(0)
+                .min(CHART_DAYS - 1);
+            let days = stores
+                .entry((s.marketplace, s.currency.clone()))
+                .or_insert([Period::default(); CHART_DAYS]);
+            days[slot].total = days[slot].total + s.total;
+            days[slot].orders += 1;
+            for (item, quantity) in &row.sold {
+                let entry = sold
+                    .entry(Arc::as_ptr(item))
+                    .or_insert_with(|| (item.clone(), 0, 0));
+                entry.1 += u64::from(*quantity);
+                entry.2 += 1;
+            }
+        }
+        drop(index);
+        let sum = |days: &[Period]| {
+            days.iter().fold(Period::default(), |acc, d| Period {
+                total: acc.total + d.total,
+                orders: acc.orders + d.orders,
+            })
+        };
+        let sales = stores
+            .into_iter()
+            .map(|((marketplace, currency), days)| Sales {
+                marketplace,
+                currency,
+                today: days[CHART_DAYS - 1],
+                week: sum(&days[CHART_DAYS - 7..]),
+                month: sum(&days),
+                daily: days
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| Day {
+                        date: (first + Duration::days(i as i64)).to_string(),
+                        total: d.total,
+                        orders: d.orders,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut top_items: Vec<(Arc<Item>, u64, u32)> = sold.into_values().collect();
+        top_items.sort_by(|a, b| {
+            b.1.cmp(&a.1)
+                .then(b.2.cmp(&a.2))
+                .then_with(|| a.0.item_no.cmp(&b.0.item_no))
+        });
+        OrderStats {
+            sales,
+            needs_action: needs,
+            top_items: top_items
+                .into_iter()
+                .take(top)
+                .map(|(item, quantity, orders)| TopItem {
+                    image: app::routes::image(&item.item_type, &item.item_no, item.color_id),
+                    item_type: item.item_type.clone(),
+                    item_no: item.item_no.clone(),
+                    name: item.name.clone(),
+                    color_id: item.color_id,
+                    color_name: item.color_name.clone(),
+                    quantity,
+                    orders,
+                })
+                .collect(),
+        }
+    }
+
+    /// Search hits among `user`'s orders, buyers and the items they bought: at most `limit`
+    /// of each kind, best first. `query` is lower case.
+    pub fn search(&self, user: UserId, query: &str, limit: usize) -> Vec<Hit> {
+        let words: Vec<&str> = query.split_whitespace().collect();
+        if words.is_empty() {
+            return Vec::new();
+        }
+        let index = self
+            .index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut orders: Vec<(u32, &OrderSummary)> = Vec::new();
+        let mut buyers: HashMap<&str, (u32, &str, u32)> = HashMap::new();
+        let mut items: HashMap<*const Item, (u32, Arc<Item>, u32)> = HashMap::new();
+        for row in index.get(&user).into_iter().flat_map(BTreeMap::values) {
+            let s = &row.summary;
+            if let Some(score) = text_score(&s.order_id, query, 100, 80, 0).filter(|n| *n > 0) {
+                orders.push((score, s));
+            } else if words.iter().all(|w| row.haystack.contains(w)) {
+                let score = if words.iter().all(|w| row.buyer_key.contains(w)) {
+                    50
+                } else {
+                    30
+                };
+                orders.push((score, s));
+            }
+            if let Some(score) = text_score(&row.buyer_key, query, 90, 70, 40) {
+                buyers
+                    .entry(row.buyer_key.as_str())
+                    .or_insert((score, s.buyer.as_str(), 0))
+                    .2 += 1;
+            }
+            for (item, _) in &row.sold {
+                let no = item.item_no.to_lowercase();
+                let score = text_score(&no, query, 85, 65, 0)
+                    .filter(|n| *n > 0)
+                    .or_else(|| {
+                        let name = item.name.to_lowercase();
+                        words.iter().all(|w| name.contains(w)).then_some(35)
+                    });
+                if let Some(score) = score {
+                    items
+                        .entry(Arc::as_ptr(item))
+                        .or_insert_with(|| (score, item.clone(), 0))
+                        .2 += 1;
+                }
+            }
+        }
+        orders.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.ordered_at.cmp(&a.1.ordered_at)));
+        let mut hits: Vec<Hit> = orders
+            .into_iter()
+            .take(limit)
+            .map(|(score, s)| Hit {
+                kind: HitKind::Order,
+                title: format!("{} order #{}", s.marketplace, s.order_id),
+                detail: format!(
+                    "{} · {} · {}",
+                    s.buyer,
+                    s.status.label(),
+                    s.ordered_at.date()
+                ),
+                href: app::routes::order(s.marketplace, &s.order_id).replacen("/api", "", 1),
+                score,
+                minifig: None,
+            })
+            .collect();
+        let mut buyers: Vec<(u32, &str, u32)> = buyers.into_values().collect();
+        buyers.sort_by(|a, b| b.0.cmp(&a.0).then(b.2.cmp(&a.2)).then(a.1.cmp(b.1)));
+        hits.extend(
+            buyers
+                .into_iter()
+                .take(limit)
+                .map(|(score, buyer, count)| Hit {
+                    kind: HitKind::Buyer,
+                    title: buyer.to_owned(),
+                    detail: format!("{count} order{}", if count == 1 { "" } else { "s" }),
+                    href: format!("/orders?q={}", encode(buyer)),
+                    score,
+                    minifig: None,
+                }),
+        );
+        let mut items: Vec<(u32, Arc<Item>, u32)> = items.into_values().collect();
+        items.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then(b.2.cmp(&a.2))
+                .then_with(|| a.1.item_no.cmp(&b.1.item_no))
+        });
+        hits.extend(
+            items
+                .into_iter()
+                .take(limit)
+                .map(|(score, item, count)| Hit {
+                    kind: HitKind::Item,
+                    title: format!("{} {}", item.item_no, item.name),
+                    detail: format!(
+                        "{}{} in {count} order{}",
+                        item.item_type.to_lowercase(),
+                        item.color_name
+                            .as_deref()
+                            .map(|c| format!(", {c}"))
+                            .unwrap_or_default(),
+                        if count == 1 { "" } else { "s" }
+                    ),
+                    href: format!("/orders?q={}", encode(&item.item_no)),
+                    score,
+                    minifig: None,
+                }),
+        );
+        hits
     }
 
     /// One page of `user`'s orders.
@@ -267,4 +562,4 @@ impl Orders {
 
 #[cfg(test)]
 #[path = "orders_tests.rs"]
-mod tests;
+pub(crate) mod tests;

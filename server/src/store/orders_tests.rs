@@ -221,3 +221,163 @@ fn the_index_is_rebuilt_when_the_store_opens_again() {
             .is_empty()
     );
 }
+
+#[test]
+fn stats_count_sales_per_store_and_window_and_what_waits() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open(dir.path()).expect("store");
+    let orders = store.orders();
+    let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000) + Duration::hours(12);
+    let put = |user, marketplace, id, status, age, currency: &str| {
+        let mut o = order(marketplace, id, "anna", status, age);
+        o.summary.currency = currency.into();
+        orders.upsert(user, &o).expect("ok");
+    };
+    // Totals are id × 100 ten-thousandths: order 10 is 0.10.
+    put(ANNA, Marketplace::BrickLink, 10, OrderStatus::New, 0, "USD");
+    put(
+        ANNA,
+        Marketplace::BrickLink,
+        20,
+        OrderStatus::Paid,
+        3,
+        "USD",
+    );
+    put(
+        ANNA,
+        Marketplace::BrickLink,
+        30,
+        OrderStatus::Packed,
+        10,
+        "USD",
+    );
+    put(
+        ANNA,
+        Marketplace::BrickLink,
+        40,
+        OrderStatus::Shipped,
+        40,
+        "USD",
+    );
+    put(
+        ANNA,
+        Marketplace::BrickLink,
+        50,
+        OrderStatus::Cancelled,
+        0,
+        "USD",
+    );
+    put(
+        ANNA,
+        Marketplace::BrickLink,
+        60,
+        OrderStatus::Picking,
+        1,
+        "EUR",
+    );
+    put(
+        ANNA,
+        Marketplace::BrickOwl,
+        70,
+        OrderStatus::OnHold,
+        29,
+        "GBP",
+    );
+    put(BOB, Marketplace::BrickLink, 80, OrderStatus::New, 0, "USD");
+
+    let stats = orders.stats(ANNA, now, 5);
+    let stores: Vec<(Marketplace, &str)> = stats
+        .sales
+        .iter()
+        .map(|s| (s.marketplace, s.currency.as_str()))
+        .collect();
+    assert_eq!(
+        stores,
+        [
+            (Marketplace::BrickLink, "EUR"),
+            (Marketplace::BrickLink, "USD"),
+            (Marketplace::BrickOwl, "GBP")
+        ]
+    );
+    let usd = &stats.sales[1];
+    assert_eq!((usd.today.orders, usd.today.total), (1, Money(1_000)));
+    assert_eq!((usd.week.orders, usd.week.total), (2, Money(3_000)));
+    assert_eq!((usd.month.orders, usd.month.total), (3, Money(6_000)));
+    assert_eq!(usd.daily.len(), CHART_DAYS);
+    assert_eq!(usd.daily[CHART_DAYS - 1].date, now.date().to_string());
+    assert_eq!(usd.daily[CHART_DAYS - 4].orders, 1, "three days ago");
+    let gbp = &stats.sales[2];
+    assert_eq!(
+        (gbp.today.orders, gbp.month.orders),
+        (0, 1),
+        "29 days ago is in"
+    );
+    assert_eq!(
+        stats.needs_action,
+        NeedsAction {
+            to_invoice: 1,
+            to_pack: 2,
+            to_ship: 1,
+            on_hold: 1
+        }
+    );
+    let top = &stats.top_items[0];
+    assert_eq!((top.item_no.as_str(), top.color_id), ("3001", 11));
+    assert_eq!(
+        (top.quantity, top.orders),
+        (15, 5),
+        "3 pieces in each of the 5 orders of the last 30 days that were not cancelled"
+    );
+    assert_eq!(top.image, "/img/PART/3001/11");
+
+    let bob = orders.stats(BOB, now, 5);
+    assert_eq!(bob.sales.len(), 1);
+    assert_eq!(bob.sales[0].month.orders, 1);
+    assert_eq!(bob.needs_action.to_invoice, 1);
+}
+
+#[test]
+fn search_ranks_order_numbers_then_buyers_then_items() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Store::open(dir.path()).expect("store");
+    let orders = store.orders();
+    for (id, buyer) in [
+        (3001, "zed"),
+        (12, "brick_anna"),
+        (13, "anna"),
+        (14, "anna"),
+    ] {
+        orders
+            .upsert(
+                ANNA,
+                &order(Marketplace::BrickLink, id, buyer, OrderStatus::Paid, 1),
+            )
+            .expect("ok");
+    }
+    orders
+        .upsert(
+            BOB,
+            &order(Marketplace::BrickLink, 99, "anna", OrderStatus::Paid, 1),
+        )
+        .expect("ok");
+    let hits = orders.search(ANNA, "3001", 8);
+    assert_eq!(hits[0].kind, app::HitKind::Order);
+    assert_eq!(hits[0].title, "BrickLink order #3001");
+    assert_eq!(hits[0].href, "/orders/bricklink/3001");
+    assert!(
+        hits.iter()
+            .any(|h| h.kind == app::HitKind::Item && h.score == 85)
+    );
+
+    let hits = orders.search(ANNA, "anna", 8);
+    let buyers: Vec<(&str, &str)> = hits
+        .iter()
+        .filter(|h| h.kind == app::HitKind::Buyer)
+        .map(|h| (h.title.as_str(), h.detail.as_str()))
+        .collect();
+    assert_eq!(buyers, [("anna", "2 orders"), ("brick_anna", "1 order")]);
+    assert!(
+        hits.iter().all(|h| !h.title.contains("#99")),
+        "never another user's orders"
+    );
+}

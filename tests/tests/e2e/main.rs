@@ -9,6 +9,7 @@ mod browser_minifigs;
 mod browser_orders;
 mod browser_ui;
 mod connections;
+mod dashboard;
 mod events;
 mod http_surface;
 mod images;

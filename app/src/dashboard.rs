@@ -1,0 +1,158 @@
+//! The dashboard (`GET /api/dashboard`), the search (`GET /api/search`) and the scheduler's
+//! table (`GET /api/schedules`).
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{ActivityEntry, ConnectionView, ListId, Marketplace, MinifigId, Money, Totals};
+
+/// Sales in a time window: money in one currency, and how many orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Period {
+    pub total: Money,
+    pub orders: u32,
+}
+
+/// Sales of one store (marketplace and currency) today, in the last 7 and 30 days (UTC days,
+/// today included; cancelled orders left out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sales {
+    pub marketplace: Marketplace,
+    pub currency: String,
+    pub today: Period,
+    pub week: Period,
+    pub month: Period,
+    /// One per day, oldest first, 30 days ending today.
+    pub daily: Vec<Day>,
+}
+
+/// One day of sales.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Day {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub total: Money,
+    pub orders: u32,
+}
+
+/// Orders waiting on the seller, with the statuses each card links to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct NeedsAction {
+    /// New orders: to invoice or confirm.
+    pub to_invoice: u32,
+    /// Paid or being picked: to pack.
+    pub to_pack: u32,
+    /// Packed: to ship.
+    pub to_ship: u32,
+    /// On hold: a problem to look at.
+    pub on_hold: u32,
+}
+
+impl NeedsAction {
+    /// The `status` filter of the orders list behind each card.
+    pub const TO_INVOICE: &str = "new";
+    pub const TO_PACK: &str = "paid,picking";
+    pub const TO_SHIP: &str = "packed";
+    pub const ON_HOLD: &str = "on-hold";
+}
+
+/// An item sold often in the last 30 days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopItem {
+    pub item_type: String,
+    pub item_no: String,
+    pub name: String,
+    pub color_id: i64,
+    pub color_name: Option<String>,
+    /// Pieces sold.
+    pub quantity: u64,
+    /// Orders it was in.
+    pub orders: u32,
+    /// `/img/...` path.
+    pub image: String,
+}
+
+/// Partial-minifig lists in numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MinifigStats {
+    pub lists: u32,
+    pub totals: Totals,
+}
+
+/// The user's jobs by state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct JobHealth {
+    pub waiting: u32,
+    pub running: u32,
+    pub retrying: u32,
+    pub dead: u32,
+}
+
+/// `GET /api/dashboard`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dashboard {
+    #[serde(with = "time::serde::rfc3339")]
+    pub generated_at: OffsetDateTime,
+    /// One per marketplace and currency that sold anything in 30 days.
+    pub sales: Vec<Sales>,
+    pub needs_action: NeedsAction,
+    pub top_items: Vec<TopItem>,
+    pub minifigs: MinifigStats,
+    /// Newest first.
+    pub activity: Vec<ActivityEntry>,
+    /// Sync status, last sync and API calls today against the budget.
+    pub connections: Vec<ConnectionView>,
+    pub jobs: JobHealth,
+}
+
+/// What a search hit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HitKind {
+    Order,
+    Buyer,
+    Item,
+    Minifig,
+    List,
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hit {
+    pub kind: HitKind,
+    pub title: String,
+    pub detail: String,
+    /// Where it opens in the UI (`/orders/bricklink/123`, `/orders?q=anna`, `/minifigs/4`).
+    pub href: String,
+    /// Higher is better.
+    pub score: u32,
+    /// Set for minifigs.
+    #[serde(default)]
+    pub minifig: Option<(ListId, MinifigId)>,
+}
+
+/// `GET /api/search?q=`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub query: String,
+    /// Best first.
+    pub hits: Vec<Hit>,
+    /// Whether the answer came from the cache.
+    pub cached: bool,
+}
+
+/// One entry of the scheduler's table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// The config key (`poll_cron`).
+    pub name: String,
+    /// What it does, in words.
+    pub description: String,
+    /// The cron pattern; empty when turned off.
+    pub pattern: String,
+    pub enabled: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_run: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_run: Option<OffsetDateTime>,
+}

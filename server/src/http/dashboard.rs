@@ -1,0 +1,92 @@
+//! The dashboard, search and the scheduler's table. The dashboard's parts are independent
+//! reads, so they run at once on the blocking pool and the answer waits only for the slowest.
+
+use app::{Dashboard, MinifigStats, Schedule, SearchResults, Totals};
+use axum::extract::State;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::{ApiJson, ApiQuery};
+use crate::{auth::CurrentUser, connections, error::ApiError, state::AppState};
+
+/// Top items on the dashboard.
+const TOP_ITEMS: usize = 8;
+/// Activity entries on the dashboard.
+const ACTIVITY: usize = 12;
+
+/// Runs `work` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("a dashboard query failed: {e}")))?
+}
+
+/// `GET /api/dashboard`.
+pub async fn dashboard(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> Result<ApiJson<Dashboard>, ApiError> {
+    let user = current.user.id;
+    let now = OffsetDateTime::now_utc();
+    let (orders, minifigs, activity, views, jobs) = {
+        let (s1, s2, s3, s4) = (state.clone(), state.clone(), state.clone(), state.clone());
+        tokio::try_join!(
+            blocking(move || Ok(s1.store.orders().stats(user, now, TOP_ITEMS))),
+            blocking(move || {
+                let minifigs = s2.store.minifigs();
+                let mut totals = Totals::default();
+                for minifig in minifigs.all_minifigs(user)? {
+                    totals.add(&minifig.totals);
+                }
+                let lists = u32::try_from(minifigs.lists(user)?.len()).unwrap_or(u32::MAX);
+                Ok(MinifigStats { lists, totals })
+            }),
+            blocking(move || Ok(s3.store.activity().recent(user, ACTIVITY)?)),
+            blocking(move || Ok(connections::views(&s4.deps(), user)?)),
+            blocking(move || Ok(state.queue.health(user)?)),
+        )?
+    };
+    Ok(ApiJson(Dashboard {
+        generated_at: now,
+        sales: orders.sales,
+        needs_action: orders.needs_action,
+        top_items: orders.top_items,
+        minifigs,
+        activity,
+        connections: views,
+        jobs,
+    }))
+}
+
+/// `GET /api/search` query.
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    q: Option<String>,
+}
+
+/// `GET /api/search?q=`.
+pub async fn search(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiQuery(query): ApiQuery<SearchQuery>,
+) -> Result<ApiJson<SearchResults>, ApiError> {
+    let q = query.q.unwrap_or_default();
+    if q.chars().count() > 100 {
+        return Err(
+            app::validate::InvalidInput::new("q", "Search for at most 100 characters.").into(),
+        );
+    }
+    let user = current.user.id;
+    let results = blocking(move || Ok(state.search.search(&state.store, user, &q)?)).await?;
+    Ok(ApiJson(results))
+}
+
+/// `GET /api/schedules`.
+pub async fn schedules(
+    State(state): State<AppState>,
+    _current: CurrentUser,
+) -> ApiJson<Vec<Schedule>> {
+    ApiJson(state.scheduler.table(OffsetDateTime::now_utc()))
+}
