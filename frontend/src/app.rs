@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_router::{
-    components::{Redirect, Route, Router, Routes},
+    components::{Route, Router, Routes},
     path,
 };
 
@@ -11,9 +11,9 @@ use crate::{
     api,
     components::shell::Shell,
     pages::{
-        jobs::JobsPage, login::LoginPage, minifig_list::MinifigListPage, minifigs::MinifigsPage,
-        not_found::NotFound, order::OrderPage, orders::OrdersPage, settings::SettingsPage,
-        setup::SetupPage,
+        dashboard::DashboardPage, jobs::JobsPage, login::LoginPage, minifig_list::MinifigListPage,
+        minifigs::MinifigsPage, not_found::NotFound, order::OrderPage, orders::OrdersPage,
+        settings::SettingsPage, setup::SetupPage,
     },
     session::{Phase, Session},
 };
@@ -35,7 +35,7 @@ pub fn App() -> impl IntoView {
                 Phase::LoggedIn => view! {
                     <Shell>
                         <Routes fallback=NotFound>
-                            <Route path=path!("/") view=|| view! { <Redirect path="/orders" /> } />
+                            <Route path=path!("/") view=DashboardPage />
                             <Route path=path!("/orders") view=OrdersPage />
                             <Route path=path!("/orders/:marketplace/:order_id") view=OrderPage />
                             <Route path=path!("/minifigs") view=MinifigsPage />

@@ -5,6 +5,11 @@
 //!    the request with a 200 ms upstream.
 //! 3. A first import of 10,000 orders × 20 lines from the simulator with no latency, run by
 //!    the release binary in its own process (time and peak RSS).
+//! 4. The dashboard and search over 100,000 orders: the dashboard's reads at once against one
+//!    after another, search uncached against cached.
+//!
+//! `cargo bench -p server --bench orders -- dashboard` runs only the sections whose names
+//! (list, webhook, import, dashboard) are given.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -365,12 +370,155 @@ async fn import_benchmark() {
     let _ = child.wait();
 }
 
+async fn dashboard_benchmark() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = server::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_owned(),
+        log: "error".into(),
+        poll_cron: String::new(),
+        ..server::Config::default()
+    };
+    let app = server::Application::build(config).await.unwrap();
+    let state = app.state().clone();
+    let user = UserId(1);
+    for i in 0..100_000 {
+        state.store.orders().upsert(user, &synthetic(i)).unwrap();
+    }
+    let list = state
+        .store
+        .minifigs()
+        .create_list(user, "Carol's rebuilds".into(), None)
+        .unwrap();
+    for no in ["sw0001a", "sw0002", "cty0001"] {
+        state
+            .store
+            .minifigs()
+            .add_minifig(
+                user,
+                list.id,
+                server::store::minifigs::NewMinifig {
+                    bricklink_id: no.into(),
+                    condition: app::Condition::New,
+                    reference_id: None,
+                    notes: None,
+                },
+            )
+            .unwrap();
+    }
+    const RUNS: usize = 200;
+    let mut together = Vec::with_capacity(RUNS);
+    let mut in_turn = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        std::hint::black_box(
+            server::http::dashboard::assemble(state.clone(), user)
+                .await
+                .unwrap(),
+        );
+        together.push(t.elapsed());
+        // The same five reads, one after another.
+        let t = Instant::now();
+        let now = OffsetDateTime::now_utc();
+        let store = &state.store;
+        std::hint::black_box(
+            store
+                .orders()
+                .stats(user, now, server::http::dashboard::TOP_ITEMS),
+        );
+        let mut totals = app::Totals::default();
+        for minifig in store.minifigs().all_minifigs(user).unwrap() {
+            totals.add(&minifig.totals);
+        }
+        std::hint::black_box((totals, store.minifigs().lists(user).unwrap()));
+        std::hint::black_box(
+            store
+                .activity()
+                .recent(user, server::http::dashboard::ACTIVITY)
+                .unwrap(),
+        );
+        std::hint::black_box(server::connections::views(&state.deps(), user).unwrap());
+        std::hint::black_box(state.queue.health(user).unwrap());
+        in_turn.push(t.elapsed());
+    }
+    let (p_together, p_turn) = (
+        percentile(&mut together, 0.95),
+        percentile(&mut in_turn, 0.95),
+    );
+    println!(
+        "dashboard over 100,000 orders: reads at once p50 {} p95 {}; one after another p50 {} p95 {} (ratio at p95 {:.2})",
+        ms(percentile(&mut together, 0.5)),
+        ms(p_together),
+        ms(percentile(&mut in_turn, 0.5)),
+        ms(p_turn),
+        p_turn.as_secs_f64() / p_together.as_secs_f64()
+    );
+
+    let queries = ["carol42", "3015", "brick 2 x 4", "sw0001a", "1012345"];
+    let mut uncached = Vec::new();
+    let mut cached = Vec::new();
+    for round in 0..40 {
+        for q in queries {
+            let t = Instant::now();
+            std::hint::black_box(server::search::compute(&state.store, user, q).unwrap());
+            uncached.push(t.elapsed());
+            if round == 0 {
+                state.search.search(&state.store, user, q).unwrap();
+            }
+            let t = Instant::now();
+            let answer = state.search.search(&state.store, user, q).unwrap();
+            cached.push(t.elapsed());
+            assert!(answer.cached);
+        }
+    }
+    for (i, q) in queries.iter().enumerate() {
+        let mut mine: Vec<Duration> = uncached
+            .iter()
+            .skip(i)
+            .step_by(queries.len())
+            .copied()
+            .collect();
+        println!(
+            "  search {q:?} uncached p50 {} p95 {}",
+            ms(percentile(&mut mine, 0.5)),
+            ms(percentile(&mut mine, 0.95))
+        );
+    }
+    let (p_uncached, p_cached) = (
+        percentile(&mut uncached, 0.95),
+        percentile(&mut cached, 0.95),
+    );
+    println!(
+        "search over 100,000 orders ({} queries): uncached p50 {} p95 {}; cached p50 {} p95 {} (ratio at p95 {:.0})",
+        queries.len(),
+        ms(percentile(&mut uncached, 0.5)),
+        ms(p_uncached),
+        ms(percentile(&mut cached, 0.5)),
+        ms(p_cached),
+        p_uncached.as_secs_f64() / p_cached.as_secs_f64()
+    );
+}
+
 fn main() {
-    list_benchmark();
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let run = |name: &str| wanted.is_empty() || wanted.iter().any(|w| w == name);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(webhook_benchmark());
-    runtime.block_on(import_benchmark());
+    if run("list") {
+        list_benchmark();
+    }
+    if run("webhook") {
+        runtime.block_on(webhook_benchmark());
+    }
+    if run("import") {
+        runtime.block_on(import_benchmark());
+    }
+    if run("dashboard") {
+        runtime.block_on(dashboard_benchmark());
+    }
 }

@@ -1,8 +1,10 @@
 //! Building blocks shared by pages.
 
+pub mod charts;
 pub mod connections;
 pub mod form;
 pub mod format;
 pub mod minifigs;
 pub mod orders;
+pub mod search;
 pub mod shell;

@@ -4,7 +4,11 @@ use app::routes;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::{api, components::form::Brand, session::use_session};
+use crate::{
+    api,
+    components::{form::Brand, search::SearchBox},
+    session::use_session,
+};
 
 /// Header, navigation and user menu around the routed page.
 #[component]
@@ -43,11 +47,13 @@ pub fn Shell(children: Children) -> impl IntoView {
                     <Brand />
                 </A>
                 <nav class="nav" aria-label="Main">
+                    <A href="/" exact=true>"Dashboard"</A>
                     <A href="/orders">"Orders"</A>
                     <A href="/minifigs">"Minifigs"</A>
                     <A href="/jobs">"Jobs"</A>
                     <A href="/settings">"Settings"</A>
                 </nav>
+                <SearchBox />
                 <div class="user-menu">
                     <button
                         class="user-button"

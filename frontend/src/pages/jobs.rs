@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use app::{JobId, JobList, JobState, JobView, QueueCounts, QueueName, routes};
+use app::{JobId, JobList, JobState, JobView, QueueCounts, QueueName, Schedule, routes};
 use leptos::prelude::*;
 
 use crate::{
@@ -119,6 +119,47 @@ pub fn JobsPage() -> impl IntoView {
             </section>
             {move || selected.get().map(|id| view! { <JobDetail id selected /> })}
         </div>
+        <Schedules />
+    }
+}
+
+/// The scheduler's table: what runs by itself, when it last ran and when it runs next.
+#[component]
+fn Schedules() -> impl IntoView {
+    let live = use_live_events();
+    let table = RwSignal::new(None::<Result<Vec<Schedule>, String>>);
+    Effect::new(move |_| {
+        live.resync.track();
+        leptos::task::spawn_local(async move {
+            let fresh = api::get::<Vec<Schedule>>(routes::SCHEDULES).await;
+            table.set(Some(fresh.map_err(|e| e.message)));
+        });
+    });
+    view! {
+        <section class="card table-card schedules" id="schedules">
+            <h2 class="section-title pad">"Schedules"</h2>
+            {move || match table.get() {
+                None => view! { <p class="muted pad">"Loading…"</p> }.into_any(),
+                Some(Err(message)) => view! { <p class="notice notice-error">{message}</p> }.into_any(),
+                Some(Ok(rows)) => view! {
+                    <table class="table">
+                        <thead><tr><th>"What"</th><th>"When (UTC)"</th><th>"Last run"</th><th>"Next run"</th></tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|s| {
+                                let name = s.name.clone();
+                                view! {
+                                <tr data-schedule=name>
+                                    <td>{s.description}<br /><span class="mono small muted">{s.name}</span></td>
+                                    <td class="mono">{if s.enabled { s.pattern } else { "off".to_owned() }}</td>
+                                    <td>{s.last_run.map_or_else(|| "not since start".to_owned(), relative)}</td>
+                                    <td>{s.next_run.map_or_else(|| "—".to_owned(), relative)}</td>
+                                </tr>
+                            }}).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            }}
+        </section>
     }
 }
 

@@ -1,5 +1,6 @@
 //! One file per page.
 
+pub mod dashboard;
 pub mod jobs;
 pub mod login;
 pub mod minifig_list;

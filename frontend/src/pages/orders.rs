@@ -9,7 +9,10 @@ use app::{
     routes,
 };
 use leptos::prelude::*;
-use leptos_router::{components::A, hooks::use_navigate};
+use leptos_router::{
+    components::A,
+    hooks::{use_navigate, use_query_map},
+};
 
 use crate::{
     api,
@@ -108,17 +111,43 @@ fn eta(started_ms: f64, percent: u8) -> Option<String> {
 #[component]
 pub fn OrdersPage() -> impl IntoView {
     let live = use_live_events();
+    // `?q=`, `?status=` and `?marketplace=` come from dashboard cards and search results.
+    let url = use_query_map();
+    let from_url = move || {
+        url.with(|q| {
+            (
+                q.get("q").unwrap_or_default(),
+                q.get("status").unwrap_or_default(),
+                q.get("marketplace").unwrap_or_default(),
+            )
+        })
+    };
+    let (first_q, first_status, first_marketplace) = from_url();
     let filters = RwSignal::new(Filters {
-        q: String::new(),
-        status: String::new(),
-        marketplace: String::new(),
+        q: first_q.clone(),
+        status: first_status,
+        marketplace: first_marketplace,
         from: String::new(),
         to: String::new(),
         sort: OrderSort::Date,
         descending: true,
         page: 1,
     });
-    let search = RwSignal::new(String::new());
+    let search = RwSignal::new(first_q);
+    Effect::new(move |seen: Option<(String, String, String)>| {
+        let now = from_url();
+        if seen.is_some_and(|seen| seen != now) {
+            let (q, status, marketplace) = now.clone();
+            search.set(q.clone());
+            filters.update(|f| {
+                f.q = q;
+                f.status = status;
+                f.marketplace = marketplace;
+                f.page = 1;
+            });
+        }
+        now
+    });
     let list = RwSignal::new(None::<Result<OrderList, String>>);
     let connections = RwSignal::new(Vec::<ConnectionView>::new());
     let running = RwSignal::new(None::<Running>);

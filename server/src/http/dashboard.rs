@@ -1,7 +1,7 @@
 //! The dashboard, search and the scheduler's table. The dashboard's parts are independent
 //! reads, so they run at once on the blocking pool and the answer waits only for the slowest.
 
-use app::{Dashboard, MinifigStats, Schedule, SearchResults, Totals};
+use app::{Dashboard, MinifigStats, Schedule, SearchResults, Totals, UserId};
 use axum::extract::State;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -10,9 +10,9 @@ use super::{ApiJson, ApiQuery};
 use crate::{auth::CurrentUser, connections, error::ApiError, state::AppState};
 
 /// Top items on the dashboard.
-const TOP_ITEMS: usize = 8;
+pub const TOP_ITEMS: usize = 8;
 /// Activity entries on the dashboard.
-const ACTIVITY: usize = 12;
+pub const ACTIVITY: usize = 12;
 
 /// Runs `work` on the blocking pool.
 async fn blocking<T: Send + 'static>(
@@ -28,7 +28,11 @@ pub async fn dashboard(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> Result<ApiJson<Dashboard>, ApiError> {
-    let user = current.user.id;
+    Ok(ApiJson(assemble(state, current.user.id).await?))
+}
+
+/// The dashboard of `user`, its five reads run at once.
+pub async fn assemble(state: AppState, user: UserId) -> Result<Dashboard, ApiError> {
     let now = OffsetDateTime::now_utc();
     let (orders, minifigs, activity, views, jobs) = {
         let (s1, s2, s3, s4) = (state.clone(), state.clone(), state.clone(), state.clone());
@@ -48,7 +52,7 @@ pub async fn dashboard(
             blocking(move || Ok(state.queue.health(user)?)),
         )?
     };
-    Ok(ApiJson(Dashboard {
+    Ok(Dashboard {
         generated_at: now,
         sales: orders.sales,
         needs_action: orders.needs_action,
@@ -57,7 +61,7 @@ pub async fn dashboard(
         activity,
         connections: views,
         jobs,
-    }))
+    })
 }
 
 /// `GET /api/search` query.

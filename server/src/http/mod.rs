@@ -4,7 +4,7 @@
 mod accounts;
 pub mod assets;
 mod connections;
-mod dashboard;
+pub mod dashboard;
 mod events;
 mod health;
 mod hooks;

@@ -57,6 +57,11 @@ struct Item {
     name: String,
     color_id: i64,
     color_name: Option<String>,
+    /// Lower-cased number and name, for search.
+    no_key: String,
+    name_key: String,
+    /// Its place in the interner: counts over items are plain vectors indexed by it.
+    id: usize,
 }
 
 type ItemKey = (String, String, i64);
@@ -104,6 +109,7 @@ fn row(detail: &OrderDetail, items: &Mutex<HashMap<ItemKey, Arc<Item>>>) -> Row 
         .iter()
         .map(|line| {
             let key = (line.item_type.clone(), line.item_no.clone(), line.color_id);
+            let id = items.len();
             let item = items
                 .entry(key)
                 .or_insert_with(|| {
@@ -113,6 +119,9 @@ fn row(detail: &OrderDetail, items: &Mutex<HashMap<ItemKey, Arc<Item>>>) -> Row 
                         name: line.name.clone(),
                         color_id: line.color_id,
                         color_name: line.color_name.clone(),
+                        no_key: line.item_no.to_lowercase(),
+                        name_key: line.name.to_lowercase(),
+                        id,
                     })
                 })
                 .clone();
@@ -127,6 +136,52 @@ fn row(detail: &OrderDetail, items: &Mutex<HashMap<ItemKey, Arc<Item>>>) -> Row 
         sold,
         ..text_row(detail)
     }
+}
+
+/// Below this many rows a search scans on one thread.
+const PARALLEL_ROWS: usize = 20_000;
+
+/// One thread's share of a search: matching orders, buyers, and orders per item id.
+#[derive(Default)]
+struct Partial<'a> {
+    orders: Vec<(u32, &'a OrderSummary)>,
+    buyers: HashMap<&'a str, (u32, &'a str, u32)>,
+    items: Vec<u32>,
+}
+
+fn scan_rows<'a>(rows: &[&'a Row], query: &str, words: &[&str], scores: &[u32]) -> Partial<'a> {
+    let mut partial = Partial {
+        items: vec![0; scores.len()],
+        ..Partial::default()
+    };
+    for row in rows {
+        let s = &row.summary;
+        if let Some(score) = text_score(&s.order_id, query, 100, 80, 0).filter(|n| *n > 0) {
+            partial.orders.push((score, s));
+        } else if words.iter().all(|w| row.haystack.contains(w)) {
+            let score = if words.iter().all(|w| row.buyer_key.contains(w)) {
+                50
+            } else {
+                30
+            };
+            partial.orders.push((score, s));
+        }
+        if let Some(score) = text_score(&row.buyer_key, query, 90, 70, 40) {
+            partial
+                .buyers
+                .entry(row.buyer_key.as_str())
+                .or_insert((score, s.buyer.as_str(), 0))
+                .2 += 1;
+        }
+        if !scores.is_empty() {
+            for (item, _) in row.sold.iter() {
+                if scores.get(item.id).is_some_and(|score| *score > 0) {
+                    partial.items[item.id] += 1;
+                }
+            }
+        }
+    }
+    partial
 }
 
 /// How well `text` (lower case) matches `query`: `exact`, `prefix` or `inside` points, or
@@ -296,8 +351,16 @@ impl Orders {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut needs = NeedsAction::default();
-        let mut stores: BTreeMap<(Marketplace, String), [Period; CHART_DAYS]> = BTreeMap::new();
-        let mut sold: HashMap<*const Item, (Arc<Item>, u64, u32)> = HashMap::new();
+        // A shop has a store or two: a short list beats hashing a currency string per order.
+        let mut stores: Vec<((Marketplace, String), [Period; CHART_DAYS])> = Vec::new();
+        let known = self
+            .items
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len();
+        // Pieces and orders per item id.
+        let mut sold: Vec<(u64, u32)> = vec![(0, 0); known];
+        let mut seen: Vec<Option<Arc<Item>>> = vec![None; known];
         for row in index.get(&user).into_iter().flat_map(BTreeMap::values) {
             let s = &row.summary;
             match s.status {
@@ -315,17 +378,32 @@ impl Orders {
             let slot = usize::try_from((day - first).whole_days())
                 .unwrap_or(0)
                 .min(CHART_DAYS - 1);
-            let days = stores
-                .entry((s.marketplace, s.currency.clone()))
-                .or_insert([Period::default(); CHART_DAYS]);
+            let at = match stores
+                .iter()
+                .position(|((m, c), _)| *m == s.marketplace && *c == s.currency)
+            {
+                Some(at) => at,
+                None => {
+                    stores.push((
+                        (s.marketplace, s.currency.clone()),
+                        [Period::default(); CHART_DAYS],
+                    ));
+                    stores.len() - 1
+                }
+            };
+            let days = &mut stores[at].1;
             days[slot].total = days[slot].total + s.total;
             days[slot].orders += 1;
             for (item, quantity) in &row.sold {
-                let entry = sold
-                    .entry(Arc::as_ptr(item))
-                    .or_insert_with(|| (item.clone(), 0, 0));
-                entry.1 += u64::from(*quantity);
-                entry.2 += 1;
+                // An item interned after `known` was read belongs to an upsert racing this
+                // read; it is left out.
+                if let Some(count) = sold.get_mut(item.id) {
+                    count.0 += u64::from(*quantity);
+                    count.1 += 1;
+                    if count.1 == 1 {
+                        seen[item.id] = Some(item.clone());
+                    }
+                }
             }
         }
         drop(index);
@@ -335,6 +413,7 @@ impl Orders {
                 orders: acc.orders + d.orders,
             })
         };
+        stores.sort_by(|a, b| a.0.cmp(&b.0));
         let sales = stores
             .into_iter()
             .map(|((marketplace, currency), days)| Sales {
@@ -354,7 +433,11 @@ impl Orders {
                     .collect(),
             })
             .collect();
-        let mut top_items: Vec<(Arc<Item>, u64, u32)> = sold.into_values().collect();
+        let mut top_items: Vec<(Arc<Item>, u64, u32)> = seen
+            .into_iter()
+            .zip(sold)
+            .filter_map(|(item, (quantity, orders))| item.map(|i| (i, quantity, orders)))
+            .collect();
         top_items.sort_by(|a, b| {
             b.1.cmp(&a.1)
                 .then(b.2.cmp(&a.2))
@@ -391,44 +474,77 @@ impl Orders {
             .index
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut orders: Vec<(u32, &OrderSummary)> = Vec::new();
-        let mut buyers: HashMap<&str, (u32, &str, u32)> = HashMap::new();
-        let mut items: HashMap<*const Item, (u32, Arc<Item>, u32)> = HashMap::new();
-        for row in index.get(&user).into_iter().flat_map(BTreeMap::values) {
-            let s = &row.summary;
-            if let Some(score) = text_score(&s.order_id, query, 100, 80, 0).filter(|n| *n > 0) {
-                orders.push((score, s));
-            } else if words.iter().all(|w| row.haystack.contains(w)) {
-                let score = if words.iter().all(|w| row.buyer_key.contains(w)) {
-                    50
-                } else {
-                    30
-                };
-                orders.push((score, s));
-            }
-            if let Some(score) = text_score(&row.buyer_key, query, 90, 70, 40) {
-                buyers
-                    .entry(row.buyer_key.as_str())
-                    .or_insert((score, s.buyer.as_str(), 0))
-                    .2 += 1;
-            }
-            for (item, _) in &row.sold {
-                let no = item.item_no.to_lowercase();
-                let score = text_score(&no, query, 85, 65, 0)
-                    .filter(|n| *n > 0)
-                    .or_else(|| {
-                        let name = item.name.to_lowercase();
-                        words.iter().all(|w| name.contains(w)).then_some(35)
-                    });
-                if let Some(score) = score {
-                    items
-                        .entry(Arc::as_ptr(item))
-                        .or_insert_with(|| (score, item.clone(), 0))
-                        .2 += 1;
+        // Items are shared between orders: score each distinct one once, up front (0: no
+        // match), then count orders per item id.
+        let mut matching: Vec<(u32, Option<Arc<Item>>, u32)> = Vec::new();
+        for item in self
+            .items
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+        {
+            let score = text_score(&item.no_key, query, 85, 65, 0)
+                .filter(|n| *n > 0)
+                .or_else(|| {
+                    words
+                        .iter()
+                        .all(|w| item.name_key.contains(w))
+                        .then_some(35)
+                });
+            if let Some(score) = score {
+                if matching.len() <= item.id {
+                    matching.resize(item.id + 1, (0, None, 0));
                 }
+                matching[item.id] = (score, Some(item.clone()), 0);
             }
         }
-        orders.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.ordered_at.cmp(&a.1.ordered_at)));
+        // The scan is split over the cores: a large shop's rows take a few passes of memory.
+        let rows: Vec<&Row> = index
+            .get(&user)
+            .map(|r| r.values().collect())
+            .unwrap_or_default();
+        let scores: Vec<u32> = matching.iter().map(|m| m.0).collect();
+        let parts = if rows.len() < PARALLEL_ROWS {
+            1
+        } else {
+            std::thread::available_parallelism()
+                .map_or(1, std::num::NonZero::get)
+                .min(4)
+        };
+        let chunk = rows.len().div_ceil(parts).max(1);
+        let partials: Vec<Partial<'_>> = if parts == 1 {
+            vec![scan_rows(&rows, query, &words, &scores)]
+        } else {
+            std::thread::scope(|scope| {
+                let running: Vec<_> = rows
+                    .chunks(chunk)
+                    .map(|part| scope.spawn(|| scan_rows(part, query, &words, &scores)))
+                    .collect();
+                running
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_default())
+                    .collect()
+            })
+        };
+        let mut orders: Vec<(u32, &OrderSummary)> = Vec::new();
+        let mut buyers: HashMap<&str, (u32, &str, u32)> = HashMap::new();
+        for partial in partials {
+            orders.extend(partial.orders);
+            for (key, (score, shown, count)) in partial.buyers {
+                buyers.entry(key).or_insert((score, shown, 0)).2 += count;
+            }
+            for (slot, count) in matching.iter_mut().zip(partial.items) {
+                slot.2 += count;
+            }
+        }
+        let best = |a: &(u32, &OrderSummary), b: &(u32, &OrderSummary)| {
+            b.0.cmp(&a.0).then(b.1.ordered_at.cmp(&a.1.ordered_at))
+        };
+        if orders.len() > limit && limit > 0 {
+            orders.select_nth_unstable_by(limit - 1, best);
+            orders.truncate(limit);
+        }
+        orders.sort_by(best);
         let mut hits: Vec<Hit> = orders
             .into_iter()
             .take(limit)
@@ -461,7 +577,12 @@ impl Orders {
                     minifig: None,
                 }),
         );
-        let mut items: Vec<(u32, Arc<Item>, u32)> = items.into_values().collect();
+        let mut items: Vec<(u32, Arc<Item>, u32)> = matching
+            .into_iter()
+            .filter_map(|(score, item, count)| {
+                item.filter(|_| count > 0).map(|i| (score, i, count))
+            })
+            .collect();
         items.sort_by(|a, b| {
             b.0.cmp(&a.0)
                 .then(b.2.cmp(&a.2))

@@ -30,12 +30,12 @@ async fn a_new_seller_sets_up_logs_out_and_logs_back_in() {
     browser.fill("#setup-confirm", PASSWORD).await;
     browser.click("#setup-submit").await;
     browser.wait_for_text("#current-user", "anna").await;
-    // A new seller lands on the orders page, which leads to Settings to connect a store.
-    browser.wait_for_text("h1", "Orders").await;
+    // A new seller lands on the dashboard, which leads to Settings to connect a store.
+    browser.wait_for_text("h1", "Dashboard").await;
     browser
-        .wait_for_text("#orders-empty", "Connect a marketplace")
+        .wait_for_text("#dashboard-connect", "Connect BrickLink or BrickOwl")
         .await;
-    browser.click("#orders-empty a").await;
+    browser.click("#dashboard-connect a").await;
     browser.wait_for_text("h1", "Settings").await;
     assert!(
         browser

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod browser_connections;
+mod browser_dashboard;
 mod browser_jobs;
 mod browser_minifigs;
 mod browser_orders;
