@@ -41,12 +41,30 @@ pub enum Upserted {
 
 struct Row {
     summary: OrderSummary,
-    /// Lower-cased order number, buyer, item numbers and names.
+    /// Lower-cased order number, buyer, email, item numbers and names, in one string so a scan
+    /// over rows touches one allocation per order.
     haystack: String,
-    /// Lower-cased buyer, the sort key.
-    buyer_key: String,
+    /// Where the order number ends and the buyer lies in `haystack`.
+    id_end: u32,
+    buyer: (u32, u32),
     /// What it sold: each item (shared between orders) and its pieces.
     sold: Box<[(Arc<Item>, u32)]>,
+}
+
+impl Row {
+    /// The lower-cased order number.
+    fn id_key(&self) -> &str {
+        self.haystack
+            .get(..self.id_end as usize)
+            .unwrap_or_default()
+    }
+
+    /// The lower-cased buyer, the sort key.
+    fn buyer_key(&self) -> &str {
+        self.haystack
+            .get(self.buyer.0 as usize..self.buyer.1 as usize)
+            .unwrap_or_default()
+    }
 }
 
 /// A catalogue item as orders sell it, stored once however many orders hold it.
@@ -149,27 +167,44 @@ struct Partial<'a> {
     items: Vec<u32>,
 }
 
-fn scan_rows<'a>(rows: &[&'a Row], query: &str, words: &[&str], scores: &[u32]) -> Partial<'a> {
+/// Orders ranked best first: score, then newest.
+fn best_order(a: &(u32, &OrderSummary), b: &(u32, &OrderSummary)) -> std::cmp::Ordering {
+    b.0.cmp(&a.0).then(b.1.ordered_at.cmp(&a.1.ordered_at))
+}
+
+fn scan_rows<'a>(
+    rows: &[&'a Row],
+    query: &str,
+    words: &[&str],
+    scores: &[u32],
+    limit: usize,
+) -> Partial<'a> {
     let mut partial = Partial {
         items: vec![0; scores.len()],
         ..Partial::default()
     };
+    let keep = limit.max(1);
     for row in rows {
+        // Only the best `limit` orders are shown: keep the candidates few when most match.
+        if partial.orders.len() >= keep * 64 {
+            partial.orders.select_nth_unstable_by(keep - 1, best_order);
+            partial.orders.truncate(keep);
+        }
         let s = &row.summary;
-        if let Some(score) = text_score(&s.order_id, query, 100, 80, 0).filter(|n| *n > 0) {
+        if let Some(score) = text_score(row.id_key(), query, 100, 80, 0).filter(|n| *n > 0) {
             partial.orders.push((score, s));
         } else if words.iter().all(|w| row.haystack.contains(w)) {
-            let score = if words.iter().all(|w| row.buyer_key.contains(w)) {
+            let score = if words.iter().all(|w| row.buyer_key().contains(w)) {
                 50
             } else {
                 30
             };
             partial.orders.push((score, s));
         }
-        if let Some(score) = text_score(&row.buyer_key, query, 90, 70, 40) {
+        if let Some(score) = text_score(row.buyer_key(), query, 90, 70, 40) {
             partial
                 .buyers
-                .entry(row.buyer_key.as_str())
+                .entry(row.buyer_key())
                 .or_insert((score, s.buyer.as_str(), 0))
                 .2 += 1;
         }
@@ -204,22 +239,28 @@ fn encode(text: &str) -> String {
 }
 
 fn text_row(detail: &OrderDetail) -> Row {
-    let mut haystack = format!(
-        "{} {} {}",
-        detail.summary.order_id,
-        detail.summary.buyer,
-        detail.buyer_email.as_deref().unwrap_or_default()
-    );
-    for line in &detail.lines {
+    let offset = |text: &String| u32::try_from(text.len()).unwrap_or(u32::MAX);
+    let mut haystack = detail.summary.order_id.to_lowercase();
+    let id_end = offset(&haystack);
+    haystack.push(' ');
+    let buyer_start = offset(&haystack);
+    haystack.push_str(&detail.summary.buyer.to_lowercase());
+    let buyer_end = offset(&haystack);
+    for text in std::iter::once(detail.buyer_email.as_deref().unwrap_or_default()).chain(
+        detail
+            .lines
+            .iter()
+            .flat_map(|l| [l.item_no.as_str(), l.name.as_str()]),
+    ) {
         haystack.push(' ');
-        haystack.push_str(&line.item_no);
-        haystack.push(' ');
-        haystack.push_str(&line.name);
+        haystack.push_str(&text.to_lowercase());
     }
+    haystack.shrink_to_fit();
     Row {
         summary: detail.summary.clone(),
-        haystack: haystack.to_lowercase(),
-        buyer_key: detail.summary.buyer.to_lowercase(),
+        haystack,
+        id_end,
+        buyer: (buyer_start, buyer_end),
         sold: Box::new([]),
     }
 }
@@ -513,12 +554,12 @@ impl Orders {
         };
         let chunk = rows.len().div_ceil(parts).max(1);
         let partials: Vec<Partial<'_>> = if parts == 1 {
-            vec![scan_rows(&rows, query, &words, &scores)]
+            vec![scan_rows(&rows, query, &words, &scores, limit)]
         } else {
             std::thread::scope(|scope| {
                 let running: Vec<_> = rows
                     .chunks(chunk)
-                    .map(|part| scope.spawn(|| scan_rows(part, query, &words, &scores)))
+                    .map(|part| scope.spawn(|| scan_rows(part, query, &words, &scores, limit)))
                     .collect();
                 running
                     .into_iter()
@@ -537,14 +578,11 @@ impl Orders {
                 slot.2 += count;
             }
         }
-        let best = |a: &(u32, &OrderSummary), b: &(u32, &OrderSummary)| {
-            b.0.cmp(&a.0).then(b.1.ordered_at.cmp(&a.1.ordered_at))
-        };
         if orders.len() > limit && limit > 0 {
-            orders.select_nth_unstable_by(limit - 1, best);
+            orders.select_nth_unstable_by(limit - 1, best_order);
             orders.truncate(limit);
         }
-        orders.sort_by(best);
+        orders.sort_by(best_order);
         let mut hits: Vec<Hit> = orders
             .into_iter()
             .take(limit)
@@ -645,7 +683,7 @@ impl Orders {
                 OrderSort::Date => x.ordered_at.cmp(&y.ordered_at),
                 OrderSort::Changed => x.changed_at.cmp(&y.changed_at),
                 OrderSort::Total => x.total.cmp(&y.total),
-                OrderSort::Buyer => a.buyer_key.cmp(&b.buyer_key),
+                OrderSort::Buyer => a.buyer_key().cmp(b.buyer_key()),
                 OrderSort::Status => x.status.cmp(&y.status),
             }
             .then_with(|| x.order_id.cmp(&y.order_id))
