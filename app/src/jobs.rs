@@ -188,6 +188,23 @@ pub struct JobList {
     pub per_page: usize,
 }
 
+/// `GET /api/queues`: the queues, and the marketplace limits the jobs run under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueuesView {
+    pub queues: Vec<QueueCounts>,
+    /// The user's account on each marketplace: calls today against the allowance, the
+    /// per-minute rate, and the circuit breaker's state.
+    pub marketplaces: Vec<MarketplaceLimits>,
+}
+
+/// One marketplace account's limits as they stand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketplaceLimits {
+    pub marketplace: crate::Marketplace,
+    pub configured: bool,
+    pub usage: crate::ApiUsage,
+}
+
 /// Job counts of one queue by state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueueCounts {

@@ -24,7 +24,8 @@ pub use dashboard::{
 };
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use jobs::{
-    AttemptView, JobId, JobList, JobState, JobView, PartsView, ProgressView, QueueCounts, QueueName,
+    AttemptView, JobId, JobList, JobState, JobView, MarketplaceLimits, PartsView, ProgressView,
+    QueueCounts, QueueName, QueuesView,
 };
 pub use marketplace::{
     ApiUsage, BreakerState, BrickLinkKeys, BrickOwlKeys, ConnectionStatus, ConnectionView,

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use app::{JobId, JobList, JobState, JobView, QueueCounts, QueueName, Schedule, routes};
+use app::{
+    BreakerState, JobId, JobList, JobState, JobView, MarketplaceLimits, QueueCounts, QueueName,
+    QueuesView, Schedule, routes,
+};
 use leptos::prelude::*;
 
 use crate::{
@@ -29,6 +32,7 @@ pub fn JobsPage() -> impl IntoView {
     let filter = RwSignal::new(None::<JobState>);
     let jobs = RwSignal::new(None::<Result<JobList, String>>);
     let counts = RwSignal::new(Vec::<QueueCounts>::new());
+    let limits = RwSignal::new(Vec::<MarketplaceLimits>::new());
     let selected = RwSignal::new(None::<JobId>);
     let reload_queued = StoredValue::new(false);
 
@@ -40,8 +44,9 @@ pub fn JobsPage() -> impl IntoView {
             let path = format!("{}?per_page=100{}", routes::JOBS, state.unwrap_or_default());
             let list = api::get::<JobList>(&path).await.map_err(|e| e.message);
             jobs.set(Some(list));
-            if let Ok(fresh) = api::get::<Vec<QueueCounts>>(routes::QUEUES).await {
-                counts.set(fresh);
+            if let Ok(fresh) = api::get::<QueuesView>(routes::QUEUES).await {
+                counts.set(fresh.queues);
+                limits.set(fresh.marketplaces);
             }
         });
     };
@@ -95,6 +100,7 @@ pub fn JobsPage() -> impl IntoView {
         <div class="queue-cards">
             {QueueName::ALL.into_iter().map(|queue| view! { <QueueCard queue counts /> }).collect_view()}
         </div>
+        <Limits limits />
         <div class="tabs" role="tablist">
             {TABS.into_iter().map(|(state, label)| view! {
                 <button
@@ -200,6 +206,40 @@ fn QueueCard(queue: QueueName, counts: RwSignal<Vec<QueueCounts>>) -> impl IntoV
                 }
             }}</p>
         </div>
+    }
+}
+
+/// The marketplace limits jobs run under: calls today, the rate, and whether a marketplace is
+/// paused by its circuit breaker.
+#[component]
+fn Limits(limits: RwSignal<Vec<MarketplaceLimits>>) -> impl IntoView {
+    move || {
+        limits.with(|all| {
+            all.iter()
+                .filter(|l| l.configured)
+                .map(|l| {
+                    let u = &l.usage;
+                    let calls = match (u.daily_budget, u.per_minute) {
+                        (Some(budget), _) => format!("{} of {budget} calls today", u.calls_today),
+                        (None, Some(rate)) => format!("{} calls today, at most {rate} a minute", u.calls_today),
+                        (None, None) => format!("{} calls today", u.calls_today),
+                    };
+                    let (class, breaker) = match u.breaker {
+                        BreakerState::Closed => ("limit-line", "answering".to_owned()),
+                        BreakerState::HalfOpen => ("limit-line limit-paused", "trying one call to see whether it is back".to_owned()),
+                        BreakerState::Open => ("limit-line limit-paused", format!(
+                            "paused after repeated failures{}",
+                            u.retry_at.map(|at| format!(", next try {}", relative(at))).unwrap_or_default()
+                        )),
+                    };
+                    view! {
+                        <p class=class data-limits=l.marketplace.as_str()>
+                            <strong>{l.marketplace.label()}</strong>{format!(": {breaker} · {calls}")}
+                        </p>
+                    }
+                })
+                .collect_view()
+        })
     }
 }
 

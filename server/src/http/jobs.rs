@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use app::{AttemptView, JobId, JobList, JobState, JobView, PartsView, QueueCounts, QueueName};
+use app::{
+    AttemptView, JobId, JobList, JobState, JobView, MarketplaceLimits, PartsView, QueueCounts,
+    QueueName, QueuesView,
+};
 use axum::{
     extract::{Path, State},
     http::StatusCode,
@@ -103,11 +106,13 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /api/queues`: counts per queue and state, of the jobs the user may see.
+/// `GET /api/queues`: counts per queue and state of the jobs the user may see, and the
+/// user's marketplace limits (calls, rate, breaker).
 pub async fn queues(
-    State(queue): State<Queue>,
+    State(state): State<crate::state::AppState>,
     current: CurrentUser,
-) -> Result<ApiJson<Vec<QueueCounts>>, ApiError> {
+) -> Result<ApiJson<QueuesView>, ApiError> {
+    let queue = &state.queue;
     let now = OffsetDateTime::now_utc();
     let mut counts: BTreeMap<QueueName, BTreeMap<String, usize>> = QueueName::ALL
         .into_iter()
@@ -121,7 +126,7 @@ pub async fn queues(
             )
         })
         .collect();
-    for job in visible(&queue, &current)? {
+    for job in visible(queue, &current)? {
         if let Some(n) = counts
             .get_mut(&job.queue)
             .and_then(|c| c.get_mut(job.state_at(now).as_str()))
@@ -129,8 +134,17 @@ pub async fn queues(
             *n += 1;
         }
     }
-    Ok(ApiJson(
-        counts
+    let user = current.user.id;
+    let mut marketplaces = Vec::new();
+    for marketplace in app::Marketplace::ALL {
+        marketplaces.push(MarketplaceLimits {
+            marketplace,
+            configured: state.store.connections().get(user, marketplace)?.is_some(),
+            usage: state.marketplaces.guard().usage(user, marketplace),
+        });
+    }
+    Ok(ApiJson(QueuesView {
+        queues: counts
             .into_iter()
             .map(|(name, counts)| QueueCounts {
                 queue: name,
@@ -138,7 +152,8 @@ pub async fn queues(
                 lag_seconds: queue.lag_seconds(name, now),
             })
             .collect(),
-    ))
+        marketplaces,
+    }))
 }
 
 fn may_see(current: &CurrentUser, job: &JobRecord) -> bool {

@@ -1,7 +1,7 @@
 //! The jobs API: lists and filters, detail with attempts, retry, cancel, delete, queue counts,
 //! and who may see what.
 
-use app::{JobList, JobState, JobView, QueueCounts, QueueName};
+use app::{JobList, JobState, JobView, QueueName, QueuesView};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::queue::{JobContext, JobError, JobSpec, RetryPolicy};
@@ -173,7 +173,12 @@ async fn queue_counts_cover_every_queue_and_state() {
         .await
         .unwrap();
 
-    let counts: Vec<QueueCounts> = app.api.get_queues().await.json();
+    let view: QueuesView = app.api.get_queues().await.json();
+    assert_eq!(view.marketplaces.len(), 2);
+    assert!(view.marketplaces.iter().all(|m| !m.configured
+        && m.usage.breaker == app::BreakerState::Closed
+        && m.usage.calls_today == 0));
+    let counts = view.queues;
     assert_eq!(counts.len(), 3);
     for entry in &counts {
         assert_eq!(entry.counts.len(), 7, "every state, zeros included");

@@ -417,7 +417,21 @@ async fn flaky_marketplaces_still_deliver_every_order() {
         sim_ids(&app, 0, Side::BrickLink),
         sim_ids(&app, 0, Side::BrickOwl),
     );
+    let opened = std::sync::atomic::AtomicBool::new(false);
     app.until(240, "every order arrives despite the faults", || async {
+        // The limits the jobs run under are visible the whole time: a paused marketplace
+        // says when it is tried again.
+        let limits: app::QueuesView = app.api.get_queues().await.json();
+        for m in &limits.marketplaces {
+            assert!(m.configured);
+            if m.usage.breaker != app::BreakerState::Closed {
+                opened.store(true, std::sync::atomic::Ordering::Relaxed);
+                assert!(
+                    m.usage.breaker == app::BreakerState::HalfOpen || m.usage.retry_at.is_some(),
+                    "{m:?}"
+                );
+            }
+        }
         let got = (
             order_ids(&app.api, Marketplace::BrickLink).await,
             order_ids(&app.api, Marketplace::BrickOwl).await,
@@ -425,6 +439,15 @@ async fn flaky_marketplaces_still_deliver_every_order() {
         (got == expected).then_some(())
     })
     .await;
+    let limits: app::QueuesView = app.api.get_queues().await.json();
+    assert!(
+        limits.marketplaces.iter().all(|m| m.usage.calls_today > 0),
+        "every call is counted, failed ones too: {limits:?}"
+    );
+    println!(
+        "a breaker opened during the run: {}",
+        opened.load(std::sync::atomic::Ordering::Relaxed)
+    );
 }
 
 #[tokio::test]
