@@ -68,6 +68,9 @@ pub const CATALOG_MINIFIG: &str = "/api/catalog/minifigs/{no}";
 /// `GET` BrickLink's colours as synced into brickdesk.
 pub const CATALOG_COLORS: &str = "/api/catalog/colors";
 
+/// `POST` a backup of the running server (control token, not a session; see `brickdesk backup`).
+pub const ADMIN_BACKUP: &str = "/api/admin/backup";
+
 /// `GET` the dashboard.
 pub const DASHBOARD: &str = "/api/dashboard";
 /// `GET` search (`?q=`).

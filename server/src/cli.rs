@@ -37,6 +37,36 @@ enum Command {
     User(UserCommand),
     /// Run the BrickLink and BrickOwl simulator alone (for trying brickdesk out and for tests).
     Sim(SimArgs),
+    /// Write a backup of every order, list, job and account to a file; works while the server
+    /// runs (it asks the server through the data directory's control file).
+    Backup(BackupArgs),
+    /// Restore a backup into an empty data directory (stop the server first).
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+struct BackupArgs {
+    #[command(flatten)]
+    location: Location,
+    /// The backup file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Also store the key that unlocks the saved marketplace keys. Anyone with the file can
+    /// then use your BrickLink and BrickOwl keys: keep it as safe as the server.
+    #[arg(long)]
+    with_secret_key: bool,
+}
+
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    #[command(flatten)]
+    location: Location,
+    /// The backup file to read.
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// Replace the database and key in a data directory that is not empty.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -102,6 +132,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Sim(args) => sim(args).await,
+        Command::Backup(args) => backup(args).await,
+        Command::Restore(args) => {
+            let data_dir = data_dir(&args.location)?;
+            let (input, force) = (args.input, args.force);
+            let header = tokio::task::spawn_blocking(move || {
+                crate::backup::restore(&input, &data_dir, force)
+            })
+            .await??;
+            say(&format!(
+                "restored the backup of {} ({} entries){}",
+                header.created_at,
+                header.trees.values().sum::<u64>(),
+                if header.with_secret_key {
+                    ""
+                } else {
+                    "; it holds no secret.key, so enter the marketplace keys again in Settings"
+                }
+            ));
+            Ok(())
+        }
         Command::User(UserCommand::Add {
             location,
             username,
@@ -176,6 +226,99 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         say("demo: log in as demo / demo");
     }
     app.run_until_stopped(shutdown_signal()).await
+}
+
+fn data_dir(location: &Location) -> anyhow::Result<PathBuf> {
+    let overrides = Overrides {
+        listen: None,
+        data_dir: location.data_dir.clone(),
+    };
+    Ok(Config::load(location.config.as_deref(), &overrides)?.data_dir)
+}
+
+/// `brickdesk backup`: straight from the store when no server runs, else through the server.
+async fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let data_dir = data_dir(&args.location)?;
+    if args.with_secret_key {
+        eprintln!(
+            "warning: the backup will hold secret.key; anyone with the file can use the saved \
+             marketplace keys"
+        );
+    }
+    let out = args.out.clone();
+    let opened = {
+        let data_dir = data_dir.clone();
+        tokio::task::spawn_blocking(move || Store::open(&data_dir)).await?
+    };
+    let header = match opened {
+        Ok(store) => {
+            let with_key = args.with_secret_key;
+            tokio::task::spawn_blocking(move || {
+                crate::backup::write(&store, &data_dir, &out, with_key)
+            })
+            .await??
+        }
+        Err(crate::store::StoreError::Open { .. }) => {
+            let Some(control) = crate::control::read(&data_dir) else {
+                bail!(
+                    "the data directory {} is in use, but no running brickdesk says where it \
+                     listens (control.json is missing); stop the other process and try again",
+                    data_dir.display()
+                );
+            };
+            let mut response = reqwest::Client::new()
+                .post(format!("{}{}", control.url, app::routes::ADMIN_BACKUP))
+                .header(crate::control::HEADER, &control.token)
+                .json(&serde_json::json!({"with_secret_key": args.with_secret_key}))
+                .send()
+                .await
+                .with_context(|| {
+                    format!("cannot reach the running brickdesk at {}", control.url)
+                })?;
+            if !response.status().is_success() {
+                bail!(
+                    "the running brickdesk refused the backup: HTTP {} {}",
+                    response.status(),
+                    response.text().await.unwrap_or_default()
+                );
+            }
+            let partial = args.out.with_extension("download.partial");
+            let mut file = tokio::fs::File::create(&partial).await?;
+            while let Some(chunk) = response.chunk().await? {
+                tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await?;
+            }
+            file.sync_all().await?;
+            drop(file);
+            let checked = {
+                let partial = partial.clone();
+                tokio::task::spawn_blocking(move || crate::backup::verify(&partial)).await?
+            };
+            let header = match checked {
+                Ok(header) => header,
+                Err(err) => {
+                    let _ = std::fs::remove_file(&partial);
+                    return Err(err.into());
+                }
+            };
+            std::fs::rename(&partial, &args.out)?;
+            #[cfg(unix)]
+            std::fs::set_permissions(
+                &args.out,
+                std::os::unix::fs::PermissionsExt::from_mode(0o600),
+            )?;
+            header
+        }
+        Err(err) => return Err(err.into()),
+    };
+    say(&format!(
+        "backup written to {}: {} entries in {} trees, {} bytes, sha256 {}",
+        args.out.display(),
+        header.trees.values().sum::<u64>(),
+        header.trees.len(),
+        header.body_bytes,
+        header.sha256
+    ));
+    Ok(())
 }
 
 fn open_store(location: &Location) -> anyhow::Result<Store> {

@@ -27,6 +27,9 @@ const KEYS: &[&str] = &[
     "colors_cron",
     "search_refresh_cron",
     "prune_cron",
+    "backup_cron",
+    "backup_dir",
+    "backup_keep",
     "bricklink_daily_calls",
     "brickowl_per_minute",
     "brickowl_notify_listen",
@@ -68,6 +71,12 @@ pub struct Config {
     pub search_refresh_cron: String,
     /// When finished jobs past their retention and old activity are deleted (cron, UTC).
     pub prune_cron: String,
+    /// When to write a rotating backup (cron, UTC); empty (the default) turns it off.
+    pub backup_cron: String,
+    /// Where rotating backups go; empty means `backups/` in the data directory.
+    pub backup_dir: String,
+    /// How many rotating backups to keep.
+    pub backup_keep: usize,
     /// BrickLink calls a day brickdesk allows itself (BrickLink's published soft limit is 5,000;
     /// the last 10 % are kept for work a person waits on).
     pub bricklink_daily_calls: u32,
@@ -109,6 +118,9 @@ impl Default for Config {
             colors_cron: "0 4 * * 1".to_owned(),
             search_refresh_cron: "*/5 * * * *".to_owned(),
             prune_cron: "17 * * * *".to_owned(),
+            backup_cron: String::new(),
+            backup_dir: String::new(),
+            backup_keep: 7,
             bricklink_daily_calls: 5_000,
             brickowl_per_minute: 600,
             brickowl_notify_listen: String::new(),
@@ -200,6 +212,9 @@ impl fmt::Debug for Config {
             .field("colors_cron", &self.colors_cron)
             .field("search_refresh_cron", &self.search_refresh_cron)
             .field("prune_cron", &self.prune_cron)
+            .field("backup_cron", &self.backup_cron)
+            .field("backup_dir", &self.backup_dir)
+            .field("backup_keep", &self.backup_keep)
             .field("bricklink_daily_calls", &self.bricklink_daily_calls)
             .field("brickowl_per_minute", &self.brickowl_per_minute)
             .field("brickowl_notify_listen", &self.brickowl_notify_listen)

@@ -2,10 +2,12 @@
 //! the embedded web UI. `main.rs` only parses the command line and calls into here.
 
 pub mod auth;
+pub mod backup;
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod connections;
+pub mod control;
 pub mod demo;
 pub mod error;
 pub mod events;

@@ -26,6 +26,7 @@ pub enum Task {
     Colors,
     SearchRefresh,
     Prune,
+    Backup,
 }
 
 impl Task {
@@ -36,6 +37,7 @@ impl Task {
             Self::Colors => "colors_cron",
             Self::SearchRefresh => "search_refresh_cron",
             Self::Prune => "prune_cron",
+            Self::Backup => "backup_cron",
         }
     }
 
@@ -48,6 +50,9 @@ impl Task {
             Self::SearchRefresh => "Computes your most used searches again, so they stay instant",
             Self::Prune => {
                 "Deletes finished jobs past their retention and activity beyond the newest 2,000 entries"
+            }
+            Self::Backup => {
+                "Writes a backup of everything into the backup folder, keeping the newest few"
             }
         }
     }
@@ -64,6 +69,8 @@ struct Entry {
 pub struct Scheduler {
     entries: Arc<Vec<Entry>>,
     last: Arc<Mutex<HashMap<Task, OffsetDateTime>>>,
+    /// The data directory, where rotating backups go, and how many stay.
+    backups: Arc<(std::path::PathBuf, std::path::PathBuf, usize)>,
 }
 
 impl Scheduler {
@@ -74,6 +81,7 @@ impl Scheduler {
             (Task::Colors, &config.colors_cron),
             (Task::SearchRefresh, &config.search_refresh_cron),
             (Task::Prune, &config.prune_cron),
+            (Task::Backup, &config.backup_cron),
         ]
         .into_iter()
         .map(|(task, pattern)| {
@@ -84,9 +92,14 @@ impl Scheduler {
             })
         })
         .collect::<Result<Vec<_>, BadSchedule>>()?;
+        let folder = match config.backup_dir.trim() {
+            "" => config.data_dir.join("backups"),
+            dir => dir.into(),
+        };
         Ok(Self {
             entries: Arc::new(entries),
             last: Arc::default(),
+            backups: Arc::new((config.data_dir.clone(), folder, config.backup_keep.max(1))),
         })
     }
 
@@ -161,6 +174,16 @@ impl Scheduler {
                 Ok(tokio::task::spawn_blocking(move || search.refresh(&store)).await??)
             }
             Task::Prune => prune(deps).await,
+            Task::Backup => {
+                let (store, backups) = (deps.store.clone(), self.backups.clone());
+                let path = tokio::task::spawn_blocking(move || {
+                    let (data_dir, folder, keep) = &*backups;
+                    crate::backup::rotate(&store, data_dir, folder, *keep)
+                })
+                .await??;
+                tracing::info!(path = %path.display(), "scheduled backup written");
+                Ok(1)
+            }
         }
     }
 }
@@ -280,10 +303,15 @@ mod tests {
                 "poll_cron",
                 "colors_cron",
                 "search_refresh_cron",
-                "prune_cron"
+                "prune_cron",
+                "backup_cron"
             ]
         );
-        assert!(table.iter().all(|s| s.enabled && s.last_run.is_none()));
+        assert!(table[..4].iter().all(|s| s.enabled && s.last_run.is_none()));
+        assert!(
+            !table[4].enabled,
+            "backups by schedule are off until configured"
+        );
         assert_eq!(table[0].next_run, Some(datetime!(2026-11-29 20:10:00 UTC)));
         let off = crate::config::Config {
             colors_cron: String::new(),

@@ -88,6 +88,14 @@ impl Application {
             ui_embedded = http::assets::ui_built(),
             "store open"
         );
+        let control_token = crate::control::new_token()?;
+        let local = if bound.ip().is_unspecified() {
+            SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), bound.port())
+        } else {
+            bound
+        };
+        crate::control::publish(&config.data_dir, &format!("http://{local}"), &control_token)
+            .context("cannot write control.json into the data directory")?;
         let store_catalog = store.catalog().clone();
         let state = AppState {
             store,
@@ -102,6 +110,7 @@ impl Application {
             catalog: crate::catalog::Catalog::new(store_catalog),
             search: crate::search::Search::default(),
             scheduler: scheduler.clone(),
+            control_token: control_token.into(),
         };
         jobs::register_all(&state.queue, &state.deps());
         Ok(Self {
@@ -135,6 +144,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let data_dir = self.state.config.data_dir.clone();
         let router = http::router(self.state.clone());
         self.state.queue.start();
         if let Some(listener) = self.notify_listener {
@@ -169,6 +179,7 @@ impl Application {
         })
         .await
         .context("serving HTTP")?;
+        crate::control::remove(&data_dir);
         self.state.queue.shutdown(SHUTDOWN_GRACE).await;
         self.state.store.flush().await?;
         tracing::info!("stopped; every acknowledged write is flushed");

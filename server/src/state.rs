@@ -36,6 +36,9 @@ pub struct AppState {
     pub search: crate::search::Search,
     /// The cron table.
     pub scheduler: crate::scheduler::Scheduler,
+    /// The control token (`control.json`), for `brickdesk backup` while the server runs.
+    #[from_ref(skip)]
+    pub control_token: Arc<str>,
 }
 
 impl AppState {

@@ -465,3 +465,68 @@ async fn demo_mode_brings_simulated_orders_to_the_demo_user() {
         .unwrap();
     assert!(status.success());
 }
+
+#[tokio::test]
+async fn backup_works_while_serving_and_restore_wants_an_empty_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path());
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/setup", served.base))
+        .json(&json!({"username": "anna", "email": "anna@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let files = tempfile::tempdir().unwrap();
+    let out = files.path().join("shop.backup");
+    let (data, file) = (dir.path().display().to_string(), out.display().to_string());
+    let made = tokio::task::spawn_blocking(move || {
+        run_with_stdin(&["backup", "--data-dir", &data, "--out", &file], "")
+    })
+    .await
+    .unwrap();
+    let said = String::from_utf8_lossy(&made.stdout);
+    assert!(
+        made.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert!(said.contains("backup written to"), "{said}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only its owner reads a backup");
+    }
+    served.signal("-TERM");
+    tokio::task::spawn_blocking(move || served.wait())
+        .await
+        .unwrap();
+    // With the server stopped, straight from the store.
+    let offline = files.path().join("offline.backup");
+    let (data, file) = (
+        dir.path().display().to_string(),
+        offline.display().to_string(),
+    );
+    let made = run_with_stdin(&["backup", "--data-dir", &data, "--out", &file], "");
+    assert!(made.status.success());
+    assert!(offline.exists());
+
+    let fresh = tempfile::tempdir().unwrap();
+    let target = fresh.path().join("data");
+    let target_text = target.display().to_string();
+    let file = out.display().to_string();
+    let restored = run_with_stdin(&["restore", "--data-dir", &target_text, "--in", &file], "");
+    let said = String::from_utf8_lossy(&restored.stdout);
+    assert!(restored.status.success(), "{said}");
+    assert!(said.contains("enter the marketplace keys again"), "{said}");
+    let twice = run_with_stdin(&["restore", "--data-dir", &target_text, "--in", &file], "");
+    assert!(!twice.status.success());
+    assert!(
+        String::from_utf8_lossy(&twice.stderr).contains("is not empty"),
+        "{}",
+        String::from_utf8_lossy(&twice.stderr)
+    );
+    let again = Served::start(&target);
+    assert_eq!(login(&again.base, "anna", PASSWORD).await, 200);
+}

@@ -82,6 +82,7 @@ impl TestApp {
             colors_cron: String::new(),
             search_refresh_cron: String::new(),
             prune_cron: String::new(),
+            backup_cron: String::new(),
             ..Config::default()
         };
         adjust(&mut config);

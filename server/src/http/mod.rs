@@ -3,6 +3,7 @@
 
 mod accounts;
 pub mod assets;
+mod backup;
 mod connections;
 pub mod dashboard;
 mod events;
@@ -94,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route(routes::MINIFIG_PART, put(minifigs::update_part))
         .route(routes::CATALOG_MINIFIG, get(minifigs::catalog_minifig))
         .route(routes::CATALOG_COLORS, get(minifigs::colors))
+        .route(routes::ADMIN_BACKUP, post(backup::backup))
         .route(routes::DASHBOARD, get(dashboard::dashboard))
         .route(routes::SEARCH, get(dashboard::search))
         .route(routes::SCHEDULES, get(dashboard::schedules))

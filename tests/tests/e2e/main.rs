@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // helpers here are test code too
 
 mod accounts;
+mod backup;
 mod browser_connections;
 mod browser_dashboard;
 mod browser_jobs;

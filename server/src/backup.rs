@@ -1,0 +1,455 @@
+//! Backups: every tree of the store in one file, with a header (format, schema, time, entries
+//! per tree, body length, SHA-256 of the body), written while the server runs.
+//!
+//! Consistency: sled has no snapshot across trees, so the order of the trees is what makes a
+//! backup restorable. The job queue is written first, everything else after it. A job that
+//! finished while the other trees were read is in the backup as still waiting or running;
+//! restored, it runs again, and since every job is idempotent (orders are upserts keyed by
+//! marketplace order id) it reaches the same state. Whatever a job stored before the queue was
+//! read is in the later trees. So a restored backup holds every acknowledged change up to the
+//! moment the queue was read, and the jobs to redo what came after.
+//!
+//! The marketplace keys are sealed with `secret.key`; it goes into a backup only when asked
+//! (`--with-secret-key`), since the file then opens the keys. Restored without it, the
+//! connections ask for their keys again.
+//!
+//! File: `BRICKDESK-BACKUP\n`, one line of header JSON, then the body: records of a tag byte
+//! (1 tree, 2 entry, 3 secret key) and length-prefixed (u32, big-endian) byte strings.
+
+use std::{
+    collections::BTreeMap,
+    fs::File,
+    io::{BufRead, BufReader, BufWriter, Read, Write},
+    path::{Path, PathBuf},
+};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use time::OffsetDateTime;
+
+use crate::store::{SCHEMA_VERSION, Store};
+
+const MAGIC: &[u8] = b"BRICKDESK-BACKUP\n";
+/// The file format this build writes and reads.
+pub const FORMAT: u32 = 1;
+/// The queue's tree: written first (see the module docs).
+const FIRST: &str = "jobs";
+const KEY_FILE: &str = "secret.key";
+const TREE: u8 = 1;
+const ENTRY: u8 = 2;
+const SECRET: u8 = 3;
+
+/// What a backup says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    pub format: u32,
+    pub schema: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Entries per tree.
+    pub trees: BTreeMap<String, u64>,
+    pub with_secret_key: bool,
+    pub body_bytes: u64,
+    /// Hex SHA-256 of the body.
+    pub sha256: String,
+}
+
+/// Why a backup or restore did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{0} is not a brickdesk backup")]
+    NotABackup(String),
+    #[error(
+        "the backup is damaged or incomplete ({0}); nothing was written. Make the backup again \
+         or use an older copy"
+    )]
+    Damaged(String),
+    #[error(
+        "the backup is of a newer brickdesk (format {format}, schema {schema}; this build reads \
+         format {FORMAT}, schema up to {SCHEMA_VERSION}); restore it with that version or newer"
+    )]
+    Newer { format: u32, schema: u32 },
+    #[error(
+        "{0} is not empty; restore into an empty data directory, or pass --force to replace what \
+         is there"
+    )]
+    NotEmpty(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Sled(#[from] sled::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> BackupError + '_ {
+    move |source| BackupError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn record(out: &mut impl Write, tag: u8, parts: &[&[u8]]) -> std::io::Result<()> {
+    out.write_all(&[tag])?;
+    for part in parts {
+        let len = u32::try_from(part.len())
+            .map_err(|_| std::io::Error::other("a value longer than 4 GiB"))?;
+        out.write_all(&len.to_be_bytes())?;
+        out.write_all(part)?;
+    }
+    Ok(())
+}
+
+/// A writer that hashes and counts what passes through.
+struct Hashing<W> {
+    inner: W,
+    hash: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes a backup of `store` (in `data_dir`) to `out`, through a temporary file beside it so
+/// a failed backup never leaves a half file under the wanted name.
+pub fn write(
+    store: &Store,
+    data_dir: &Path,
+    out: &Path,
+    with_secret_key: bool,
+) -> Result<Header, BackupError> {
+    let db = store.db();
+    let body_path = out.with_extension("body.partial");
+    let mut body = Hashing {
+        inner: BufWriter::new(File::create(&body_path).map_err(io(&body_path))?),
+        hash: Sha256::new(),
+        bytes: 0,
+    };
+    let mut names: Vec<String> = db
+        .tree_names()
+        .iter()
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .collect();
+    names.sort_by_key(|n| (n != FIRST, n.clone()));
+    let mut trees = BTreeMap::new();
+    for name in names {
+        let tree = db.open_tree(&name)?;
+        record(&mut body, TREE, &[name.as_bytes()]).map_err(io(&body_path))?;
+        let mut count = 0u64;
+        for entry in &tree {
+            let (key, value) = entry?;
+            record(&mut body, ENTRY, &[&key, &value]).map_err(io(&body_path))?;
+            count += 1;
+        }
+        trees.insert(name, count);
+    }
+    if with_secret_key {
+        let path = data_dir.join(KEY_FILE);
+        let key = std::fs::read(&path).map_err(io(&path))?;
+        record(&mut body, SECRET, &[&key]).map_err(io(&body_path))?;
+    }
+    body.flush().map_err(io(&body_path))?;
+    let Hashing { inner, hash, bytes } = body;
+    drop(inner);
+    let header = Header {
+        format: FORMAT,
+        schema: SCHEMA_VERSION,
+        created_at: OffsetDateTime::now_utc(),
+        trees,
+        with_secret_key,
+        body_bytes: bytes,
+        sha256: hex(&hash.finalize()),
+    };
+    let partial = out.with_extension("partial");
+    let mut file = BufWriter::new(create_private(&partial)?);
+    file.write_all(MAGIC).map_err(io(&partial))?;
+    serde_json::to_writer(&mut file, &header).map_err(|e| io(&partial)(e.into()))?;
+    file.write_all(b"\n").map_err(io(&partial))?;
+    std::io::copy(
+        &mut File::open(&body_path).map_err(io(&body_path))?,
+        &mut file,
+    )
+    .map_err(io(&partial))?;
+    file.into_inner()
+        .map_err(|e| io(&partial)(e.into_error()))?
+        .sync_all()
+        .map_err(io(&partial))?;
+    std::fs::remove_file(&body_path).map_err(io(&body_path))?;
+    std::fs::rename(&partial, out).map_err(io(out))?;
+    Ok(header)
+}
+
+/// A new file only its owner reads (a backup holds every order and, maybe, the key).
+fn create_private(path: &Path) -> Result<File, BackupError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(io(path))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads and checks the header.
+pub fn header(path: &Path) -> Result<(Header, BufReader<File>), BackupError> {
+    let mut reader = BufReader::new(File::open(path).map_err(io(path))?);
+    let mut magic = vec![0u8; MAGIC.len()];
+    if reader.read_exact(&mut magic).is_err() || magic != MAGIC {
+        return Err(BackupError::NotABackup(path.display().to_string()));
+    }
+    let mut line = Vec::new();
+    (&mut reader)
+        .take(1 << 20)
+        .read_until(b'\n', &mut line)
+        .map_err(io(path))?;
+    let header: Header = serde_json::from_slice(&line)
+        .map_err(|e| BackupError::Damaged(format!("its header cannot be read: {e}")))?;
+    if header.format > FORMAT || header.schema > SCHEMA_VERSION {
+        return Err(BackupError::Newer {
+            format: header.format,
+            schema: header.schema,
+        });
+    }
+    Ok((header, reader))
+}
+
+/// One body record.
+enum Record {
+    Tree(Vec<u8>),
+    Entry(Vec<u8>, Vec<u8>),
+    Secret(Vec<u8>),
+}
+
+fn part(reader: &mut impl Read) -> Result<Vec<u8>, BackupError> {
+    let mut len = [0u8; 4];
+    reader
+        .read_exact(&mut len)
+        .map_err(|_| BackupError::Damaged("it ends inside a record".into()))?;
+    let len = u32::from_be_bytes(len) as usize;
+    let mut bytes = Vec::new();
+    reader
+        .take(len as u64)
+        .read_to_end(&mut bytes)
+        .map_err(|e| BackupError::Damaged(e.to_string()))?;
+    if bytes.len() != len {
+        return Err(BackupError::Damaged("it ends inside a record".into()));
+    }
+    Ok(bytes)
+}
+
+fn next(reader: &mut impl Read) -> Result<Option<Record>, BackupError> {
+    let mut tag = [0u8; 1];
+    match reader.read(&mut tag) {
+        Ok(0) => return Ok(None),
+        Ok(_) => {}
+        Err(e) => return Err(BackupError::Damaged(e.to_string())),
+    }
+    Ok(Some(match tag[0] {
+        TREE => Record::Tree(part(reader)?),
+        ENTRY => Record::Entry(part(reader)?, part(reader)?),
+        SECRET => Record::Secret(part(reader)?),
+        other => return Err(BackupError::Damaged(format!("unknown record {other}"))),
+    }))
+}
+
+/// Checks the whole body against the header without writing anything.
+pub fn verify(path: &Path) -> Result<Header, BackupError> {
+    let (header, reader) = header(path)?;
+    let mut body = Hashing {
+        inner: std::io::sink(),
+        hash: Sha256::new(),
+        bytes: 0,
+    };
+    let mut reader = reader;
+    std::io::copy(&mut reader, &mut body).map_err(io(path))?;
+    if body.bytes != header.body_bytes {
+        return Err(BackupError::Damaged(format!(
+            "{} of {} bytes",
+            body.bytes, header.body_bytes
+        )));
+    }
+    if hex(&body.hash.finalize()) != header.sha256 {
+        return Err(BackupError::Damaged("the checksum does not match".into()));
+    }
+    // The structure too: every record whole, the counts as the header says.
+    let (_, mut reader) = self::header(path)?;
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut current = None::<String>;
+    while let Some(record) = next(&mut reader)? {
+        match record {
+            Record::Tree(name) => {
+                let name = String::from_utf8_lossy(&name).into_owned();
+                counts.insert(name.clone(), 0);
+                current = Some(name);
+            }
+            Record::Entry(..) => {
+                let tree = current
+                    .as_ref()
+                    .ok_or_else(|| BackupError::Damaged("an entry outside a tree".into()))?;
+                *counts.entry(tree.clone()).or_default() += 1;
+            }
+            Record::Secret(_) => {}
+        }
+    }
+    if counts != header.trees {
+        return Err(BackupError::Damaged(
+            "the entries do not match the header".into(),
+        ));
+    }
+    Ok(header)
+}
+
+/// Whether `dir` holds anything.
+fn has_content(dir: &Path) -> Result<bool, BackupError> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_some()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io(dir)(e)),
+    }
+}
+
+/// Restores `backup` into `data_dir`: verified first, written only if it is whole; refuses a
+/// data directory with anything in it unless `force`, which replaces its database and key.
+pub fn restore(backup: &Path, data_dir: &Path, force: bool) -> Result<Header, BackupError> {
+    let header = verify(backup)?;
+    if has_content(data_dir)? {
+        if !force {
+            return Err(BackupError::NotEmpty(data_dir.display().to_string()));
+        }
+        for name in ["db", KEY_FILE, crate::control::FILE] {
+            let path = data_dir.join(name);
+            let gone = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            match gone {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&path)(e)),
+            }
+        }
+    }
+    std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
+    let db = sled::Config::new()
+        .path(data_dir.join("db"))
+        .open()
+        .map_err(crate::store::StoreError::from)?;
+    let (_, mut reader) = header_reader(backup)?;
+    let mut tree = None::<sled::Tree>;
+    let mut batch = sled::Batch::default();
+    let mut in_batch = 0usize;
+    while let Some(record) = next(&mut reader)? {
+        match record {
+            Record::Tree(name) => {
+                if let Some(previous) = tree.take() {
+                    previous.apply_batch(std::mem::take(&mut batch))?;
+                    in_batch = 0;
+                }
+                tree = Some(db.open_tree(name)?);
+            }
+            Record::Entry(key, value) => {
+                batch.insert(key, value);
+                in_batch += 1;
+                if in_batch >= 10_000
+                    && let Some(tree) = &tree
+                {
+                    tree.apply_batch(std::mem::take(&mut batch))?;
+                    in_batch = 0;
+                }
+            }
+            Record::Secret(key) => {
+                let path = data_dir.join(KEY_FILE);
+                let mut file = create_private(&path)?;
+                file.write_all(&key).map_err(io(&path))?;
+                file.sync_all().map_err(io(&path))?;
+            }
+        }
+    }
+    if let Some(tree) = tree {
+        tree.apply_batch(batch)?;
+    }
+    db.flush()?;
+    Ok(header)
+}
+
+/// Every tree and entry of a backup, in file order (for comparing two backups).
+pub fn contents(path: &Path) -> Result<Contents, BackupError> {
+    verify(path)?;
+    let (_, mut reader) = header(path)?;
+    let mut trees = Contents::new();
+    let mut current = String::new();
+    while let Some(record) = next(&mut reader)? {
+        match record {
+            Record::Tree(name) => {
+                current = String::from_utf8_lossy(&name).into_owned();
+                trees.entry(current.clone()).or_default();
+            }
+            Record::Entry(key, value) => {
+                trees.entry(current.clone()).or_default().push((key, value));
+            }
+            Record::Secret(_) => {}
+        }
+    }
+    Ok(trees)
+}
+
+/// Trees by name, each its entries in key order.
+pub type Contents = BTreeMap<String, Vec<(Vec<u8>, Vec<u8>)>>;
+
+fn header_reader(path: &Path) -> Result<(Header, BufReader<File>), BackupError> {
+    header(path)
+}
+
+/// `dir/brickdesk-YYYYMMDD-HHMMSS.backup`, and the older ones beyond `keep` deleted.
+pub fn rotate(
+    store: &Store,
+    data_dir: &Path,
+    dir: &Path,
+    keep: usize,
+) -> Result<PathBuf, BackupError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let now = OffsetDateTime::now_utc();
+    let name = format!(
+        "brickdesk-{:04}{:02}{:02}-{:02}{:02}{:02}.backup",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let path = dir.join(name);
+    write(store, data_dir, &path, false)?;
+    let mut old: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io(dir))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("brickdesk-") && n.ends_with(".backup"))
+        })
+        .collect();
+    old.sort();
+    let excess = old.len().saturating_sub(keep.max(1));
+    for path in old.into_iter().take(excess) {
+        std::fs::remove_file(&path).map_err(io(&path))?;
+    }
+    Ok(path)
+}
