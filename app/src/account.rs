@@ -32,6 +32,32 @@ pub struct User {
     /// When the account was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Disabled accounts cannot log in.
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// `POST /api/users` (admins): a new account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAccount {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub is_admin: bool,
+}
+
+/// `PUT /api/users/{id}` (admins): fields present are changed.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AccountUpdate {
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+/// `POST /api/users/{id}/password` (admins): a new password; the account's sessions end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordReset {
+    pub password: String,
 }
 
 impl User {
@@ -157,6 +183,7 @@ mod tests {
             display_name: None,
             is_admin: true,
             created_at: time::macros::datetime!(2026-11-28 10:00 UTC),
+            disabled: false,
         };
         let json = serde_json::to_value(&user).expect("serialises");
         assert_eq!(json["created_at"], "2026-11-28T10:00:00Z");

@@ -55,6 +55,7 @@ error_codes! {
     BodyTooLarge => "body-too-large",
     NotLoggedIn => "not-logged-in",
     BadCredentials => "bad-credentials",
+    AccountDisabled => "account-disabled",
     WrongPassword => "wrong-password",
     CsrfMissing => "csrf-missing",
     Forbidden => "forbidden",

@@ -15,8 +15,8 @@ pub mod routes;
 pub mod validate;
 
 pub use account::{
-    LoginRequest, PasswordChange, ProfileUpdate, SessionInfo, SetupRequest, SetupStatus, User,
-    UserId,
+    AccountUpdate, LoginRequest, NewAccount, PasswordChange, PasswordReset, ProfileUpdate,
+    SessionInfo, SetupRequest, SetupStatus, User, UserId,
 };
 pub use dashboard::{
     Dashboard, Day, Hit, HitKind, JobHealth, MinifigStats, NeedsAction, Period, Sales, Schedule,

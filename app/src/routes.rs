@@ -71,6 +71,23 @@ pub const CATALOG_COLORS: &str = "/api/catalog/colors";
 /// `POST` a backup of the running server (control token, not a session; see `brickdesk backup`).
 pub const ADMIN_BACKUP: &str = "/api/admin/backup";
 
+/// `GET` every account, `POST` a new one (admins).
+pub const USERS: &str = "/api/users";
+/// `PUT` an account: disable or enable it (admins).
+pub const USER: &str = "/api/users/{id}";
+/// `POST` a new password for an account; its sessions end (admins).
+pub const USER_PASSWORD: &str = "/api/users/{id}/password";
+
+/// One account's path.
+pub fn user(id: crate::UserId) -> String {
+    format!("/api/users/{}", id.0)
+}
+
+/// One account's password path.
+pub fn user_password(id: crate::UserId) -> String {
+    format!("/api/users/{}/password", id.0)
+}
+
 /// `GET` the dashboard.
 pub const DASHBOARD: &str = "/api/dashboard";
 /// `GET` search (`?q=`).

@@ -117,6 +117,27 @@ enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// List every account.
+    List {
+        #[command(flatten)]
+        location: Location,
+    },
+    /// Disable an account: it cannot log in, and its sessions end.
+    Disable {
+        #[command(flatten)]
+        location: Location,
+        /// Username or email.
+        #[arg(long)]
+        login: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        #[command(flatten)]
+        location: Location,
+        /// Username or email.
+        #[arg(long)]
+        login: String,
+    },
     /// Set a new password (read from stdin) and end the account's sessions.
     ResetPassword {
         #[command(flatten)]
@@ -181,6 +202,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             ));
             Ok(())
         }
+        Command::User(UserCommand::List { location }) => {
+            let store = open_store(&location)?;
+            let mut users = store.users().list()?;
+            users.sort_by_key(|u| u.id);
+            say(&format!(
+                "{:>4}  {:<20} {:<32} {:<6} {:<9} created",
+                "id", "username", "email", "role", "state"
+            ));
+            for u in users {
+                say(&format!(
+                    "{:>4}  {:<20} {:<32} {:<6} {:<9} {}",
+                    u.id,
+                    u.username,
+                    u.email,
+                    if u.is_admin { "admin" } else { "user" },
+                    if u.disabled { "disabled" } else { "active" },
+                    u.created_at.date()
+                ));
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::Disable { location, login }) => {
+            set_disabled(&location, &login, true).await
+        }
+        Command::User(UserCommand::Enable { location, login }) => {
+            set_disabled(&location, &login, false).await
+        }
         Command::User(UserCommand::ResetPassword { location, login }) => {
             let store = open_store(&location)?;
             let Some(user) = store.users().find_by_login(&login)? else {
@@ -226,6 +274,27 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         say("demo: log in as demo / demo");
     }
     app.run_until_stopped(shutdown_signal()).await
+}
+
+/// `user disable` / `user enable`.
+async fn set_disabled(location: &Location, login: &str, disabled: bool) -> anyhow::Result<()> {
+    let store = open_store(location)?;
+    let Some(user) = store.users().find_by_login(login)? else {
+        bail!("no account has the username or email {login:?}");
+    };
+    store.users().set_disabled(user.id, disabled)?;
+    let ended = if disabled {
+        store.sessions().remove_all_for(user.id, None)?
+    } else {
+        0
+    };
+    store.flush().await?;
+    say(&if disabled {
+        format!("{} is disabled; {ended} session(s) ended", user.username)
+    } else {
+        format!("{} can log in again", user.username)
+    });
+    Ok(())
 }
 
 fn data_dir(location: &Location) -> anyhow::Result<PathBuf> {

@@ -28,6 +28,10 @@ pub enum ApiError {
     NotLoggedIn,
     #[error("That login and password do not match an account.")]
     BadCredentials,
+    #[error("This account is disabled; ask your brickdesk administrator.")]
+    AccountDisabled,
+    #[error("{0}")]
+    Forbidden(String),
     #[error("Your current password is not correct.")]
     WrongPassword,
     #[error("This request is missing its security token; reload the page and try again.")]
@@ -68,6 +72,8 @@ impl ApiError {
             Self::BodyTooLarge => ErrorCode::BodyTooLarge,
             Self::NotLoggedIn => ErrorCode::NotLoggedIn,
             Self::BadCredentials => ErrorCode::BadCredentials,
+            Self::AccountDisabled => ErrorCode::AccountDisabled,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::WrongPassword => ErrorCode::WrongPassword,
             Self::CsrfMissing => ErrorCode::CsrfMissing,
             Self::NotFound => ErrorCode::NotFound,
@@ -92,7 +98,10 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotLoggedIn | Self::BadCredentials => StatusCode::UNAUTHORIZED,
-            Self::WrongPassword | Self::CsrfMissing => StatusCode::FORBIDDEN,
+            Self::WrongPassword
+            | Self::CsrfMissing
+            | Self::AccountDisabled
+            | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::SetupDone | Self::UsernameTaken | Self::EmailTaken | Self::JobConflict(_) => {

@@ -530,3 +530,83 @@ async fn backup_works_while_serving_and_restore_wants_an_empty_directory() {
     let again = Served::start(&target);
     assert_eq!(login(&again.base, "anna", PASSWORD).await, 200);
 }
+
+#[tokio::test]
+async fn user_list_disable_and_enable() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let added = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--data-dir",
+            data,
+            "--username",
+            "carol",
+            "--email",
+            "carol@example.com",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(added.status.success());
+    let disabled = run_with_stdin(
+        &["user", "disable", "--data-dir", data, "--login", "carol"],
+        "",
+    );
+    assert!(disabled.status.success());
+    assert!(String::from_utf8_lossy(&disabled.stdout).contains("carol is disabled"));
+    let listed = run_with_stdin(&["user", "list", "--data-dir", data], "");
+    let table = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("carol") && l.contains("disabled")),
+        "{table}"
+    );
+
+    let served = Served::start(dir.path());
+    assert_eq!(login(&served.base, "carol", PASSWORD).await, 403);
+    served.signal("-TERM");
+    tokio::task::spawn_blocking(move || served.wait())
+        .await
+        .unwrap();
+    let enabled = run_with_stdin(
+        &["user", "enable", "--data-dir", data, "--login", "carol"],
+        "",
+    );
+    assert!(enabled.status.success());
+    let served = Served::start(dir.path());
+    assert_eq!(login(&served.base, "carol", PASSWORD).await, 200);
+}
+
+#[test]
+fn the_systemd_unit_verifies() {
+    let Ok(probe) = Command::new("systemd-analyze").arg("--version").output() else {
+        eprintln!("systemd-analyze is not installed; skipping");
+        return;
+    };
+    if !probe.status.success() {
+        return;
+    }
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../assets/brickdesk.service"
+    ))
+    .unwrap();
+    assert!(unit.contains("NoNewPrivileges=yes") && unit.contains("ProtectSystem=strict"));
+    assert!(unit.contains("StateDirectory=brickdesk") && unit.contains("PrivateTmp=yes"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("brickdesk.service");
+    std::fs::write(&path, unit.replace("/usr/local/bin/brickdesk", BIN)).unwrap();
+    let verified = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&verified.stderr);
+    assert!(verified.status.success(), "{said}");
+    assert!(
+        !said.contains("brickdesk.service"),
+        "no complaint about the unit: {said}"
+    );
+}

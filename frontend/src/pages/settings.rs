@@ -2,7 +2,7 @@
 //! password.
 
 use app::{
-    PasswordChange, ProfileUpdate, User, routes,
+    AccountUpdate, NewAccount, PasswordChange, PasswordReset, ProfileUpdate, User, routes,
     validate::{self, Email, NewPassword, Username},
 };
 use leptos::{ev::SubmitEvent, prelude::*};
@@ -19,6 +19,12 @@ use crate::{
 /// The settings page.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
+    let session = use_session();
+    let is_admin = move || {
+        session
+            .info
+            .with(|i| i.as_ref().is_some_and(|i| i.user.is_admin))
+    };
     view! {
         <div class="page-head">
             <h1>"Settings"</h1>
@@ -30,6 +36,137 @@ pub fn SettingsPage() -> impl IntoView {
             <ProfileForm />
             <PasswordForm />
         </div>
+        {move || is_admin().then(|| view! { <Users /> })}
+    }
+}
+
+/// Accounts on this brickdesk, for administrators: add one, disable or enable it (a disabled
+/// account's sessions end at once), set a new password.
+#[component]
+fn Users() -> impl IntoView {
+    let session = use_session();
+    let me = session.info.get_untracked().map(|i| i.user.id);
+    let users = RwSignal::new(Vec::<User>::new());
+    let error = RwSignal::new(None::<String>);
+    let saved = RwSignal::new(None::<String>);
+    let load = move || {
+        leptos::task::spawn_local(async move {
+            match api::get::<Vec<User>>(routes::USERS).await {
+                Ok(all) => users.set(all),
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    load();
+    let username = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let make_admin = RwSignal::new(false);
+    let add = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        saved.set(None);
+        let body = NewAccount {
+            username: username.get_untracked(),
+            email: email.get_untracked(),
+            password: password.get_untracked(),
+            is_admin: make_admin.get_untracked(),
+        };
+        leptos::task::spawn_local(async move {
+            match api::post::<_, User>(routes::USERS, &body).await {
+                Ok(user) => {
+                    saved.set(Some(format!("{} can log in now.", user.username)));
+                    username.set(String::new());
+                    email.set(String::new());
+                    password.set(String::new());
+                    load();
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    let toggle = move |user: User| {
+        leptos::task::spawn_local(async move {
+            let body = AccountUpdate {
+                disabled: Some(!user.disabled),
+            };
+            match api::put::<_, User>(&routes::user(user.id), &body).await {
+                Ok(changed) => {
+                    saved.set(Some(if changed.disabled {
+                        format!(
+                            "{} is disabled and logged out everywhere.",
+                            changed.username
+                        )
+                    } else {
+                        format!("{} can log in again.", changed.username)
+                    }));
+                    load();
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    let reset = move |user: User| {
+        let Some(password) = web_sys::window().and_then(|w| {
+            w.prompt_with_message(&format!(
+                "New password for {} (at least 8 characters). Their sessions end.",
+                user.username
+            ))
+            .ok()
+            .flatten()
+        }) else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            let body = PasswordReset { password };
+            match api::post_no_content(&routes::user_password(user.id), &body).await {
+                Ok(()) => saved.set(Some(format!("{} has a new password.", user.username))),
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <h2 class="section-title">"Users"</h2>
+        <div class="card table-card" id="users">
+            <table class="table">
+                <thead><tr><th>"Username"</th><th>"Email"</th><th>"Role"</th><th>"State"</th><th></th></tr></thead>
+                <tbody>
+                    {move || users.get().into_iter().map(|user| {
+                        let mine = Some(user.id) == me;
+                        let (u1, u2) = (user.clone(), user.clone());
+                        view! {
+                            <tr data-user=user.username.clone()>
+                                <td>{user.username.clone()}</td>
+                                <td>{user.email.clone()}</td>
+                                <td>{if user.is_admin { "Administrator" } else { "User" }}</td>
+                                <td>{if user.disabled { "Disabled" } else { "Active" }}</td>
+                                <td class="actions">
+                                    {(!mine).then(|| view! {
+                                        <button class="btn" on:click=move |_| toggle(u1.clone())>
+                                            {if user.disabled { "Enable" } else { "Disable" }}
+                                        </button>
+                                    })}
+                                    <button class="btn" on:click=move |_| reset(u2.clone())>"Set password"</button>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <form class="card inline-form" id="add-user" on:submit=add>
+            <Field label="Username" id="new-user-name" value=username autocomplete="off" />
+            <Field label="Email" id="new-user-email" value=email kind="email" autocomplete="off" />
+            <Field label="Password" id="new-user-password" value=password kind="password" autocomplete="new-password" />
+            <label class="field checkbox">
+                <input type="checkbox" prop:checked=move || make_admin.get()
+                    on:change=move |ev| make_admin.set(event_target_checked(&ev)) />
+                <span>"Administrator"</span>
+            </label>
+            <button class="btn btn-primary" type="submit">"Add user"</button>
+        </form>
+        <ErrorNotice message=error />
+        <SuccessNotice message=saved />
     }
 }
 

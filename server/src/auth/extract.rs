@@ -42,6 +42,7 @@ where
         let user = store
             .users()
             .get(session.user_id)?
+            .filter(|u| !u.disabled)
             .ok_or(ApiError::NotLoggedIn)?;
 
         if is_mutating(&parts.method) {

@@ -94,6 +94,10 @@ pub async fn login(
     )
     .await;
     match user {
+        Some(user) if matches && user.disabled => {
+            tracing::warn!(%client, "login to a disabled account");
+            Err(ApiError::AccountDisabled)
+        }
         Some(user) if matches => start_session(&state, jar, user).await,
         _ => {
             tracing::warn!(%client, "login failed");

@@ -15,6 +15,7 @@ mod json;
 mod metrics;
 mod minifigs;
 mod orders;
+mod users;
 
 use app::routes;
 use axum::{
@@ -96,6 +97,9 @@ pub fn router(state: AppState) -> Router {
         .route(routes::CATALOG_MINIFIG, get(minifigs::catalog_minifig))
         .route(routes::CATALOG_COLORS, get(minifigs::colors))
         .route(routes::ADMIN_BACKUP, post(backup::backup))
+        .route(routes::USERS, get(users::list).post(users::create))
+        .route(routes::USER, put(users::update))
+        .route(routes::USER_PASSWORD, post(users::reset_password))
         .route(routes::DASHBOARD, get(dashboard::dashboard))
         .route(routes::SEARCH, get(dashboard::search))
         .route(routes::SCHEDULES, get(dashboard::schedules))

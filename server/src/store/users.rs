@@ -25,6 +25,9 @@ pub struct UserRecord {
     pub password_hash: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// A disabled account cannot log in; its sessions ended when it was disabled.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 impl UserRecord {
@@ -37,6 +40,7 @@ impl UserRecord {
             display_name: self.display_name.clone(),
             is_admin: self.is_admin,
             created_at: self.created_at,
+            disabled: self.disabled,
         }
     }
 }
@@ -107,6 +111,7 @@ impl Users {
             created_at: OffsetDateTime::now_utc()
                 .replace_nanosecond(0)
                 .unwrap_or_else(|_| OffsetDateTime::now_utc()),
+            disabled: false,
         };
         let name_key = new.username.key();
         let email_key = new.email.key();
@@ -182,6 +187,21 @@ impl Users {
                 record.username = username.as_str().to_owned();
                 record.email = email.as_str().to_owned();
                 record.display_name = display_name.map(str::to_owned);
+                users.insert(&keys::user(id), codec::encode(&record))?;
+                Ok(record)
+            })
+            .map_err(flatten)
+    }
+
+    /// Disables or enables an account; the record as it is now.
+    pub fn set_disabled(&self, id: UserId, disabled: bool) -> Result<UserRecord, StoreError> {
+        self.users
+            .transaction(|users| {
+                let Some(bytes) = users.get(keys::user(id))? else {
+                    return abort(StoreError::NoSuchUser);
+                };
+                let mut record: UserRecord = codec::decode(&bytes).map_err(abort_with)?;
+                record.disabled = disabled;
                 users.insert(&keys::user(id), codec::encode(&record))?;
                 Ok(record)
             })

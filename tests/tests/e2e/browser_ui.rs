@@ -46,6 +46,9 @@ async fn a_new_seller_sets_up_logs_out_and_logs_back_in() {
             .path()
             .ends_with("/settings")
     );
+    // The first account is an administrator: the Users section lists it.
+    browser.wait_for_text("#users", "anna").await;
+    browser.wait_for_text("#users", "Administrator").await;
     browser.screenshot("settings").await;
 
     browser.click("#user-menu-button").await;

@@ -19,3 +19,4 @@ mod import;
 mod jobs;
 mod minifigs;
 mod orders;
+mod users;
