@@ -41,23 +41,40 @@ pub async fn setup(
     if state.store.users().setup_done()? {
         return Err(ApiError::SetupDone);
     }
-    let username = Username::parse(&request.username)?;
-    let email = Email::parse(&request.email)?;
-    let password = NewPassword::parse(&request.password, "password")?;
+    let user = new_account(
+        &state,
+        (&request.username, &request.email, &request.password),
+        true,
+        Creation::FirstOnly,
+    )
+    .await?;
+    tracing::info!(user_id = user.id.0, "first admin created");
+    start_session(&state, jar, user).await
+}
+
+/// Checks a new account's username, email and password (in that order), hashes the password
+/// and creates the account.
+pub(super) async fn new_account(
+    state: &AppState,
+    (username, email, password): (&str, &str, &str),
+    is_admin: bool,
+    creation: Creation,
+) -> Result<crate::store::UserRecord, ApiError> {
+    let username = Username::parse(username)?;
+    let email = Email::parse(email)?;
+    let password = NewPassword::parse(password, "password")?;
     let password_hash = password::hash(password.expose().to_owned())
         .await
         .map_err(ApiError::internal)?;
-    let user = state.store.users().create(
+    Ok(state.store.users().create(
         NewUser {
             username,
             email,
-            is_admin: true,
+            is_admin,
             password_hash,
         },
-        Creation::FirstOnly,
-    )?;
-    tracing::info!(user_id = user.id.0, "first admin created");
-    start_session(&state, jar, user).await
+        creation,
+    )?)
 }
 
 /// `POST /api/session`: logs in by username or email.

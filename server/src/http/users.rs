@@ -2,10 +2,7 @@
 //! Disabling an account ends its sessions at once (and the session check refuses disabled
 //! accounts anyway); an administrator cannot disable themselves.
 
-use app::{
-    AccountUpdate, NewAccount, PasswordReset, User, UserId,
-    validate::{Email, NewPassword, Username},
-};
+use app::{AccountUpdate, NewAccount, PasswordReset, User, UserId, validate::NewPassword};
 use axum::{
     extract::{Path, State},
     http::StatusCode,
@@ -16,7 +13,7 @@ use crate::{
     auth::{CurrentUser, password},
     error::ApiError,
     state::AppState,
-    store::{NewUser, users::Creation},
+    store::users::Creation,
 };
 
 fn admin(current: &CurrentUser) -> Result<(), ApiError> {
@@ -57,21 +54,13 @@ pub async fn create(
     ApiJson(new): ApiJson<NewAccount>,
 ) -> Result<(StatusCode, ApiJson<User>), ApiError> {
     admin(&current)?;
-    let username = Username::parse(&new.username)?;
-    let email = Email::parse(&new.email)?;
-    let password = NewPassword::parse(&new.password, "password")?;
-    let password_hash = password::hash(password.expose().to_owned())
-        .await
-        .map_err(ApiError::internal)?;
-    let user = state.store.users().create(
-        NewUser {
-            username,
-            email,
-            is_admin: new.is_admin,
-            password_hash,
-        },
+    let user = super::accounts::new_account(
+        &state,
+        (&new.username, &new.email, &new.password),
+        new.is_admin,
         Creation::Any,
-    )?;
+    )
+    .await?;
     state.store.flush().await?;
     tracing::info!(
         user_id = user.id.0,
