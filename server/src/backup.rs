@@ -194,11 +194,7 @@ pub fn write(
 
 /// A new file only its owner reads (a backup holds every order and, maybe, the key).
 fn create_private(path: &Path) -> Result<File, BackupError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path).map_err(io(path))
+    crate::control::create_private(path).map_err(io(path))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -267,45 +263,64 @@ fn next(reader: &mut impl Read) -> Result<Option<Record>, BackupError> {
     }))
 }
 
-/// Checks the whole body against the header without writing anything.
+/// A reader that hashes and counts what passes through.
+struct HashingReader<R> {
+    inner: R,
+    hash: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Checks the whole body against the header (length, checksum, every record whole, the
+/// entries per tree) in one pass, without writing anything.
 pub fn verify(path: &Path) -> Result<Header, BackupError> {
     let (header, reader) = header(path)?;
-    let mut body = Hashing {
-        inner: std::io::sink(),
+    let mut reader = HashingReader {
+        inner: reader,
         hash: Sha256::new(),
         bytes: 0,
     };
-    let mut reader = reader;
-    std::io::copy(&mut reader, &mut body).map_err(io(path))?;
-    if body.bytes != header.body_bytes {
-        return Err(BackupError::Damaged(format!(
-            "{} of {} bytes",
-            body.bytes, header.body_bytes
-        )));
-    }
-    if hex(&body.hash.finalize()) != header.sha256 {
-        return Err(BackupError::Damaged("the checksum does not match".into()));
-    }
-    // The structure too: every record whole, the counts as the header says.
-    let (_, mut reader) = self::header(path)?;
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut current = None::<String>;
-    while let Some(record) = next(&mut reader)? {
-        match record {
-            Record::Tree(name) => {
-                let name = String::from_utf8_lossy(&name).into_owned();
-                counts.insert(name.clone(), 0);
-                current = Some(name);
+    // A cut-off file shows as a record cut short: say so by length first, it is clearer.
+    let structure: Result<(), BackupError> = (|| {
+        while let Some(record) = next(&mut reader)? {
+            match record {
+                Record::Tree(name) => {
+                    let name = String::from_utf8_lossy(&name).into_owned();
+                    counts.insert(name.clone(), 0);
+                    current = Some(name);
+                }
+                Record::Entry(..) => {
+                    let tree = current
+                        .as_ref()
+                        .ok_or_else(|| BackupError::Damaged("an entry outside a tree".into()))?;
+                    *counts.entry(tree.clone()).or_default() += 1;
+                }
+                Record::Secret(_) => {}
             }
-            Record::Entry(..) => {
-                let tree = current
-                    .as_ref()
-                    .ok_or_else(|| BackupError::Damaged("an entry outside a tree".into()))?;
-                *counts.entry(tree.clone()).or_default() += 1;
-            }
-            Record::Secret(_) => {}
         }
+        Ok(())
+    })();
+    std::io::copy(&mut reader, &mut std::io::sink()).map_err(io(path))?;
+    if reader.bytes != header.body_bytes {
+        return Err(BackupError::Damaged(format!(
+            "{} of {} bytes",
+            reader.bytes, header.body_bytes
+        )));
     }
+    if hex(&reader.hash.finalize()) != header.sha256 {
+        return Err(BackupError::Damaged("the checksum does not match".into()));
+    }
+    structure?;
     if counts != header.trees {
         return Err(BackupError::Damaged(
             "the entries do not match the header".into(),
@@ -350,7 +365,7 @@ pub fn restore(backup: &Path, data_dir: &Path, force: bool) -> Result<Header, Ba
         .path(data_dir.join("db"))
         .open()
         .map_err(crate::store::StoreError::from)?;
-    let (_, mut reader) = header_reader(backup)?;
+    let (_, mut reader) = self::header(backup)?;
     let mut tree = None::<sled::Tree>;
     let mut batch = sled::Batch::default();
     let mut in_batch = 0usize;
@@ -411,10 +426,6 @@ pub fn contents(path: &Path) -> Result<Contents, BackupError> {
 
 /// Trees by name, each its entries in key order.
 pub type Contents = BTreeMap<String, Vec<(Vec<u8>, Vec<u8>)>>;
-
-fn header_reader(path: &Path) -> Result<(Header, BufReader<File>), BackupError> {
-    header(path)
-}
 
 /// `dir/brickdesk-YYYYMMDD-HHMMSS.backup`, and the older ones beyond `keep` deleted.
 pub fn rotate(

@@ -36,15 +36,20 @@ pub fn publish(data_dir: &Path, url: &str, token: &str) -> anyhow::Result<()> {
     };
     let path = data_dir.join(FILE);
     let partial = data_dir.join("control.json.partial");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(&partial)?;
+    let file = create_private(&partial)?;
     serde_json::to_writer(&file, &control)?;
     file.sync_all()?;
     std::fs::rename(&partial, &path)?;
     Ok(())
+}
+
+/// Creates (or empties) a file only its owner may read or write.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 /// The running server's control file, if there is one.

@@ -44,7 +44,7 @@ pub async fn assemble(state: AppState, user: UserId) -> Result<Dashboard, ApiErr
                 for minifig in minifigs.all_minifigs(user)? {
                     totals.add(&minifig.totals);
                 }
-                let lists = u32::try_from(minifigs.lists(user)?.len()).unwrap_or(u32::MAX);
+                let lists = u32::try_from(minifigs.list_count(user)).unwrap_or(u32::MAX);
                 Ok(MinifigStats { lists, totals })
             }),
             blocking(move || Ok(s3.store.activity().recent(user, ACTIVITY)?)),

@@ -19,7 +19,7 @@ use crate::{
     error::ApiError,
     jobs::{Deps, fetch_minifig},
     state::AppState,
-    store::minifigs::NewMinifig as NewRecord,
+    store::{Store, minifigs::NewMinifig as NewRecord},
 };
 
 fn id(text: &str) -> Result<u64, ApiError> {
@@ -44,8 +44,8 @@ fn require_bricklink(state: &AppState, user: UserId) -> Result<(), ApiError> {
     }
 }
 
-fn decorated(deps: &Deps, mut minifig: PartialMinifig) -> PartialMinifig {
-    fetch_minifig::decorate(&fetch_minifig::colors(deps), &mut minifig);
+fn decorated(store: &Store, mut minifig: PartialMinifig) -> PartialMinifig {
+    fetch_minifig::decorate(&store.catalog().color_table(), &mut minifig);
     minifig
 }
 
@@ -83,7 +83,7 @@ pub async fn get_list(
         .minifigs()
         .list(current.user.id, ListId(id(&list)?))?
         .ok_or(ApiError::NotFound)?;
-    let colors = fetch_minifig::colors(&state.deps());
+    let colors = state.store.catalog().color_table();
     for minifig in &mut list.minifigs {
         fetch_minifig::decorate(&colors, minifig);
     }
@@ -197,7 +197,7 @@ pub async fn get_minifig(
         .minifigs()
         .minifig(current.user.id, list, minifig)?
         .ok_or(ApiError::NotFound)?;
-    Ok(ApiJson(decorated(&state.deps(), minifig)))
+    Ok(ApiJson(decorated(&state.store, minifig)))
 }
 
 /// `PUT /api/minifig-lists/{id}/minifigs/{minifig_id}`.
@@ -233,7 +233,7 @@ pub async fn update_minifig(
             }
         })?
         .ok_or(ApiError::NotFound)?;
-    Ok(ApiJson(decorated(&state.deps(), updated)))
+    Ok(ApiJson(decorated(&state.store, updated)))
 }
 
 /// `DELETE /api/minifig-lists/{id}/minifigs/{minifig_id}`.
@@ -311,7 +311,7 @@ pub async fn update_part(
     if !found {
         return Err(ApiError::NotFound);
     }
-    let updated = if recolored {
+    if recolored {
         require_bricklink(&state, user)?;
         let input = fetch_minifig::Input {
             user,
@@ -319,15 +319,8 @@ pub async fn update_part(
             target: Some((list, minifig)),
         };
         fetch_minifig::enqueue(&state.queue, &input).await?;
-        state
-            .store
-            .minifigs()
-            .minifig(user, list, minifig)?
-            .unwrap_or(updated)
-    } else {
-        updated
-    };
-    let updated = decorated(&state.deps(), updated);
+    }
+    let updated = decorated(&state.store, updated);
     state
         .events
         .publish(user, minifigs::MINIFIG_UPDATED, &updated);
@@ -339,7 +332,7 @@ pub async fn colors(
     State(state): State<AppState>,
     _current: CurrentUser,
 ) -> Result<ApiJson<Vec<Color>>, ApiError> {
-    Ok(ApiJson(state.store.catalog().colors()?))
+    Ok(ApiJson(state.store.catalog().colors()))
 }
 
 /// `GET /api/catalog/minifigs/{no}`: 200 with everything when cached, else 202 with the job
@@ -380,7 +373,7 @@ async fn cached_minifig(deps: &Deps, user: UserId, no: &str) -> Option<CatalogMi
     let item = catalog.peek_item("MINIFIG", no).await?;
     let subsets = catalog.peek_subsets(&item.no).await?;
     let prices: Prices = catalog.peek_prices(user, "MINIFIG", &item.no, 0).await?;
-    let colors = fetch_minifig::colors(deps);
+    let colors = deps.store.catalog().color_table();
     let mut parts = Vec::with_capacity(subsets.len());
     for part in subsets {
         let prices = catalog

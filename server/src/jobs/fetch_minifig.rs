@@ -85,18 +85,7 @@ pub fn register(queue: &Queue, deps: Deps) {
     });
 }
 
-/// Colour names and swatches from the synced colour table.
-pub fn colors(deps: &Deps) -> HashMap<i64, Color> {
-    deps.store
-        .catalog()
-        .colors()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect()
-}
-
-/// Fills in colour names and swatches.
+/// Fills in colour names and swatches from the synced colour table.
 pub fn decorate(colors: &HashMap<i64, Color>, minifig: &mut PartialMinifig) {
     for part in &mut minifig.parts {
         if let Some(color) = colors.get(&part.color_id) {
@@ -108,7 +97,7 @@ pub fn decorate(colors: &HashMap<i64, Color>, minifig: &mut PartialMinifig) {
 
 /// Publishes the minifig to its owner's pages.
 pub fn publish(deps: &Deps, user: UserId, mut minifig: PartialMinifig) {
-    decorate(&colors(deps), &mut minifig);
+    decorate(&deps.store.catalog().color_table(), &mut minifig);
     deps.events.publish(user, MINIFIG_UPDATED, &minifig);
 }
 

@@ -1,6 +1,12 @@
 //! The persisted catalogue cache and BrickLink's colours. `catalog` keeps what a look-up
 //! fetched (item, parts, picture address, prices) with the time it was fetched, so a restart
-//! does not ask BrickLink again; `colors` holds the colour table the `sync_colors` job keeps.
+//! does not ask BrickLink again; `colors` holds the colour table the `sync_colors` job keeps,
+//! also held in memory (a few hundred rows, read on every minifig shown).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
 
 use app::Color;
 use serde::{Serialize, de::DeserializeOwned};
@@ -13,6 +19,7 @@ use super::{StoreError, codec};
 pub struct Catalog {
     entries: sled::Tree,
     colors: sled::Tree,
+    table: Arc<RwLock<Arc<HashMap<i64, Color>>>>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -24,9 +31,18 @@ struct Entry<T> {
 
 impl Catalog {
     pub(super) fn open(db: &sled::Db) -> Result<Self, StoreError> {
+        let colors = db.open_tree("colors")?;
+        let table = colors
+            .iter()
+            .map(|entry| {
+                let color: Color = codec::decode(&entry?.1)?;
+                Ok((color.id, color))
+            })
+            .collect::<Result<HashMap<_, _>, StoreError>>()?;
         Ok(Self {
             entries: db.open_tree("catalog")?,
-            colors: db.open_tree("colors")?,
+            colors,
+            table: Arc::new(RwLock::new(Arc::new(table))),
         })
     }
 
@@ -62,28 +78,37 @@ impl Catalog {
             batch.insert(&color.id.to_be_bytes(), codec::encode(color));
         }
         self.colors.apply_batch(batch)?;
+        let table = colors.iter().map(|c| (c.id, c.clone())).collect();
+        *self
+            .table
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(table);
         Ok(())
     }
 
+    /// The colour table by id, from memory.
+    pub fn color_table(&self) -> Arc<HashMap<i64, Color>> {
+        self.table
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// Every colour, by id.
-    pub fn colors(&self) -> Result<Vec<Color>, StoreError> {
-        self.colors
-            .iter()
-            .map(|entry| codec::decode(&entry?.1))
-            .collect()
+    pub fn colors(&self) -> Vec<Color> {
+        let mut all: Vec<Color> = self.color_table().values().cloned().collect();
+        all.sort_by_key(|c| c.id);
+        all
     }
 
     /// One colour.
-    pub fn color(&self, id: i64) -> Result<Option<Color>, StoreError> {
-        self.colors
-            .get(id.to_be_bytes())?
-            .map(|v| codec::decode(&v))
-            .transpose()
+    pub fn color(&self, id: i64) -> Option<Color> {
+        self.color_table().get(&id).cloned()
     }
 
     /// Whether the colour table was ever synced.
     pub fn has_colors(&self) -> bool {
-        !self.colors.is_empty()
+        !self.color_table().is_empty()
     }
 }
 
@@ -118,15 +143,7 @@ mod tests {
             .expect("get")
             .expect("kept");
         assert_eq!(name, "Luke");
-        assert_eq!(
-            store
-                .catalog()
-                .color(11)
-                .expect("color")
-                .expect("kept")
-                .name,
-            "Black"
-        );
+        assert_eq!(store.catalog().color(11).expect("kept").name, "Black");
         assert!(
             store
                 .catalog()

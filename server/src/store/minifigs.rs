@@ -95,6 +95,11 @@ impl Minifigs {
         Ok(lists)
     }
 
+    /// How many lists `user` has (without reading their minifigs).
+    pub fn list_count(&self, user: UserId) -> usize {
+        self.lists.scan_prefix(keys::user(user)).count()
+    }
+
     /// One list with its minifigs, oldest first; `None` when it is not `user`'s.
     pub fn list(&self, user: UserId, id: ListId) -> Result<Option<MinifigList>, StoreError> {
         let Some(value) = self.lists.get(list_key(user, id))? else {

@@ -150,9 +150,13 @@ fn row(detail: &OrderDetail, items: &Mutex<HashMap<ItemKey, Arc<Item>>>) -> Row 
         })
         .collect();
     drop(items);
+    let (haystack, id_end, buyer) = search_text(detail);
     Row {
+        summary: detail.summary.clone(),
+        haystack,
+        id_end,
+        buyer,
         sold,
-        ..text_row(detail)
     }
 }
 
@@ -238,7 +242,8 @@ fn encode(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-fn text_row(detail: &OrderDetail) -> Row {
+/// The lower-cased search text of an order, with where its number ends and its buyer lies.
+fn search_text(detail: &OrderDetail) -> (String, u32, (u32, u32)) {
     let offset = |text: &String| u32::try_from(text.len()).unwrap_or(u32::MAX);
     let mut haystack = detail.summary.order_id.to_lowercase();
     let id_end = offset(&haystack);
@@ -256,13 +261,7 @@ fn text_row(detail: &OrderDetail) -> Row {
         haystack.push_str(&text.to_lowercase());
     }
     haystack.shrink_to_fit();
-    Row {
-        summary: detail.summary.clone(),
-        haystack,
-        id_end,
-        buyer: (buyer_start, buyer_end),
-        sold: Box::new([]),
-    }
+    (haystack, id_end, (buyer_start, buyer_end))
 }
 
 impl Orders {
