@@ -103,6 +103,45 @@ pub struct Dashboard {
     /// Sync status, last sync and API calls today against the budget.
     pub connections: Vec<ConnectionView>,
     pub jobs: JobHealth,
+    pub backups: BackupHealth,
+}
+
+/// How fresh the scheduled backups are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BackupHealth {
+    /// Whether backups run by schedule (`backup_cron`).
+    pub scheduled: bool,
+    /// When the newest backup in the backup folder was written.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_at: Option<OffsetDateTime>,
+    /// True when the newest is more than [`BackupHealth::STALE_DAYS`] old, or there is none
+    /// although the shop has been in use for longer than that.
+    pub stale: bool,
+}
+
+impl BackupHealth {
+    /// Days after which a backup is too old to rely on.
+    pub const STALE_DAYS: i64 = 2;
+
+    /// The health of backups whose newest was written at `last_at`, for a shop in use since
+    /// `since`, as of `now`.
+    pub fn at(
+        scheduled: bool,
+        last_at: Option<OffsetDateTime>,
+        since: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Self {
+        let old = |at: OffsetDateTime| now - at > time::Duration::days(Self::STALE_DAYS);
+        let stale = match last_at {
+            Some(at) => old(at),
+            None => since.is_some_and(old),
+        };
+        Self {
+            scheduled,
+            last_at,
+            stale,
+        }
+    }
 }
 
 /// What a search hit is.
@@ -155,4 +194,32 @@ pub struct Schedule {
     pub last_run: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub next_run: Option<OffsetDateTime>,
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn a_backup_older_than_two_days_or_none_at_all_is_stale() {
+        let now = datetime!(2026-11-29 12:00 UTC);
+        let (yesterday, last_week) = (
+            datetime!(2026-11-28 12:00 UTC),
+            datetime!(2026-11-22 12:00 UTC),
+        );
+        assert!(
+            !BackupHealth::at(true, None, Some(yesterday), now).stale,
+            "a new shop"
+        );
+        assert!(
+            BackupHealth::at(true, None, Some(last_week), now).stale,
+            "never backed up"
+        );
+        let recent = Some(datetime!(2026-11-27 13:00 UTC));
+        assert!(!BackupHealth::at(true, recent, Some(last_week), now).stale);
+        let old = Some(datetime!(2026-11-27 11:00 UTC));
+        assert!(BackupHealth::at(true, old, Some(last_week), now).stale);
+    }
 }

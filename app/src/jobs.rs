@@ -5,6 +5,26 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// The kinds of job the server runs, as stored on each record and shown on the Jobs page.
+/// Stored records carry these names: never rename one.
+pub mod kinds {
+    pub const VALIDATE_CONNECTION: &str = "validate_connection";
+    pub const BRICKLINK_NOTIFICATIONS: &str = "bricklink_notifications";
+    pub const SYNC_ORDER: &str = "sync_order";
+    pub const POLL_ORDERS: &str = "poll_orders";
+    pub const IMPORT_ORDERS: &str = "import_orders";
+    /// The batch parent of an import: its progress is the import's progress bar.
+    pub const IMPORT_ORDERS_BATCH: &str = "import_orders_batch";
+    pub const SYNC_ORDERS_CHUNK: &str = "sync_orders_chunk";
+    pub const UPDATE_ORDER_STATUS: &str = "update_order_status";
+    pub const PREFETCH_PICTURES: &str = "prefetch_pictures";
+    pub const FETCH_MINIFIG: &str = "fetch_minifig";
+    pub const SYNC_COLORS: &str = "sync_colors";
+
+    /// The kinds that bring orders in: the orders page shows their progress.
+    pub const ORDER_SYNCS: [&str; 3] = [IMPORT_ORDERS_BATCH, IMPORT_ORDERS, POLL_ORDERS];
+}
+
 /// A job's id: increasing in enqueue order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -19,8 +19,8 @@ pub use account::{
     SessionInfo, SetupRequest, SetupStatus, User, UserId,
 };
 pub use dashboard::{
-    Dashboard, Day, Hit, HitKind, JobHealth, MinifigStats, NeedsAction, Period, Sales, Schedule,
-    SearchResults, TopItem,
+    BackupHealth, Dashboard, Day, Hit, HitKind, JobHealth, MinifigStats, NeedsAction, Period,
+    Sales, Schedule, SearchResults, TopItem,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use jobs::{
@@ -29,7 +29,7 @@ pub use jobs::{
 };
 pub use marketplace::{
     ApiUsage, BreakerState, BrickLinkKeys, BrickOwlKeys, ConnectionStatus, ConnectionView,
-    Marketplace,
+    ItemType, Marketplace,
 };
 pub use minifigs::{
     CatalogMinifig, CatalogPart, Color, Condition, FetchState, ListId, ListSummary, ListUpdate,
@@ -38,6 +38,6 @@ pub use minifigs::{
 };
 pub use money::Money;
 pub use orders::{
-    ActivityEntry, OrderDetail, OrderLine, OrderList, OrderSort, OrderStatus, OrderSummary, Queued,
-    Shipment, StatusChange, SyncRequest,
+    ActivityEntry, ActivityKind, OrderDetail, OrderLine, OrderList, OrderQuery, OrderSort,
+    OrderStatus, OrderSummary, Queued, Shipment, StatusChange, SyncRequest,
 };

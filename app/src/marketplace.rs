@@ -85,6 +85,46 @@ impl ConnectionStatus {
             Self::Invalid => "invalid",
         }
     }
+
+    /// Whether calls may be made with the saved keys: they are saved and not refused (keys
+    /// still being checked count, so "Sync now" and the scheduled poll agree).
+    pub fn is_usable(self) -> bool {
+        matches!(self, Self::Pending | Self::Valid)
+    }
+}
+
+/// A catalogue item type, as BrickLink writes it (`PART`, `MINIFIG`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ItemType {
+    Part,
+    Minifig,
+    Set,
+    Gear,
+    Book,
+}
+
+impl ItemType {
+    /// Every type brickdesk shows pictures of.
+    pub const ALL: [Self; 5] = [Self::Part, Self::Minifig, Self::Set, Self::Gear, Self::Book];
+
+    /// The wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Part => "PART",
+            Self::Minifig => "MINIFIG",
+            Self::Set => "SET",
+            Self::Gear => "GEAR",
+            Self::Book => "BOOK",
+        }
+    }
+
+    /// Reads the wire form in any letter case.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(text))
+    }
 }
 
 /// The circuit breaker guarding one account's calls to one marketplace.

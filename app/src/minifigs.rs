@@ -409,7 +409,7 @@ mod tests {
     fn part(needed: u32, collected: u32, new: Option<i64>, used: Option<i64>) -> MinifigPart {
         MinifigPart {
             id: 0,
-            item_type: "PART".into(),
+            item_type: crate::ItemType::Part.as_str().into(),
             item_no: "3626".into(),
             name: "Head".into(),
             color_id: 3,

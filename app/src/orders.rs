@@ -88,12 +88,34 @@ impl OrderStatus {
         }
     }
 
+    /// The statuses that wait on the seller.
+    pub const NEEDS_ACTION: [Self; 5] = [
+        Self::New,
+        Self::Paid,
+        Self::Picking,
+        Self::Packed,
+        Self::OnHold,
+    ];
+
     /// Whether the seller has something to do.
     pub fn needs_action(self) -> bool {
-        matches!(
-            self,
-            Self::New | Self::Paid | Self::Picking | Self::Packed | Self::OnHold
-        )
+        Self::NEEDS_ACTION.contains(&self)
+    }
+
+    /// The `status` filter of the orders list for "needs action".
+    pub fn needs_action_filter() -> String {
+        let names: Vec<&str> = Self::NEEDS_ACTION.iter().map(|s| s.as_str()).collect();
+        names.join(",")
+    }
+
+    /// Reads a comma-separated list of statuses (blank entries ignored); the error names the
+    /// first one that is not a status.
+    pub fn parse_list(text: &str) -> Result<Vec<Self>, String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| Self::parse(s).ok_or_else(|| format!("{s:?} is not an order status.")))
+            .collect()
     }
 
     /// From BrickLink's `status` and payment status (part C of the marketplace reference).
@@ -268,6 +290,42 @@ pub enum OrderSort {
     Status,
 }
 
+/// `GET /api/orders` query: what the browser writes and the server reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrderQuery {
+    /// Comma-separated statuses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marketplace: Option<Marketplace>,
+    /// Words that must all appear in the order number, buyer or items.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// `YYYY-MM-DD` (from the start of that day, UTC) or RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// `YYYY-MM-DD` (to the end of that day, UTC) or RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort: Option<OrderSort>,
+    /// `asc` or `desc` (the default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_page: Option<usize>,
+}
+
+impl OrderQuery {
+    /// The URL query string, percent-encoded.
+    pub fn to_query_string(&self) -> String {
+        serde_urlencoded::to_string(self).unwrap_or_default()
+    }
+}
+
 /// `PUT /api/orders/{marketplace}/{order_id}/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusChange {
@@ -359,15 +417,78 @@ mod tests {
     }
 }
 
+/// What an activity entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ActivityKind {
+    /// An order brickdesk had not seen.
+    #[serde(rename = "order.new")]
+    OrderNew,
+    /// A known order changed.
+    #[serde(rename = "order.changed")]
+    OrderChanged,
+    /// A buyer wrote about an order.
+    #[serde(rename = "message")]
+    Message,
+    /// Feedback was left.
+    #[serde(rename = "feedback")]
+    Feedback,
+    /// A marketplace pushed a notification.
+    #[serde(rename = "push")]
+    Push,
+    /// A sync found new or changed orders.
+    #[serde(rename = "sync")]
+    Sync,
+    /// Any other marketplace event (older entries may carry its own name).
+    #[serde(rename = "other", other)]
+    Other,
+}
+
 /// Something that happened in the shop, for the activity feed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityEntry {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub marketplace: Marketplace,
-    /// `order.new`, `order.changed`, `message`, `feedback`, `push`, `sync`.
-    pub kind: String,
+    pub kind: ActivityKind,
     pub order_id: Option<String>,
     /// In words.
     pub text: String,
+}
+
+#[cfg(test)]
+mod query_tests {
+    use super::*;
+
+    #[test]
+    fn an_order_query_reads_back_what_it_writes() {
+        let query = OrderQuery {
+            status: Some(OrderStatus::needs_action_filter()),
+            marketplace: Some(Marketplace::BrickOwl),
+            q: Some("anna & bricks 3001".to_owned()),
+            sort: Some(OrderSort::Total),
+            page: Some(2),
+            ..OrderQuery::default()
+        };
+        let text = query.to_query_string();
+        assert!(!text.contains(' ') && !text.contains("& "), "{text}");
+        let back: OrderQuery = serde_urlencoded::from_str(&text).expect("reads");
+        assert_eq!(back, query);
+        assert_eq!(OrderQuery::default().to_query_string(), "");
+    }
+
+    #[test]
+    fn status_lists_skip_blanks_and_name_what_is_wrong() {
+        assert_eq!(
+            OrderStatus::parse_list(" paid, ,packed"),
+            Ok(vec![OrderStatus::Paid, OrderStatus::Packed])
+        );
+        assert_eq!(
+            OrderStatus::parse_list(&OrderStatus::needs_action_filter()).map(|s| s.len()),
+            Ok(OrderStatus::NEEDS_ACTION.len())
+        );
+        assert_eq!(
+            OrderStatus::parse_list("paid,lost"),
+            Err("\"lost\" is not an order status.".to_owned())
+        );
+    }
 }

@@ -1,14 +1,11 @@
 //! One server-sent-events connection per logged-in session, feeding signals that pages react
-//! to. The browser reconnects by itself; after a reconnect pages reload what they show, since
+//! to. Every event is read through [`LiveEvent`], so a name only ever carries its own payload.
+//! The browser reconnects by itself; after a reconnect pages reload what they show, since
 //! events sent in between were missed.
 
 use app::{
     ConnectionView, OrderSummary, PartialMinifig,
-    events::{
-        CONNECTION_UPDATED, JOB_UPDATED, JobUpdated, ORDER_UPDATED, RESYNC, SYNC_UPDATED,
-        SyncUpdated,
-    },
-    minifigs::MINIFIG_UPDATED,
+    events::{JobUpdated, LiveEvent, SyncUpdated},
     routes,
 };
 use leptos::prelude::*;
@@ -33,6 +30,20 @@ pub struct LiveEvents {
     pub resync: RwSignal<u64>,
 }
 
+impl LiveEvents {
+    /// Puts one event into its signal.
+    fn apply(self, event: LiveEvent) {
+        match event {
+            LiveEvent::Job(job) => self.job.set(Some(job)),
+            LiveEvent::Order(order) => self.order.set(Some(order)),
+            LiveEvent::Sync(sync) => self.sync.set(Some(sync)),
+            LiveEvent::Connection(connection) => self.connection.set(Some(connection)),
+            LiveEvent::Minifig(minifig) => self.minifig.set(Some(*minifig)),
+            LiveEvent::Resync => self.resync.update(|n| *n += 1),
+        }
+    }
+}
+
 type Listener = Closure<dyn FnMut(MessageEvent)>;
 
 /// Opens the stream for the lifetime of the calling component and provides [`LiveEvents`].
@@ -49,13 +60,15 @@ pub fn provide_live_events() -> LiveEvents {
     let Ok(source) = EventSource::new(routes::EVENTS) else {
         return live;
     };
-
-    let on_job = setter(live.job);
-    let on_connection = setter(live.connection);
-    let on_order = setter(live.order);
-    let on_sync = setter(live.sync);
-    let on_minifig = setter(live.minifig);
-    let on_resync: Listener = Closure::new(move |_| live.resync.update(|n| *n += 1));
+    let on_event: Listener = Closure::new(move |event: MessageEvent| {
+        let parsed = event
+            .data()
+            .as_string()
+            .and_then(|data| LiveEvent::parse(&event.type_(), &data));
+        if let Some(parsed) = parsed {
+            live.apply(parsed);
+        }
+    });
     let mut opened_before = false;
     let on_open: Listener = Closure::new(move |_| {
         if opened_before {
@@ -63,47 +76,13 @@ pub fn provide_live_events() -> LiveEvents {
         }
         opened_before = true;
     });
-    for (name, listener) in [
-        (JOB_UPDATED, &on_job),
-        (CONNECTION_UPDATED, &on_connection),
-        (ORDER_UPDATED, &on_order),
-        (SYNC_UPDATED, &on_sync),
-        (MINIFIG_UPDATED, &on_minifig),
-        (RESYNC, &on_resync),
-        ("open", &on_open),
-    ] {
-        let _ = source.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
+    for name in LiveEvent::NAMES {
+        let _ = source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
     }
-    let held = SendWrapper::new((
-        source,
-        [
-            on_job,
-            on_connection,
-            on_order,
-            on_sync,
-            on_minifig,
-            on_resync,
-            on_open,
-        ],
-    ));
+    let _ = source.add_event_listener_with_callback("open", on_open.as_ref().unchecked_ref());
+    let held = SendWrapper::new((source, [on_event, on_open]));
     on_cleanup(move || held.0.close());
     live
-}
-
-/// A listener that puts each event's JSON data, read as `T`, into `signal`.
-fn setter<T>(signal: RwSignal<Option<T>>) -> Listener
-where
-    T: serde::de::DeserializeOwned + Send + Sync + 'static,
-{
-    Closure::new(move |event: MessageEvent| {
-        let update = event
-            .data()
-            .as_string()
-            .and_then(|d| serde_json::from_str::<T>(&d).ok());
-        if let Some(update) = update {
-            signal.set(Some(update));
-        }
-    })
 }
 
 /// The live signals from context.

@@ -16,16 +16,17 @@ use std::{
 
 use app::{Condition, FetchState, UserId};
 use server::{
-    catalog::Catalog,
-    events::Events,
-    jobs::{self, Deps, fetch_minifig},
+    jobs::{
+        self,
+        fetch_minifig::{self, FetchMinifig},
+    },
     marketplace::{
         Endpoints, Marketplaces,
         bricklink::GuideType,
         guard::{Guard, Limits, Priority},
     },
-    pictures,
     queue::{Queue, QueueConfig},
+    services::Services,
     sim::{Faults, Side, Sim, SimConfig, SimServer},
     store::{Store, minifigs::NewMinifig},
 };
@@ -67,17 +68,13 @@ async fn job_run(sim: &SimServer, in_flight: usize) -> (Duration, usize) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let queue = Queue::open(&store, QueueConfig::default()).await.unwrap();
-    let deps = Deps {
-        store: store.clone(),
-        queue: queue.clone(),
-        marketplaces: markets(sim, in_flight),
-        events: Events::default(),
-        public_base: Arc::from("http://127.0.0.1"),
-        pictures: pictures::cache(),
-        catalog: Catalog::new(store.catalog().clone()),
-        search: server::search::Search::default(),
-    };
-    jobs::register_all(&queue, &deps);
+    let services = Services::new(
+        store.clone(),
+        queue.clone(),
+        markets(sim, in_flight),
+        Arc::from("http://127.0.0.1"),
+    );
+    jobs::register_all(&queue, &services);
     queue.start();
     let user = UserId(1);
     let keys = sim.sim.keys(0).unwrap();
@@ -107,7 +104,7 @@ async fn job_run(sim: &SimServer, in_flight: usize) -> (Duration, usize) {
         .unwrap();
     sim.sim.reset_stats();
     let started = Instant::now();
-    fetch_minifig::enqueue(
+    jobs::enqueue::<FetchMinifig>(
         &queue,
         &fetch_minifig::Input {
             user,

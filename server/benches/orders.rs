@@ -199,8 +199,9 @@ async fn webhook_benchmark() {
         .send()
         .await
         .unwrap();
-    state.queue.until_settled().await;
+    state.services.queue.until_settled().await;
     let token = state
+        .services
         .store
         .connections()
         .get(UserId(1), Marketplace::BrickLink)
@@ -229,7 +230,7 @@ async fn webhook_benchmark() {
     for handle in handles {
         acks.push(handle.await.unwrap());
     }
-    state.queue.until_settled().await;
+    state.services.queue.until_settled().await;
     let ack_p50 = percentile(&mut acks, 0.5);
     let ack_p99 = percentile(&mut acks, 0.99);
     println!(
@@ -383,15 +384,22 @@ async fn dashboard_benchmark() {
     let state = app.state().clone();
     let user = UserId(1);
     for i in 0..100_000 {
-        state.store.orders().upsert(user, &synthetic(i)).unwrap();
+        state
+            .services
+            .store
+            .orders()
+            .upsert(user, &synthetic(i))
+            .unwrap();
     }
     let list = state
+        .services
         .store
         .minifigs()
         .create_list(user, "Carol's rebuilds".into(), None)
         .unwrap();
     for no in ["sw0001a", "sw0002", "cty0001"] {
         state
+            .services
             .store
             .minifigs()
             .add_minifig(
@@ -420,7 +428,7 @@ async fn dashboard_benchmark() {
         // The same five reads, one after another.
         let t = Instant::now();
         let now = OffsetDateTime::now_utc();
-        let store = &state.store;
+        let store = &state.services.store;
         std::hint::black_box(
             store
                 .orders()
@@ -437,8 +445,8 @@ async fn dashboard_benchmark() {
                 .recent(user, server::http::dashboard::ACTIVITY)
                 .unwrap(),
         );
-        std::hint::black_box(server::connections::views(&state.deps(), user).unwrap());
-        std::hint::black_box(state.queue.health(user).unwrap());
+        std::hint::black_box(state.services.connections(user).unwrap());
+        std::hint::black_box(state.services.queue.health(user).unwrap());
         in_turn.push(t.elapsed());
     }
     let (p_together, p_turn) = (
@@ -460,13 +468,21 @@ async fn dashboard_benchmark() {
     for round in 0..40 {
         for q in queries {
             let t = Instant::now();
-            std::hint::black_box(server::search::compute(&state.store, user, q).unwrap());
+            std::hint::black_box(server::search::compute(&state.services.store, user, q).unwrap());
             uncached.push(t.elapsed());
             if round == 0 {
-                state.search.search(&state.store, user, q).unwrap();
+                state
+                    .services
+                    .search
+                    .search(&state.services.store, user, q)
+                    .unwrap();
             }
             let t = Instant::now();
-            let answer = state.search.search(&state.store, user, q).unwrap();
+            let answer = state
+                .services
+                .search
+                .search(&state.services.store, user, q)
+                .unwrap();
             cached.push(t.elapsed());
             assert!(answer.cached);
         }

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 
-use crate::store::{SCHEMA_VERSION, Store};
+use crate::store::{SCHEMA_VERSION, Store, ids};
 
 const MAGIC: &[u8] = b"BRICKDESK-BACKUP\n";
 /// The file format this build writes and reads.
@@ -52,6 +52,10 @@ pub struct Header {
     pub body_bytes: u64,
     /// Hex SHA-256 of the body.
     pub sha256: String,
+    /// Every id in the backup is at most this; a restored store hands out ids above it
+    /// (0 in backups written before it was carried).
+    #[serde(default)]
+    pub id_floor: u64,
 }
 
 /// Why a backup or restore did not happen.
@@ -74,6 +78,11 @@ pub enum BackupError {
          is there"
     )]
     NotEmpty(String),
+    #[error(
+        "{0} is in use by a running brickdesk; stop it first (a restore never writes under a \
+         running server, not even with --force)"
+    )]
+    InUse(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
@@ -164,6 +173,8 @@ pub fn write(
     body.flush().map_err(io(&body_path))?;
     let Hashing { inner, hash, bytes } = body;
     drop(inner);
+    // Taken after every tree was read: each id in the backup was handed out before it.
+    let id_floor = store.ids().next()?;
     let header = Header {
         format: FORMAT,
         schema: SCHEMA_VERSION,
@@ -172,6 +183,7 @@ pub fn write(
         with_secret_key,
         body_bytes: bytes,
         sha256: hex(&hash.finalize()),
+        id_floor,
     };
     let partial = out.with_extension("partial");
     let mut file = BufWriter::new(create_private(&partial)?);
@@ -338,37 +350,66 @@ fn has_content(dir: &Path) -> Result<bool, BackupError> {
     }
 }
 
-/// Restores `backup` into `data_dir`: verified first, written only if it is whole; refuses a
-/// data directory with anything in it unless `force`, which replaces its database and key.
+/// Restores `backup` into `data_dir`: verified first; refuses a data directory a running
+/// server holds (whatever `force` says), and one with anything in it unless `force`. The
+/// database is written beside the live one (`db.restoring`) and renamed into place only when
+/// whole, so a failed or interrupted restore leaves what was there. The backup's secret key
+/// replaces the directory's only when the backup carries one. New ids start above every id
+/// the backup holds.
 pub fn restore(backup: &Path, data_dir: &Path, force: bool) -> Result<Header, BackupError> {
     let header = verify(backup)?;
-    if has_content(data_dir)? {
-        if !force {
-            return Err(BackupError::NotEmpty(data_dir.display().to_string()));
-        }
-        for name in ["db", KEY_FILE, crate::control::FILE] {
-            let path = data_dir.join(name);
-            let gone = if path.is_dir() {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
-            match gone {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(&path)(e)),
-            }
-        }
+    let live = data_dir.join("db");
+    if live.exists() && held(&live) {
+        return Err(BackupError::InUse(data_dir.display().to_string()));
+    }
+    if has_content(data_dir)? && !force {
+        return Err(BackupError::NotEmpty(data_dir.display().to_string()));
     }
     std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
-    let db = sled::Config::new()
-        .path(data_dir.join("db"))
-        .open()
-        .map_err(crate::store::StoreError::from)?;
+    let staging = data_dir.join("db.restoring");
+    let staged_key = data_dir.join("secret.key.restoring");
+    for leftover in [&staging, &staged_key] {
+        remove(leftover)?;
+    }
+    let restored = (|| {
+        let db = sled::Config::new().path(&staging).open()?;
+        let carried_key = load(backup, &db, &staged_key)?;
+        let floor = header.id_floor.max(ids::highest_in(&db)?);
+        ids::raise_floor(&db, floor)?;
+        db.flush()?;
+        Ok::<_, BackupError>(carried_key)
+    })();
+    let carried_key = match restored {
+        Ok(carried) => carried,
+        Err(err) => {
+            let _ = remove(&staging);
+            let _ = remove(&staged_key);
+            return Err(err);
+        }
+    };
+    let replaced = data_dir.join("db.replaced");
+    remove(&replaced)?;
+    if live.exists() {
+        std::fs::rename(&live, &replaced).map_err(io(&live))?;
+    }
+    std::fs::rename(&staging, &live).map_err(io(&staging))?;
+    if carried_key {
+        let key = data_dir.join(KEY_FILE);
+        std::fs::rename(&staged_key, &key).map_err(io(&key))?;
+    }
+    remove(&replaced)?;
+    remove(&data_dir.join(crate::control::FILE))?;
+    Ok(header)
+}
+
+/// Writes the backup's trees into `db` and its key, if it carries one, to `key_path`;
+/// says whether it did.
+fn load(backup: &Path, db: &sled::Db, key_path: &Path) -> Result<bool, BackupError> {
     let (_, mut reader) = self::header(backup)?;
     let mut tree = None::<sled::Tree>;
     let mut batch = sled::Batch::default();
     let mut in_batch = 0usize;
+    let mut carried_key = false;
     while let Some(record) = next(&mut reader)? {
         match record {
             Record::Tree(name) => {
@@ -389,18 +430,40 @@ pub fn restore(backup: &Path, data_dir: &Path, force: bool) -> Result<Header, Ba
                 }
             }
             Record::Secret(key) => {
-                let path = data_dir.join(KEY_FILE);
-                let mut file = create_private(&path)?;
-                file.write_all(&key).map_err(io(&path))?;
-                file.sync_all().map_err(io(&path))?;
+                let mut file = create_private(key_path)?;
+                file.write_all(&key).map_err(io(key_path))?;
+                file.sync_all().map_err(io(key_path))?;
+                carried_key = true;
             }
         }
     }
     if let Some(tree) = tree {
         tree.apply_batch(batch)?;
     }
-    db.flush()?;
-    Ok(header)
+    Ok(carried_key)
+}
+
+/// Whether another process holds the store at `db` (sled locks it while open). A store that
+/// cannot be opened for another reason is not held: `--force` may replace it.
+fn held(db: &Path) -> bool {
+    sled::Config::new()
+        .path(db)
+        .open()
+        .is_err_and(|err| crate::store::is_held(&err))
+}
+
+/// Removes a file or a directory tree; gone already is fine.
+fn remove(path: &Path) -> Result<(), BackupError> {
+    let gone = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    match gone {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io(path)(e)),
+    }
 }
 
 /// Every tree and entry of a backup, in file order (for comparing two backups).
@@ -427,6 +490,24 @@ pub fn contents(path: &Path) -> Result<Contents, BackupError> {
 /// Trees by name, each its entries in key order.
 pub type Contents = BTreeMap<String, Vec<(Vec<u8>, Vec<u8>)>>;
 
+/// When the newest rotating backup in `dir` was written (backups are renamed into place only
+/// when whole, so each one there is complete); `None` when there is none.
+pub fn newest(dir: &Path) -> Option<OffsetDateTime> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| is_rotated(&e.path()))
+        .filter_map(|e| e.metadata().ok()?.modified().ok())
+        .max()
+        .map(OffsetDateTime::from)
+}
+
+fn is_rotated(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("brickdesk-") && n.ends_with(".backup"))
+}
+
 /// `dir/brickdesk-YYYYMMDD-HHMMSS.backup`, and the older ones beyond `keep` deleted.
 pub fn rotate(
     store: &Store,
@@ -451,11 +532,7 @@ pub fn rotate(
         .map_err(io(dir))?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("brickdesk-") && n.ends_with(".backup"))
-        })
+        .filter(|p| is_rotated(p))
         .collect();
     old.sort();
     let excess = old.len().saturating_sub(keep.max(1));

@@ -94,7 +94,9 @@ impl Catalog {
         priority: Priority,
     ) -> Result<Vec<SubsetPart>, Arc<MarketplaceError>> {
         self.cached(subsets_key(no), ITEM_MAX_AGE, async {
-            let groups = client.subsets("MINIFIG", no, priority).await?;
+            let groups = client
+                .subsets(app::ItemType::Minifig.as_str(), no, priority)
+                .await?;
             let mut parts: Vec<SubsetPart> = Vec::new();
             for entry in groups.into_iter().flat_map(|g| g.entries) {
                 if entry.is_alternate || entry.is_counterpart {

@@ -1,4 +1,4 @@
-//! The command line (see API.md): `serve`, and `user add` / `user reset-password` with the
+//! The command line (see docs/api.md): `serve`, and `user add` / `user reset-password` with the
 //! password read from stdin.
 
 use std::{
@@ -157,6 +157,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Restore(args) => {
             let data_dir = data_dir(&args.location)?;
             let (input, force) = (args.input, args.force);
+            let key = data_dir.join("secret.key");
             let header = tokio::task::spawn_blocking(move || {
                 crate::backup::restore(&input, &data_dir, force)
             })
@@ -167,6 +168,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 header.trees.values().sum::<u64>(),
                 if header.with_secret_key {
                     ""
+                } else if key.exists() {
+                    "; it holds no secret.key, so the data directory's own key was kept (if the \
+                     saved marketplace keys do not open, enter them again in Settings)"
                 } else {
                     "; it holds no secret.key, so enter the marketplace keys again in Settings"
                 }
@@ -181,7 +185,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let username = Username::parse(&username)?;
             let email = Email::parse(&email)?;
-            let store = open_store(&location)?;
+            // The one command that may start a store: the first account can be made before
+            // the server ever ran. Every other command wants an existing one.
+            let store = open_store_creating(&location)?;
             let password = read_new_password()?;
             let password_hash = password::hash(password.expose().to_owned()).await?;
             let user = store.users().create(
@@ -317,7 +323,7 @@ async fn backup(args: BackupArgs) -> anyhow::Result<()> {
     let out = args.out.clone();
     let opened = {
         let data_dir = data_dir.clone();
-        tokio::task::spawn_blocking(move || Store::open(&data_dir)).await?
+        tokio::task::spawn_blocking(move || Store::open_existing(&data_dir)).await?
     };
     let header = match opened {
         Ok(store) => {
@@ -327,7 +333,7 @@ async fn backup(args: BackupArgs) -> anyhow::Result<()> {
             })
             .await??
         }
-        Err(crate::store::StoreError::Open { .. }) => {
+        Err(crate::store::StoreError::InUse(_)) => {
             let Some(control) = crate::control::read(&data_dir) else {
                 bail!(
                     "the data directory {} is in use, but no running brickdesk says where it \
@@ -390,13 +396,15 @@ async fn backup(args: BackupArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The store in the configured data directory; an error when there is none (a mistyped
+/// `--data-dir` must not produce an empty store).
 fn open_store(location: &Location) -> anyhow::Result<Store> {
-    let overrides = Overrides {
-        listen: None,
-        data_dir: location.data_dir.clone(),
-    };
-    let config = Config::load(location.config.as_deref(), &overrides)?;
-    Ok(Store::open(&config.data_dir)?)
+    Ok(Store::open_existing(&data_dir(location)?)?)
+}
+
+/// The store in the configured data directory, created when there is none.
+fn open_store_creating(location: &Location) -> anyhow::Result<Store> {
+    Ok(Store::open(&data_dir(location)?)?)
 }
 
 /// Reads a new password: prompted twice on a terminal, else the first line of stdin.

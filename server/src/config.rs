@@ -71,7 +71,8 @@ pub struct Config {
     pub search_refresh_cron: String,
     /// When finished jobs past their retention and old activity are deleted (cron, UTC).
     pub prune_cron: String,
-    /// When to write a rotating backup (cron, UTC); empty (the default) turns it off.
+    /// When to write a rotating backup (cron, UTC; nightly at 03:30 by default); empty turns it
+    /// off.
     pub backup_cron: String,
     /// Where rotating backups go; empty means `backups/` in the data directory.
     pub backup_dir: String,
@@ -118,7 +119,7 @@ impl Default for Config {
             colors_cron: "0 4 * * 1".to_owned(),
             search_refresh_cron: "*/5 * * * *".to_owned(),
             prune_cron: "17 * * * *".to_owned(),
-            backup_cron: String::new(),
+            backup_cron: "30 3 * * *".into(),
             backup_dir: String::new(),
             backup_keep: 7,
             bricklink_daily_calls: 5_000,

@@ -1,28 +1,74 @@
-//! A seller's marketplace connections as the API shows them: status, webhook URL and today's
-//! calls, assembled from the store and the guard; and the `connection.updated` event.
+//! A seller's marketplace connections: opening the account behind one (the saved keys,
+//! unsealed, in a client) and the connection as the API shows it (status, webhook URL,
+//! today's calls). Takes the store and the marketplaces it needs, nothing wider.
 
-use app::{ConnectionStatus, ConnectionView, Marketplace, UserId, events::CONNECTION_UPDATED};
+use app::{BrickLinkKeys, BrickOwlKeys, ConnectionStatus, ConnectionView, Marketplace, UserId};
 
-use crate::{jobs::Deps, store::StoreError};
+use crate::{
+    marketplace::{Marketplaces, account::Account},
+    store::{Store, StoreError},
+};
+
+/// Why a connection cannot be used for calls.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("{0} is not connected")]
+    NotConnected(Marketplace),
+    #[error("{0} refused the saved keys; enter them again in Settings")]
+    KeysRefused(Marketplace),
+    #[error("the saved {0} keys cannot be read: {1}")]
+    Unreadable(Marketplace, StoreError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The user's account on `marketplace`, or why there is none to use.
+pub fn open(
+    store: &Store,
+    marketplaces: &Marketplaces,
+    user: UserId,
+    marketplace: Marketplace,
+) -> Result<Account, AccountError> {
+    let connections = store.connections();
+    let record = connections
+        .get(user, marketplace)?
+        .ok_or(AccountError::NotConnected(marketplace))?;
+    if !record.status.is_usable() {
+        return Err(AccountError::KeysRefused(marketplace));
+    }
+    let unreadable = |err| AccountError::Unreadable(marketplace, err);
+    Ok(match marketplace {
+        Marketplace::BrickLink => {
+            let keys: BrickLinkKeys = connections
+                .keys(user, marketplace, &record)
+                .map_err(unreadable)?;
+            Account::BrickLink(marketplaces.bricklink(user, keys.into()))
+        }
+        Marketplace::BrickOwl => {
+            let keys: BrickOwlKeys = connections
+                .keys(user, marketplace, &record)
+                .map_err(unreadable)?;
+            Account::BrickOwl(marketplaces.brickowl(user, keys.api_key))
+        }
+    })
+}
 
 /// The view of one connection (absent when no keys are saved).
 pub fn view(
-    deps: &Deps,
+    store: &Store,
+    marketplaces: &Marketplaces,
+    public_base: &str,
     user: UserId,
     marketplace: Marketplace,
 ) -> Result<ConnectionView, StoreError> {
-    let usage = deps.marketplaces.guard().usage(user, marketplace);
-    let view = match deps.store.connections().get(user, marketplace)? {
+    let usage = marketplaces.guard().usage(user, marketplace);
+    let view = match store.connections().get(user, marketplace)? {
         Some(record) => ConnectionView {
             marketplace,
             configured: true,
             status: record.status,
             message: record.message,
-            webhook_url: Some(webhook_url(
-                &deps.public_base,
-                marketplace,
-                &record.webhook_token,
-            )),
+            webhook_url: Some(webhook_url(public_base, marketplace, &record.webhook_token)),
             last_sync_at: record.last_sync_at,
             checked_at: record.checked_at,
             usage,
@@ -41,22 +87,6 @@ pub fn view(
         },
     };
     Ok(view)
-}
-
-/// Both connections.
-pub fn views(deps: &Deps, user: UserId) -> Result<Vec<ConnectionView>, StoreError> {
-    Marketplace::ALL
-        .into_iter()
-        .map(|m| view(deps, user, m))
-        .collect()
-}
-
-/// Sends the current view to the user's open pages.
-pub fn publish(deps: &Deps, user: UserId, marketplace: Marketplace) {
-    match view(deps, user, marketplace) {
-        Ok(view) => deps.events.publish(user, CONNECTION_UPDATED, &view),
-        Err(err) => tracing::error!(%err, "cannot read a connection to announce it"),
-    }
 }
 
 /// `{base}/hooks/{marketplace}/{token}`.

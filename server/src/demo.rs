@@ -16,7 +16,11 @@ use crate::{
     auth::password,
     config::Config,
     connections::webhook_url,
-    jobs::{fetch_minifig, validate_connection},
+    jobs::{
+        self,
+        fetch_minifig::{self, FetchMinifig},
+        validate_connection::{self, ValidateConnection},
+    },
     sim::{Side, Sim, SimConfig, SimServer},
     state::AppState,
     store::{NewUser, users::Creation},
@@ -38,7 +42,7 @@ pub async fn start_simulator(config: &mut Config) -> anyhow::Result<SimServer> {
 /// Creates the demo user (an administrator when it is the first account), connects it to
 /// both simulated stores, and sends the stores' pushes to its webhooks.
 pub async fn prepare(state: &AppState, sim: &SimServer) -> anyhow::Result<()> {
-    let users = state.store.users();
+    let users = state.services.store.users();
     let user = match users.find_by_login(LOGIN)? {
         Some(user) => user,
         None => {
@@ -61,7 +65,7 @@ pub async fn prepare(state: &AppState, sim: &SimServer) -> anyhow::Result<()> {
         .sim
         .keys(0)
         .ok_or_else(|| anyhow::anyhow!("the simulator has no seller"))?;
-    let connections = state.store.connections();
+    let connections = state.services.store.connections();
     let now = OffsetDateTime::now_utc();
     for marketplace in Marketplace::ALL {
         if connections.get(user.id, marketplace)?.is_some() {
@@ -80,12 +84,12 @@ pub async fn prepare(state: &AppState, sim: &SimServer) -> anyhow::Result<()> {
             marketplace,
             generation: record.generation,
         };
-        validate_connection::enqueue(&state.queue, &input).await?;
+        jobs::enqueue::<ValidateConnection>(&state.services.queue, &input).await?;
     }
     let hook = |marketplace| -> anyhow::Result<Option<String>> {
         Ok(connections
             .get(user.id, marketplace)?
-            .map(|c| webhook_url(&state.public_base, marketplace, &c.webhook_token)))
+            .map(|c| webhook_url(&state.services.public_base, marketplace, &c.webhook_token)))
     };
     sim.sim.set_callbacks(
         0,
@@ -93,7 +97,7 @@ pub async fn prepare(state: &AppState, sim: &SimServer) -> anyhow::Result<()> {
         hook(Marketplace::BrickOwl)?,
     );
     // A list to look at: two minifigs whose parts load in the background.
-    let minifigs = state.store.minifigs();
+    let minifigs = state.services.store.minifigs();
     if minifigs.lists(user.id)?.is_empty() {
         let list = minifigs.create_list(
             user.id,
@@ -113,11 +117,11 @@ pub async fn prepare(state: &AppState, sim: &SimServer) -> anyhow::Result<()> {
                     no: no.into(),
                     target: Some((list.id, minifig.id)),
                 };
-                fetch_minifig::enqueue(&state.queue, &input).await?;
+                jobs::enqueue::<FetchMinifig>(&state.services.queue, &input).await?;
             }
         }
     }
-    state.store.flush().await?;
+    state.services.store.flush().await?;
     Ok(())
 }
 

@@ -1,17 +1,14 @@
 //! The in-process event bus feeding `GET /api/events`: domain changes (a connection checked,
 //! an order synced) published per user. Job changes come from the queue's own broadcast.
 
-use app::UserId;
-use serde::Serialize;
+use app::{UserId, events::LiveEvent};
 use tokio::sync::broadcast;
 
 /// One change, for one user's pages.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserEvent {
     pub owner: UserId,
-    /// SSE event name from `app::events`.
-    pub name: &'static str,
-    pub data: serde_json::Value,
+    pub event: LiveEvent,
 }
 
 /// The bus; cheap to clone.
@@ -30,13 +27,8 @@ impl Default for Events {
 
 impl Events {
     /// Tells `owner`'s open pages about a change (nobody listening is fine).
-    pub fn publish(&self, owner: UserId, name: &'static str, data: &impl Serialize) {
-        match serde_json::to_value(data) {
-            Ok(data) => {
-                let _ = self.sender.send(UserEvent { owner, name, data });
-            }
-            Err(err) => tracing::error!(%err, name, "cannot encode an event"),
-        }
+    pub fn publish(&self, owner: UserId, event: LiveEvent) {
+        let _ = self.sender.send(UserEvent { owner, event });
     }
 
     /// Every event from now on.

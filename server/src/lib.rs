@@ -18,6 +18,7 @@ pub mod pictures;
 pub mod queue;
 pub mod scheduler;
 pub mod search;
+pub mod services;
 pub mod sim;
 pub mod startup;
 pub mod state;

@@ -17,7 +17,15 @@ use croner::Cron;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
-use crate::jobs::{Deps, bricklink_notifications, poll_orders, sync_colors};
+use crate::{
+    jobs::{
+        self, bricklink_notifications,
+        poll_orders::{self, PollOrders},
+        sync_colors::{self, SyncColors},
+    },
+    services::Services,
+    store::Store,
+};
 
 /// What an entry does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,6 +111,23 @@ impl Scheduler {
         })
     }
 
+    /// How fresh the rotating backups are as of `now` (reads the backup folder; the shop is
+    /// in use since its first account).
+    pub fn backup_health(&self, store: &Store, now: OffsetDateTime) -> app::BackupHealth {
+        let (_, folder, _) = &*self.backups;
+        let since = store
+            .users()
+            .list()
+            .ok()
+            .and_then(|users| users.iter().map(|u| u.created_at).min());
+        app::BackupHealth::at(
+            self.cron(Task::Backup).is_some(),
+            crate::backup::newest(folder),
+            since,
+            now,
+        )
+    }
+
     /// The schedule of `task`, when on.
     pub fn cron(&self, task: Task) -> Option<&Cron> {
         self.entries
@@ -132,12 +157,12 @@ impl Scheduler {
     }
 
     /// Runs every entry until `stop`.
-    pub async fn run(self, deps: Deps, stop: CancellationToken) {
-        let runs = self.entries.iter().map(|e| self.entry(&deps, e, &stop));
+    pub async fn run(self, services: Services, stop: CancellationToken) {
+        let runs = self.entries.iter().map(|e| self.entry(&services, e, &stop));
         futures_util::future::join_all(runs).await;
     }
 
-    async fn entry(&self, deps: &Deps, entry: &Entry, stop: &CancellationToken) {
+    async fn entry(&self, services: &Services, entry: &Entry, stop: &CancellationToken) {
         let name = entry.task.name();
         let Some(cron) = &entry.cron else {
             tracing::info!(entry = name, "schedule entry is off (empty)");
@@ -154,28 +179,28 @@ impl Scheduler {
                 () = tokio::time::sleep(wait) => {}
                 () = stop.cancelled() => return,
             }
-            if let Err(err) = self.run_now(deps, entry.task).await {
+            if let Err(err) = self.run_now(services, entry.task).await {
                 tracing::error!(%err, entry = name, "the scheduled run failed");
             }
         }
     }
 
     /// Runs `task` once now and records the run; returns how many things it queued or did.
-    pub async fn run_now(&self, deps: &Deps, task: Task) -> anyhow::Result<usize> {
+    pub async fn run_now(&self, services: &Services, task: Task) -> anyhow::Result<usize> {
         self.last
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(task, OffsetDateTime::now_utc());
         match task {
-            Task::Poll => poll_all(deps).await,
-            Task::Colors => sync_colors(deps).await,
+            Task::Poll => poll_all(services).await,
+            Task::Colors => sync_colors(services).await,
             Task::SearchRefresh => {
-                let (search, store) = (deps.search.clone(), deps.store.clone());
+                let (search, store) = (services.search.clone(), services.store.clone());
                 Ok(tokio::task::spawn_blocking(move || search.refresh(&store)).await??)
             }
-            Task::Prune => prune(deps).await,
+            Task::Prune => prune(services).await,
             Task::Backup => {
-                let (store, backups) = (deps.store.clone(), self.backups.clone());
+                let (store, backups) = (services.store.clone(), self.backups.clone());
                 let path = tokio::task::spawn_blocking(move || {
                     let (data_dir, folder, keep) = &*backups;
                     crate::backup::rotate(&store, data_dir, folder, *keep)
@@ -189,10 +214,10 @@ impl Scheduler {
 }
 
 /// Prunes finished jobs past their retention and each user's old activity.
-pub async fn prune(deps: &Deps) -> anyhow::Result<usize> {
-    let mut pruned = deps.queue.prune(OffsetDateTime::now_utc()).await?;
-    for user in deps.store.users().list()? {
-        pruned += deps.store.activity().prune(user.id)?;
+pub async fn prune(services: &Services) -> anyhow::Result<usize> {
+    let mut pruned = services.queue.prune(OffsetDateTime::now_utc()).await?;
+    for user in services.store.users().list()? {
+        pruned += services.store.activity().prune(user.id)?;
     }
     Ok(pruned)
 }
@@ -233,10 +258,10 @@ pub fn due(cron: &Cron, last: OffsetDateTime, now: OffsetDateTime) -> bool {
 }
 
 /// Queues a colour sync through the first valid BrickLink connection, if any.
-pub async fn sync_colors(deps: &Deps) -> anyhow::Result<usize> {
-    for (user, marketplace, record) in deps.store.connections().all()? {
+pub async fn sync_colors(services: &Services) -> anyhow::Result<usize> {
+    for (user, marketplace, record) in services.store.connections().all()? {
         if marketplace == Marketplace::BrickLink && record.status == ConnectionStatus::Valid {
-            sync_colors::enqueue(&deps.queue, user).await?;
+            jobs::enqueue::<SyncColors>(&services.queue, &sync_colors::Input { user }).await?;
             return Ok(1);
         }
     }
@@ -244,18 +269,20 @@ pub async fn sync_colors(deps: &Deps) -> anyhow::Result<usize> {
 }
 
 /// Queues a poll (and for BrickLink a notifications read) for every live connection.
-pub async fn poll_all(deps: &Deps) -> anyhow::Result<usize> {
+pub async fn poll_all(services: &Services) -> anyhow::Result<usize> {
     let mut queued = 0;
-    for (user, marketplace, record) in deps.store.connections().all()? {
-        if record.status != ConnectionStatus::Valid {
+    for (user, marketplace, record) in services.store.connections().all()? {
+        if !record.status.is_usable() {
             continue;
         }
         if marketplace == Marketplace::BrickLink {
-            deps.queue
-                .enqueue(bricklink_notifications::spec(user))
+            services
+                .queue
+                .enqueue(bricklink_notifications::spec(user)?)
                 .await?;
         }
-        poll_orders::enqueue(&deps.queue, &poll_orders::Input { user, marketplace }).await?;
+        jobs::enqueue::<PollOrders>(&services.queue, &poll_orders::Input { user, marketplace })
+            .await?;
         queued += 1;
     }
     tracing::info!(connections = queued, "scheduled polls queued");
@@ -307,10 +334,11 @@ mod tests {
                 "backup_cron"
             ]
         );
-        assert!(table[..4].iter().all(|s| s.enabled && s.last_run.is_none()));
-        assert!(
-            !table[4].enabled,
-            "backups by schedule are off until configured"
+        assert!(table.iter().all(|s| s.enabled && s.last_run.is_none()));
+        let backup = schedules.cron(Task::Backup).expect("nightly by default");
+        assert_eq!(
+            next_after(backup, datetime!(2026-11-29 20:00:00 UTC)),
+            Some(datetime!(2026-11-30 03:30:00 UTC))
         );
         assert_eq!(table[0].next_run, Some(datetime!(2026-11-29 20:10:00 UTC)));
         let off = crate::config::Config {

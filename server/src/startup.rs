@@ -11,7 +11,6 @@ use tokio::net::TcpListener;
 use crate::{
     auth::throttle::LoginThrottle,
     config::Config,
-    events::Events,
     http, jobs,
     marketplace::{
         Endpoints, Marketplaces,
@@ -19,6 +18,7 @@ use crate::{
     },
     queue::{Queue, QueueConfig},
     scheduler,
+    services::Services,
     state::AppState,
     store::Store,
 };
@@ -81,7 +81,6 @@ impl Application {
                 },
             )?,
         )?;
-        let events = Events::default();
         tracing::info!(
             data_dir = %config.data_dir.display(),
             expired_sessions_removed = pruned,
@@ -96,23 +95,16 @@ impl Application {
         };
         crate::control::publish(&config.data_dir, &format!("http://{local}"), &control_token)
             .context("cannot write control.json into the data directory")?;
-        let store_catalog = store.catalog().clone();
+        let services = Services::new(store, queue, marketplaces, public_base);
         let state = AppState {
-            store,
-            queue,
+            services,
             throttle: LoginThrottle::default(),
             stopping: tokio_util::sync::CancellationToken::new(),
             config: Arc::new(config),
-            marketplaces,
-            events,
-            public_base,
-            pictures: crate::pictures::cache(),
-            catalog: crate::catalog::Catalog::new(store_catalog),
-            search: crate::search::Search::default(),
             scheduler: scheduler.clone(),
             control_token: control_token.into(),
         };
-        jobs::register_all(&state.queue, &state.deps());
+        jobs::register_all(&state.services.queue, &state.services);
         Ok(Self {
             listener,
             state,
@@ -146,7 +138,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let data_dir = self.state.config.data_dir.clone();
         let router = http::router(self.state.clone());
-        self.state.queue.start();
+        self.state.services.queue.start();
         if let Some(listener) = self.notify_listener {
             let router = http::brickowl_notify_router(self.state.clone());
             let stop = self.state.stopping.clone();
@@ -163,7 +155,7 @@ impl Application {
             self.state
                 .scheduler
                 .clone()
-                .run(self.state.deps(), self.state.stopping.clone()),
+                .run(self.state.services.clone(), self.state.stopping.clone()),
         );
         axum::serve(
             self.listener,
@@ -180,8 +172,8 @@ impl Application {
         .await
         .context("serving HTTP")?;
         crate::control::remove(&data_dir);
-        self.state.queue.shutdown(SHUTDOWN_GRACE).await;
-        self.state.store.flush().await?;
+        self.state.services.queue.shutdown(SHUTDOWN_GRACE).await;
+        self.state.services.store.flush().await?;
         tracing::info!("stopped; every acknowledged write is flushed");
         Ok(())
     }

@@ -179,6 +179,82 @@ async fn an_acknowledged_setup_survives_kill_9() {
     assert_eq!(login(&again.base, "anna", PASSWORD).await, 200);
 }
 
+/// Every mutating request is flushed before its answer, whatever the handler: list edits
+/// (which no handler flushes itself) survive a `kill -9` right after the last answer.
+#[tokio::test]
+async fn acknowledged_list_edits_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path());
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let session: serde_json::Value = client
+        .post(format!("{}/api/setup", served.base))
+        .json(&json!({"username": "anna", "email": "anna@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = session["csrf_token"].as_str().unwrap().to_owned();
+    let mut names = Vec::new();
+    for n in 0..20 {
+        let created = client
+            .post(format!("{}/api/minifig-lists", served.base))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"name": format!("list {n}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201, "list {n}");
+        let list: serde_json::Value = created.json().await.unwrap();
+        let renamed = client
+            .put(format!("{}/api/minifig-lists/{}", served.base, list["id"]))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"name": format!("renamed {n}")}))
+            .send()
+            .await
+            .unwrap();
+        assert!(renamed.status().is_success(), "rename {n}");
+        names.push(format!("renamed {n}"));
+    }
+    served.signal("-KILL");
+    drop(served);
+
+    let again = Served::start(dir.path());
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = client
+        .post(format!("{}/api/session", again.base))
+        .json(&json!({"login": "anna", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let lists: Vec<serde_json::Value> = client
+        .get(format!("{}/api/minifig-lists", again.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut found: Vec<String> = lists
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_owned())
+        .collect();
+    found.sort();
+    names.sort();
+    assert_eq!(
+        found, names,
+        "every acknowledged create and rename is there"
+    );
+}
+
 #[tokio::test]
 async fn user_add_and_reset_password_read_passwords_from_stdin() {
     let dir = tempfile::tempdir().unwrap();
@@ -609,4 +685,31 @@ fn the_systemd_unit_verifies() {
         !said.contains("brickdesk.service"),
         "no complaint about the unit: {said}"
     );
+}
+
+#[test]
+fn commands_on_a_mistyped_data_directory_say_so_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("brickdesk-dtaa");
+    let typo_text = typo.display().to_string();
+    let out = dir.path().join("shop.backup").display().to_string();
+    for args in [
+        vec!["user", "list", "--data-dir", &typo_text],
+        vec![
+            "user",
+            "disable",
+            "--data-dir",
+            &typo_text,
+            "--login",
+            "anna",
+        ],
+        vec!["backup", "--data-dir", &typo_text, "--out", &out],
+    ] {
+        let ran = run_with_stdin(&args, "");
+        let said = String::from_utf8_lossy(&ran.stderr);
+        assert!(!ran.status.success(), "{args:?}");
+        assert!(said.contains("no brickdesk data in"), "{args:?}: {said}");
+        assert!(!typo.exists(), "{args:?} created the directory");
+    }
+    assert!(!dir.path().join("shop.backup").exists());
 }

@@ -167,6 +167,7 @@ impl TestApp {
     pub async fn create_user(&self, username: &str, email: &str) -> UserRecord {
         let password_hash = password::hash(PASSWORD.into()).await.unwrap();
         self.state
+            .services
             .store
             .users()
             .create(
@@ -461,7 +462,7 @@ impl TestApp {
     pub async fn settle(&self) {
         tokio::time::timeout(
             std::time::Duration::from_secs(60),
-            self.state.queue.until_settled(),
+            self.state.services.queue.until_settled(),
         )
         .await
         .expect("the queue settles within 60 s");

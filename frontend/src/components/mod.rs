@@ -4,6 +4,7 @@ pub mod charts;
 pub mod connections;
 pub mod form;
 pub mod format;
+pub mod loaded;
 pub mod minifigs;
 pub mod orders;
 pub mod search;

@@ -10,14 +10,12 @@ use crate::components::format::relative;
 #[component]
 pub fn StatusChip(status: OrderStatus) -> impl IntoView {
     let tone = match status {
-        OrderStatus::New | OrderStatus::Paid | OrderStatus::Picking | OrderStatus::Packed => {
-            "chip chip-action"
-        }
+        OrderStatus::OnHold => "chip chip-dead",
+        s if s.needs_action() => "chip chip-action",
         OrderStatus::AwaitingPayment => "chip chip-retrying",
         OrderStatus::Shipped | OrderStatus::Received => "chip chip-running",
         OrderStatus::Completed => "chip chip-succeeded",
-        OrderStatus::OnHold => "chip chip-dead",
-        OrderStatus::Cancelled | OrderStatus::Archived => "chip",
+        _ => "chip",
     };
     view! { <span class=tone>{status.label()}</span> }
 }

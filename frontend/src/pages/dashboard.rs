@@ -5,8 +5,10 @@
 
 use std::time::Duration;
 
-use app::{ConnectionStatus, Dashboard, NeedsAction, Sales, TopItem, routes};
+use app::{BackupHealth, ConnectionStatus, Dashboard, NeedsAction, Sales, TopItem, routes};
 use leptos::prelude::*;
+
+use crate::components::loaded::loaded;
 use leptos_router::components::A;
 
 use crate::{
@@ -70,11 +72,7 @@ pub fn DashboardPage() -> impl IntoView {
             <h1>"Dashboard"</h1>
             <p class="muted">"What needs doing and how the shop is doing, updated as orders arrive."</p>
         </div>
-        {move || match data.get() {
-            None => view! { <div class="empty"><p class="muted">"Loading…"</p></div> }.into_any(),
-            Some(Err(message)) => view! { <p class="notice notice-error" role="alert">{message}</p> }.into_any(),
-            Some(Ok(d)) => view! { <DashboardView d /> }.into_any(),
-        }}
+        {loaded(data, "Loading…", |d| view! { <DashboardView d /> })}
     }
 }
 
@@ -88,6 +86,7 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
                 <p>"Connect BrickLink or BrickOwl in " <A href="/settings">"Settings"</A> " and your orders and sales appear here."</p>
             </div>
         })}
+        {d.backups.stale.then(|| view! { <BackupWarning backups=d.backups /> })}
         <section class="action-cards" id="needs-action" aria-label="Needs action">
             <ActionCard label="To invoice" hint="new orders" count=n.to_invoice status=NeedsAction::TO_INVOICE />
             <ActionCard label="To pack" hint="paid or being picked" count=n.to_pack status=NeedsAction::TO_PACK />
@@ -249,5 +248,24 @@ fn TopRow(item: TopItem) -> impl IntoView {
             </td>
             <td class="num">{format!("{} pcs", item.quantity)}<br /><span class="muted small">{format!("{} orders", item.orders)}</span></td>
         </tr>
+    }
+}
+
+/// Says that the newest backup is too old to rely on, and what to do about it.
+#[component]
+fn BackupWarning(backups: BackupHealth) -> impl IntoView {
+    let age = backups.last_at.map_or_else(
+        || "There is no backup yet".to_owned(),
+        |at| format!("The newest backup was written {}", relative(at)),
+    );
+    let fix = if backups.scheduled {
+        "The nightly backup did not run or failed: check the server's log and the free space of the backup folder."
+    } else {
+        "Backups by schedule are off: set backup_cron in the configuration (for example \"30 3 * * *\"), or run brickdesk backup."
+    };
+    view! {
+        <div class="card banner notice-warn" id="backup-stale" role="status">
+            <p><strong>{age}"."</strong>" Orders can be fetched again, but minifig lists, notes and settings live only here. "{fix}</p>
+        </div>
     }
 }

@@ -9,6 +9,8 @@ use app::{
 };
 use leptos::prelude::*;
 
+use crate::components::loaded::loaded;
+
 use crate::{
     api,
     components::format::{duration, kind_label, relative, state_label},
@@ -116,12 +118,11 @@ pub fn JobsPage() -> impl IntoView {
         </div>
         <div class="jobs-layout">
             <section class="card table-card">
-                {move || match jobs.get() {
-                    None => view! { <p class="muted pad">"Loading jobs…"</p> }.into_any(),
-                    Some(Err(message)) => view! { <p class="notice notice-error" role="alert">{message}</p> }.into_any(),
-                    Some(Ok(list)) if list.jobs.is_empty() => view! { <EmptyJobs filtered=filter.get().is_some() /> }.into_any(),
-                    Some(Ok(list)) => view! { <JobTable list selected /> }.into_any(),
-                }}
+                {loaded(jobs, "Loading jobs…", move |list| if list.jobs.is_empty() {
+                    view! { <EmptyJobs filtered=filter.get().is_some() /> }.into_any()
+                } else {
+                    view! { <JobTable list selected /> }.into_any()
+                })}
             </section>
             {move || selected.get().map(|id| view! { <JobDetail id selected /> })}
         </div>
@@ -144,10 +145,7 @@ fn Schedules() -> impl IntoView {
     view! {
         <section class="card table-card schedules" id="schedules">
             <h2 class="section-title pad">"Schedules"</h2>
-            {move || match table.get() {
-                None => view! { <p class="muted pad">"Loading…"</p> }.into_any(),
-                Some(Err(message)) => view! { <p class="notice notice-error">{message}</p> }.into_any(),
-                Some(Ok(rows)) => view! {
+            {loaded(table, "Loading…", |rows| view! {
                     <table class="table">
                         <thead><tr><th>"What"</th><th>"When (UTC)"</th><th>"Last run"</th><th>"Next run"</th></tr></thead>
                         <tbody>
@@ -163,8 +161,7 @@ fn Schedules() -> impl IntoView {
                             }}).collect_view()}
                         </tbody>
                     </table>
-                }.into_any(),
-            }}
+            })}
         </section>
     }
 }
@@ -339,10 +336,7 @@ fn JobDetail(id: JobId, selected: RwSignal<Option<JobId>>) -> impl IntoView {
 
     view! {
         <aside class="card job-detail" id="job-detail">
-            {move || match job.get() {
-                None => view! { <p class="muted">"Loading…"</p> }.into_any(),
-                Some(Err(message)) => view! { <p class="notice notice-error">{message}</p> }.into_any(),
-                Some(Ok(job)) => {
+            {loaded(job, "Loading…", move |job| {
                     let state = job.state;
                     view! {
                         <div class="detail-head">
@@ -393,9 +387,8 @@ fn JobDetail(id: JobId, selected: RwSignal<Option<JobId>>) -> impl IntoView {
                             })}
                         </div>
                         <ErrorLine message=action_error />
-                    }.into_any()
-                }
-            }}
+                    }
+            })}
         </aside>
     }
 }

@@ -4,6 +4,7 @@ use app::{ListSummary, NewList, routes};
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_router::{components::A, hooks::use_navigate};
 
+use crate::components::loaded::loaded;
 use crate::{
     api,
     components::{
@@ -26,21 +27,20 @@ pub fn MinifigsPage() -> impl IntoView {
             <p class="muted">"Minifigures you are completing: what each still needs, what you have collected, and what the rest will cost."</p>
         </div>
         <NewListForm />
-        {move || match lists.get() {
-            None => view! { <div class="empty"><p class="muted">"Loading your lists…"</p></div> }.into_any(),
-            Some(Err(message)) => view! { <p class="notice notice-error" role="alert">{message}</p> }.into_any(),
-            Some(Ok(found)) if found.is_empty() => view! {
+        {loaded(lists, "Loading your lists…", |found| if found.is_empty() {
+            view! {
                 <div class="card empty" id="no-lists">
                     <h2>"No lists yet"</h2>
                     <p class="muted">"Create a list above, then add minifigures to it by their BrickLink ID (like sw0001a). brickdesk fetches their parts, pictures and prices in the background."</p>
                 </div>
-            }.into_any(),
-            Some(Ok(found)) => view! {
+            }.into_any()
+        } else {
+            view! {
                 <div class="list-grid" id="lists">
                     {found.into_iter().map(|list| view! { <ListCard list /> }).collect_view()}
                 </div>
-            }.into_any(),
-        }}
+            }.into_any()
+        })}
     }
 }
 

@@ -8,6 +8,7 @@ use app::{
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_router::{components::A, hooks::use_params_map};
 
+use crate::components::loaded::loaded;
 use crate::{
     api,
     components::{
@@ -61,11 +62,7 @@ pub fn OrderPage() -> impl IntoView {
 
     view! {
         <p class="crumbs"><A href="/orders">"← Orders"</A></p>
-        {move || match order.get() {
-            None => view! { <div class="empty"><p class="muted">"Loading the order…"</p></div> }.into_any(),
-            Some(Err(message)) => view! { <p class="notice notice-error" role="alert">{message}</p> }.into_any(),
-            Some(Ok(detail)) => view! { <OrderView detail change /> }.into_any(),
-        }}
+        {loaded(order, "Loading the order…", move |detail| view! { <OrderView detail change /> })}
     }
 }
 

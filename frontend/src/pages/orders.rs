@@ -5,10 +5,12 @@
 use std::time::Duration;
 
 use app::{
-    ConnectionView, JobState, Marketplace, OrderList, OrderSort, OrderStatus, Queued, SyncRequest,
-    routes,
+    ConnectionView, JobState, Marketplace, OrderList, OrderQuery, OrderSort, OrderStatus, Queued,
+    SyncRequest, jobs::kinds, routes,
 };
 use leptos::prelude::*;
+
+use crate::components::loaded::loaded;
 use leptos_router::{
     components::A,
     hooks::{use_navigate, use_query_map},
@@ -22,9 +24,6 @@ use crate::{
     },
     sse::use_live_events,
 };
-
-const NEEDS_ACTION: &str = "new,paid,picking,packed,on-hold";
-const SYNC_KINDS: [&str; 3] = ["import_orders_batch", "import_orders", "poll_orders"];
 
 /// What the filters ask for.
 #[derive(Clone, PartialEq)]
@@ -41,34 +40,19 @@ struct Filters {
 
 impl Filters {
     fn query(&self) -> String {
-        let mut parts = vec![
-            format!("page={}", self.page),
-            "per_page=50".to_owned(),
-            format!("order={}", if self.descending { "desc" } else { "asc" }),
-            format!(
-                "sort={}",
-                match self.sort {
-                    OrderSort::Date => "date",
-                    OrderSort::Changed => "changed",
-                    OrderSort::Total => "total",
-                    OrderSort::Buyer => "buyer",
-                    OrderSort::Status => "status",
-                }
-            ),
-        ];
-        for (name, value) in [
-            ("q", &self.q),
-            ("status", &self.status),
-            ("marketplace", &self.marketplace),
-            ("from", &self.from),
-            ("to", &self.to),
-        ] {
-            if !value.trim().is_empty() {
-                let encoded: String = js_sys::encode_uri_component(value.trim()).into();
-                parts.push(format!("{name}={encoded}"));
-            }
+        let text = |value: &String| Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+        OrderQuery {
+            status: text(&self.status),
+            marketplace: Marketplace::parse(self.marketplace.trim()),
+            q: text(&self.q),
+            from: text(&self.from),
+            to: text(&self.to),
+            sort: Some(self.sort),
+            order: Some(if self.descending { "desc" } else { "asc" }.to_owned()),
+            page: Some(self.page),
+            per_page: Some(50),
         }
-        parts.join("&")
+        .to_query_string()
     }
 
     fn narrowed(&self) -> bool {
@@ -192,7 +176,23 @@ pub fn OrdersPage() -> impl IntoView {
         load_connections();
     });
     Effect::new(move |_| {
-        if live.order.get().is_some() {
+        let Some(summary) = live.order.get() else {
+            return;
+        };
+        // The event carries the whole row: a row on this page changes in place at once.
+        let mut on_page = false;
+        list.update(|l| {
+            if let Some(Ok(found)) = l
+                && let Some(row) = found.orders.iter_mut().find(|o| {
+                    o.marketplace == summary.marketplace && o.order_id == summary.order_id
+                })
+            {
+                *row = summary.clone();
+                on_page = true;
+            }
+        });
+        // A new order, or a change that may move it into or out of a filtered view: ask again.
+        if !on_page || filters.with_untracked(Filters::narrowed) {
             reload_soon();
         }
     });
@@ -207,10 +207,10 @@ pub fn OrdersPage() -> impl IntoView {
     });
     Effect::new(move |_| {
         let Some(job) = live.job.get() else { return };
-        if !SYNC_KINDS.contains(&job.kind.as_str()) {
+        if !kinds::ORDER_SYNCS.contains(&job.kind.as_str()) {
             return;
         }
-        let percent = (job.kind == "import_orders_batch")
+        let percent = (job.kind == kinds::IMPORT_ORDERS_BATCH)
             .then(|| job.progress.as_ref().map_or(0, |p| p.percent));
         if percent.is_some() && import_started.get_value().is_none() {
             import_started.set_value(Some(js_sys::Date::now()));
@@ -222,11 +222,11 @@ pub fn OrdersPage() -> impl IntoView {
                     .and_then(|(p, at)| eta(at, p)),
                 percent,
                 message: match job.kind.as_str() {
-                    "import_orders_batch" => job.progress.as_ref().map_or_else(
+                    kinds::IMPORT_ORDERS_BATCH => job.progress.as_ref().map_or_else(
                         || "Importing orders…".to_owned(),
                         |p| format!("Importing orders: {}", p.message),
                     ),
-                    "import_orders" => "Listing every order…".to_owned(),
+                    kinds::IMPORT_ORDERS => "Listing every order…".to_owned(),
                     _ => "Checking for new and changed orders…".to_owned(),
                 },
             })),
@@ -305,7 +305,7 @@ pub fn OrdersPage() -> impl IntoView {
             <select id="orders-status" aria-label="Status"
                 on:change=move |ev| filters.update(|f| { f.status = event_target_value(&ev); f.page = 1; })>
                 <option value="">"Any status"</option>
-                <option value=NEEDS_ACTION>"Needs action"</option>
+                <option value=OrderStatus::needs_action_filter()>"Needs action"</option>
                 {OrderStatus::ALL.into_iter().map(|s| view! { <option value=s.as_str()>{s.label()}</option> }).collect_view()}
             </select>
             <select id="orders-marketplace" aria-label="Marketplace"
@@ -343,14 +343,13 @@ pub fn OrdersPage() -> impl IntoView {
             </select>
         </div>
         <section class="card table-card">
-            {move || match list.get() {
-                None => view! { <div class="empty"><p class="muted">"Loading orders…"</p></div> }.into_any(),
-                Some(Err(message)) => view! { <p class="notice notice-error" role="alert">{message}</p> }.into_any(),
-                Some(Ok(found)) if found.orders.is_empty() => view! {
+            {loaded(list, "Loading orders…", move |found| if found.orders.is_empty() {
+                view! {
                     <EmptyOrders narrowed=filters.with(Filters::narrowed) connected=any_connected() />
-                }.into_any(),
-                Some(Ok(found)) => view! { <OrderTable found filters /> }.into_any(),
-            }}
+                }.into_any()
+            } else {
+                view! { <OrderTable found filters /> }.into_any()
+            })}
         </section>
     }
 }

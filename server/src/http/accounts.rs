@@ -26,7 +26,7 @@ use crate::{
 /// `GET /api/setup`
 pub async fn setup_status(State(state): State<AppState>) -> Result<ApiJson<SetupStatus>, ApiError> {
     Ok(ApiJson(SetupStatus {
-        needed: !state.store.users().setup_done()?,
+        needed: !state.services.store.users().setup_done()?,
         demo: state.config.demo,
     }))
 }
@@ -38,7 +38,7 @@ pub async fn setup(
     jar: CookieJar,
     ApiJson(request): ApiJson<SetupRequest>,
 ) -> Result<(CookieJar, ApiJson<SessionInfo>), ApiError> {
-    if state.store.users().setup_done()? {
+    if state.services.store.users().setup_done()? {
         return Err(ApiError::SetupDone);
     }
     let user = new_account(
@@ -66,7 +66,7 @@ pub(super) async fn new_account(
     let password_hash = password::hash(password.expose().to_owned())
         .await
         .map_err(ApiError::internal)?;
-    Ok(state.store.users().create(
+    Ok(state.services.store.users().create(
         NewUser {
             username,
             email,
@@ -104,7 +104,7 @@ pub async fn login(
             tracing::warn!(%client, "login throttled");
             ApiError::TooManyAttempts(wait)
         })?;
-    let user = state.store.users().find_by_login(&request.login)?;
+    let user = state.services.store.users().find_by_login(&request.login)?;
     let matches = password::verify(
         request.password,
         user.as_ref().map(|u| u.password_hash.clone()),
@@ -129,8 +129,11 @@ pub async fn logout(
     current: CurrentUser,
     jar: CookieJar,
 ) -> Result<(CookieJar, StatusCode), ApiError> {
-    state.store.sessions().remove(&current.token_hash)?;
-    state.store.flush().await?;
+    state
+        .services
+        .store
+        .sessions()
+        .remove(&current.token_hash)?;
     Ok((
         jar.remove(Cookie::build(SESSION_COOKIE).path("/")),
         StatusCode::NO_CONTENT,
@@ -154,13 +157,12 @@ pub async fn update_profile(
     let username = Username::parse(&update.username)?;
     let email = Email::parse(&update.email)?;
     let display_name = validate::display_name(update.display_name.as_deref())?;
-    let user = state.store.users().update_profile(
+    let user = state.services.store.users().update_profile(
         current.user.id,
         &username,
         &email,
         display_name.as_deref(),
     )?;
-    state.store.flush().await?;
     Ok(ApiJson(user.to_api()))
 }
 
@@ -191,14 +193,15 @@ pub async fn change_password(
         .await
         .map_err(ApiError::internal)?;
     state
+        .services
         .store
         .users()
         .set_password_hash(current.user.id, &hash)?;
     let ended = state
+        .services
         .store
         .sessions()
         .remove_all_for(current.user.id, Some(&current.token_hash))?;
-    state.store.flush().await?;
     tracing::info!(ended_sessions = ended, "password changed");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -219,10 +222,10 @@ async fn start_session(
         expires_at: now + ttl,
     };
     state
+        .services
         .store
         .sessions()
         .insert(&token::hash(&token), &record)?;
-    state.store.flush().await?;
     let cookie = Cookie::build((SESSION_COOKIE, token))
         .path("/")
         .http_only(true)

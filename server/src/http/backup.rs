@@ -35,7 +35,7 @@ pub async fn backup(
         return Err(ApiError::NotLoggedIn);
     }
     let data_dir = state.config.data_dir.clone();
-    let store = state.store.clone();
+    let store = state.services.store.clone();
     let file = tokio::task::spawn_blocking(move || {
         let path = data_dir.join(format!("control-backup-{}.backup", std::process::id()));
         backup::write(&store, &data_dir, &path, request.with_secret_key)?;

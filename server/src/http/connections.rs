@@ -12,9 +12,11 @@ use time::OffsetDateTime;
 use super::ApiJson;
 use crate::{
     auth::CurrentUser,
-    connections,
     error::ApiError,
-    jobs::validate_connection::{self, Input},
+    jobs::{
+        self,
+        validate_connection::{Input, ValidateConnection},
+    },
     state::AppState,
 };
 
@@ -27,7 +29,7 @@ pub async fn list(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> Result<ApiJson<Vec<ConnectionView>>, ApiError> {
-    Ok(ApiJson(connections::views(&state.deps(), current.user.id)?))
+    Ok(ApiJson(state.services.connections(current.user.id)?))
 }
 
 /// `PUT /api/connections/{marketplace}`: saves the keys and queues their check.
@@ -49,6 +51,7 @@ pub async fn save(
                 .map_err(shape)?
                 .parse()?;
             state
+                .services
                 .store
                 .connections()
                 .save_keys(user, marketplace, &keys, now)?
@@ -58,25 +61,29 @@ pub async fn save(
                 .map_err(shape)?
                 .parse()?;
             state
+                .services
                 .store
                 .connections()
                 .save_keys(user, marketplace, &keys, now)?
         }
     };
-    state.marketplaces.guard().reset_breaker(user, marketplace);
+    state
+        .services
+        .marketplaces
+        .guard()
+        .reset_breaker(user, marketplace);
     // The enqueue's durable commit flushes the saved keys with it.
     let input = Input {
         user,
         marketplace,
         generation: record.generation,
     };
-    validate_connection::enqueue(&state.queue, &input).await?;
+    jobs::enqueue::<ValidateConnection>(&state.services.queue, &input).await?;
     tracing::info!(user_id = user.0, "keys saved; check queued");
-    let deps = state.deps();
-    connections::publish(&deps, user, marketplace);
+    state.services.publish_connection(user, marketplace);
     Ok((
         StatusCode::ACCEPTED,
-        ApiJson(connections::view(&deps, user, marketplace)?),
+        ApiJson(state.services.connection(user, marketplace)?),
     ))
 }
 
@@ -88,11 +95,15 @@ pub async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let marketplace = marketplace(&path)?;
     let user = current.user.id;
-    if !state.store.connections().remove(user, marketplace)? {
+    if !state
+        .services
+        .store
+        .connections()
+        .remove(user, marketplace)?
+    {
         return Err(ApiError::NotFound);
     }
-    state.store.flush().await?;
-    connections::publish(&state.deps(), user, marketplace);
+    state.services.publish_connection(user, marketplace);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -105,6 +116,7 @@ pub async fn rotate_webhook(
     let marketplace = marketplace(&path)?;
     let user = current.user.id;
     if state
+        .services
         .store
         .connections()
         .rotate_webhook(user, marketplace)?
@@ -112,8 +124,6 @@ pub async fn rotate_webhook(
     {
         return Err(ApiError::NotFound);
     }
-    state.store.flush().await?;
-    let deps = state.deps();
-    connections::publish(&deps, user, marketplace);
-    Ok(ApiJson(connections::view(&deps, user, marketplace)?))
+    state.services.publish_connection(user, marketplace);
+    Ok(ApiJson(state.services.connection(user, marketplace)?))
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::{ApiJson, ApiQuery};
-use crate::{auth::CurrentUser, connections, error::ApiError, state::AppState};
+use crate::{auth::CurrentUser, error::ApiError, state::AppState};
 
 /// Top items on the dashboard.
 pub const TOP_ITEMS: usize = 8;
@@ -31,15 +31,21 @@ pub async fn dashboard(
     Ok(ApiJson(assemble(state, current.user.id).await?))
 }
 
-/// The dashboard of `user`, its five reads run at once.
+/// The dashboard of `user`, its six reads run at once.
 pub async fn assemble(state: AppState, user: UserId) -> Result<Dashboard, ApiError> {
     let now = OffsetDateTime::now_utc();
-    let (orders, minifigs, activity, views, jobs) = {
-        let (s1, s2, s3, s4) = (state.clone(), state.clone(), state.clone(), state.clone());
+    let (orders, minifigs, activity, views, jobs, backups) = {
+        let (s1, s2, s3, s4, s5) = (
+            state.clone(),
+            state.clone(),
+            state.clone(),
+            state.clone(),
+            state.clone(),
+        );
         tokio::try_join!(
-            blocking(move || Ok(s1.store.orders().stats(user, now, TOP_ITEMS))),
+            blocking(move || Ok(s1.services.store.orders().stats(user, now, TOP_ITEMS))),
             blocking(move || {
-                let minifigs = s2.store.minifigs();
+                let minifigs = s2.services.store.minifigs();
                 let mut totals = Totals::default();
                 for minifig in minifigs.all_minifigs(user)? {
                     totals.add(&minifig.totals);
@@ -47,9 +53,10 @@ pub async fn assemble(state: AppState, user: UserId) -> Result<Dashboard, ApiErr
                 let lists = u32::try_from(minifigs.list_count(user)).unwrap_or(u32::MAX);
                 Ok(MinifigStats { lists, totals })
             }),
-            blocking(move || Ok(s3.store.activity().recent(user, ACTIVITY)?)),
-            blocking(move || Ok(connections::views(&s4.deps(), user)?)),
-            blocking(move || Ok(state.queue.health(user)?)),
+            blocking(move || Ok(s3.services.store.activity().recent(user, ACTIVITY)?)),
+            blocking(move || Ok(s4.services.connections(user)?)),
+            blocking(move || Ok(s5.services.queue.health(user)?)),
+            blocking(move || { Ok(state.scheduler.backup_health(&state.services.store, now)) }),
         )?
     };
     Ok(Dashboard {
@@ -61,6 +68,7 @@ pub async fn assemble(state: AppState, user: UserId) -> Result<Dashboard, ApiErr
         activity,
         connections: views,
         jobs,
+        backups,
     })
 }
 
@@ -83,7 +91,13 @@ pub async fn search(
         );
     }
     let user = current.user.id;
-    let results = blocking(move || Ok(state.search.search(&state.store, user, &q)?)).await?;
+    let results = blocking(move || {
+        Ok(state
+            .services
+            .search
+            .search(&state.services.store, user, &q)?)
+    })
+    .await?;
     Ok(ApiJson(results))
 }
 

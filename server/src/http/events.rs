@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 
-use app::events::{JOB_UPDATED, JobUpdated, RESYNC};
+use app::events::{JobUpdated, LiveEvent};
 use axum::{
     extract::State,
     response::sse::{Event, KeepAlive, Sse},
@@ -20,7 +20,7 @@ pub async fn stream(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let user = current.user.id;
     let admin = current.user.is_admin;
-    let (store, token) = (state.store.clone(), current.token_hash);
+    let (store, token) = (state.services.store.clone(), current.token_hash);
     // Before each event the session is checked again: a stream ends as soon as its session
     // has (logout, password change, expiry), and nothing more is sent on it.
     let session_live = move |_: &Event| {
@@ -29,41 +29,45 @@ pub async fn stream(
             .get(&token, OffsetDateTime::now_utc())
             .is_ok_and(|s| s.is_some())
     };
-    let jobs = BroadcastStream::new(state.queue.subscribe()).filter_map(move |message| {
+    let jobs = BroadcastStream::new(state.services.queue.subscribe()).filter_map(move |message| {
         match message {
             Ok(event) if admin || event.owner == Some(user) => Some(job_updated(event)),
             Ok(_) => None,
             // This stream fell behind and missed events: the page reloads what it shows.
-            Err(_) => Some(Event::default().event(RESYNC).data("{}")),
+            Err(_) => Some(sse(&LiveEvent::Resync)),
         }
     });
     let domain =
-        BroadcastStream::new(state.events.subscribe()).filter_map(move |message| match message {
-            Ok(event) if event.owner == user => Some(
-                Event::default()
-                    .event(event.name)
-                    .json_data(&event.data)
-                    .unwrap_or_else(|_| Event::default().event(RESYNC).data("{}")),
-            ),
-            Ok(_) => None,
-            Err(_) => Some(Event::default().event(RESYNC).data("{}")),
+        BroadcastStream::new(state.services.events.subscribe()).filter_map(move |message| {
+            match message {
+                Ok(event) if event.owner == user => Some(sse(&event.event)),
+                Ok(_) => None,
+                Err(_) => Some(sse(&LiveEvent::Resync)),
+            }
         });
     let events = jobs.merge(domain).take_while(session_live).map(Ok);
     let events = futures_util::StreamExt::take_until(events, state.stopping.cancelled_owned());
     Sse::new(events).keep_alive(KeepAlive::default())
 }
 
+/// One live event as SSE; a payload that cannot be encoded tells the page to reload instead.
+fn sse(event: &LiveEvent) -> Event {
+    match event.data() {
+        Ok(data) => Event::default().event(event.name()).data(data),
+        Err(err) => {
+            tracing::error!(%err, name = event.name(), "cannot encode an event");
+            Event::default().event(LiveEvent::Resync.name()).data("{}")
+        }
+    }
+}
+
 fn job_updated(event: JobEvent) -> Event {
-    let payload = JobUpdated {
+    sse(&LiveEvent::Job(JobUpdated {
         id: event.id,
         kind: event.kind,
         queue: event.queue,
         state: event.state,
         owner: event.owner,
         progress: event.progress.map(Into::into),
-    };
-    Event::default()
-        .event(JOB_UPDATED)
-        .json_data(&payload)
-        .unwrap_or_else(|_| Event::default().event(RESYNC).data("{}"))
+    }))
 }

@@ -2,7 +2,7 @@
 //! queued in one durable commit, and no marketplace is called inside the request. An unknown
 //! token is a 404. Tokens never reach the logs (see `loggable_path`).
 
-use app::{ActivityEntry, Marketplace, UserId};
+use app::{ActivityEntry, ActivityKind, Marketplace, UserId};
 use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
@@ -12,27 +12,21 @@ use time::OffsetDateTime;
 
 use crate::{
     error::ApiError,
-    jobs::{bricklink_notifications, sync_order},
-    queue::Extra,
+    jobs::{
+        self, bricklink_notifications,
+        sync_order::{self, SyncOrder},
+    },
     state::AppState,
-    store::Activity,
 };
 
 fn owner(state: &AppState, token: &str, marketplace: Marketplace) -> Result<UserId, ApiError> {
     if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::NotFound);
     }
-    match state.store.connections().by_webhook_token(token)? {
+    match state.services.store.connections().by_webhook_token(token)? {
         Some((user, m)) if m == marketplace => Ok(user),
         _ => Err(ApiError::NotFound),
     }
-}
-
-fn recorded(state: &AppState, user: UserId, entry: &ActivityEntry) -> Extra {
-    let (key, value) = Activity::entry(user, entry);
-    let mut batch = sled::Batch::default();
-    batch.insert(key, value);
-    vec![(state.store.activity().tree().clone(), batch)]
 }
 
 /// `POST /hooks/bricklink/{token}`: empty or JSON, either way a prompt to read notifications.
@@ -46,15 +40,16 @@ pub async fn bricklink(
     let entry = ActivityEntry {
         at: OffsetDateTime::now_utc(),
         marketplace: Marketplace::BrickLink,
-        kind: "push".into(),
+        kind: ActivityKind::Push,
         order_id: None,
         text: "BrickLink sent a push notification".into(),
     };
     state
+        .services
         .queue
         .enqueue_with(
-            bricklink_notifications::spec(user),
-            recorded(&state, user, &entry),
+            bricklink_notifications::spec(user)?,
+            state.services.store.activity().recorded(user, &entry),
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -86,13 +81,12 @@ pub async fn brickowl_fixed(
     Query(notify): Query<Notify>,
 ) -> Result<StatusCode, ApiError> {
     let live: Vec<(UserId, Option<String>)> = state
+        .services
         .store
         .connections()
         .all()?
         .into_iter()
-        .filter(|(_, m, r)| {
-            *m == Marketplace::BrickOwl && r.status != app::ConnectionStatus::Invalid
-        })
+        .filter(|(_, m, r)| *m == Marketplace::BrickOwl && r.status.is_usable())
         .map(|(user, _, r)| (user, r.store_id))
         .collect();
     let by_store = notify
@@ -124,7 +118,7 @@ async fn notified(
     let entry = ActivityEntry {
         at: OffsetDateTime::now_utc(),
         marketplace: Marketplace::BrickOwl,
-        kind: "push".into(),
+        kind: ActivityKind::Push,
         order_id: Some(order_id.clone()),
         text: format!("BrickOwl notified order {order_id}"),
     };
@@ -134,10 +128,11 @@ async fn notified(
         order_id,
     };
     state
+        .services
         .queue
         .enqueue_with(
-            sync_order::spec(&input, app::QueueName::Critical),
-            recorded(state, user, &entry),
+            jobs::spec::<SyncOrder>(&input)?.queue(app::QueueName::Critical),
+            state.services.store.activity().recorded(user, &entry),
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)

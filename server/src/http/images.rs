@@ -6,16 +6,14 @@ use crate::{
     auth::CurrentUser,
     error::ApiError,
     marketplace::{MarketplaceError, guard::Priority},
-    pictures,
     state::AppState,
 };
+use app::ItemType;
 use axum::{
     extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-
-const KINDS: [&str; 5] = ["PART", "MINIFIG", "SET", "GEAR", "BOOK"];
 
 /// The picture.
 pub async fn image(
@@ -24,29 +22,35 @@ pub async fn image(
     Path((kind, no, color_id)): Path<(String, String, i64)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let kind = kind.to_ascii_uppercase();
+    let kind = ItemType::parse(&kind);
     let valid_no = !no.is_empty()
         && no.len() <= 40
         && no
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-    if !KINDS.contains(&kind.as_str()) || !valid_no || !(0..10_000).contains(&color_id) {
+    let Some(kind) = kind.filter(|_| valid_no && (0..10_000).contains(&color_id)) else {
         return Err(ApiError::NotFound);
-    }
-    let picture = pictures::get(
-        &state.deps(),
-        current.user.id,
-        &kind,
-        &no,
-        color_id,
-        Priority::Interactive,
-    )
-    .await
-    .map_err(|err| match err.as_ref() {
-        MarketplaceError::NotFound(_) => ApiError::NotFound,
-        MarketplaceError::BadCredentials(_) | MarketplaceError::Refused(_) => ApiError::NotFound,
-        other => ApiError::MarketplaceDown(format!("The picture could not be fetched: {other}.")),
-    })?;
+    };
+    let picture = state
+        .services
+        .pictures
+        .get(
+            current.user.id,
+            kind.as_str(),
+            &no,
+            color_id,
+            Priority::Interactive,
+        )
+        .await
+        .map_err(|err| match err.as_ref() {
+            MarketplaceError::NotFound(_) => ApiError::NotFound,
+            MarketplaceError::BadCredentials(_) | MarketplaceError::Refused(_) => {
+                ApiError::NotFound
+            }
+            other => {
+                ApiError::MarketplaceDown(format!("The picture could not be fetched: {other}."))
+            }
+        })?;
     let quoted = format!("\"{}\"", picture.etag);
     if headers
         .get(header::IF_NONE_MATCH)

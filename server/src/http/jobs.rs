@@ -112,7 +112,7 @@ pub async fn queues(
     State(state): State<crate::state::AppState>,
     current: CurrentUser,
 ) -> Result<ApiJson<QueuesView>, ApiError> {
-    let queue = &state.queue;
+    let queue = &state.services.queue;
     let now = OffsetDateTime::now_utc();
     let mut counts: BTreeMap<QueueName, BTreeMap<String, usize>> = QueueName::ALL
         .into_iter()
@@ -139,8 +139,13 @@ pub async fn queues(
     for marketplace in app::Marketplace::ALL {
         marketplaces.push(MarketplaceLimits {
             marketplace,
-            configured: state.store.connections().get(user, marketplace)?.is_some(),
-            usage: state.marketplaces.guard().usage(user, marketplace),
+            configured: state
+                .services
+                .store
+                .connections()
+                .get(user, marketplace)?
+                .is_some(),
+            usage: state.services.marketplaces.guard().usage(user, marketplace),
         });
     }
     Ok(ApiJson(QueuesView {

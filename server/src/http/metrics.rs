@@ -11,8 +11,8 @@ use crate::{error::ApiError, state::AppState};
 
 /// The exposition.
 pub async fn scrape(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let queue = state.queue.metrics_text()?;
-    let guard = state.marketplaces.guard().metrics_text();
+    let queue = state.services.queue.metrics_text()?;
+    let guard = state.services.marketplaces.guard().metrics_text();
     // One exposition: the queue's `# EOF` goes, the guard's ends it.
     let text = format!(
         "{}\n{guard}",

@@ -4,9 +4,9 @@
 //! cache, or 202 with the job that fills it.
 
 use app::{
-    CatalogMinifig, CatalogPart, Color, ConnectionStatus, ListId, ListSummary, ListUpdate,
-    Marketplace, MinifigId, MinifigList, MinifigQueued, MinifigUpdate, NewList, NewMinifig,
-    PartUpdate, PartialMinifig, Prices, Queued, UserId, minifigs,
+    CatalogMinifig, CatalogPart, Color, ItemType, ListId, ListSummary, ListUpdate, Marketplace,
+    MinifigId, MinifigList, MinifigQueued, MinifigUpdate, NewList, NewMinifig, PartUpdate,
+    PartialMinifig, Prices, Queued, UserId, events::LiveEvent, minifigs,
 };
 use axum::{
     extract::{Path, State},
@@ -17,7 +17,11 @@ use super::ApiJson;
 use crate::{
     auth::CurrentUser,
     error::ApiError,
-    jobs::{Deps, fetch_minifig},
+    jobs::{
+        self,
+        fetch_minifig::{self, FetchMinifig},
+    },
+    services::Services,
     state::AppState,
     store::{Store, minifigs::NewMinifig as NewRecord},
 };
@@ -29,10 +33,11 @@ fn id(text: &str) -> Result<u64, ApiError> {
 /// Fails unless `user` has a BrickLink connection that can be asked.
 fn require_bricklink(state: &AppState, user: UserId) -> Result<(), ApiError> {
     let live = state
+        .services
         .store
         .connections()
         .get(user, Marketplace::BrickLink)?
-        .is_some_and(|c| c.status != ConnectionStatus::Invalid);
+        .is_some_and(|c| c.status.is_usable());
     if live {
         Ok(())
     } else {
@@ -54,7 +59,9 @@ pub async fn lists(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> Result<ApiJson<Vec<ListSummary>>, ApiError> {
-    Ok(ApiJson(state.store.minifigs().lists(current.user.id)?))
+    Ok(ApiJson(
+        state.services.store.minifigs().lists(current.user.id)?,
+    ))
 }
 
 /// `POST /api/minifig-lists`.
@@ -66,6 +73,7 @@ pub async fn create_list(
     let name = minifigs::list_name(&new.name)?;
     let description = minifigs::text("description", new.description.as_deref(), true)?;
     let list = state
+        .services
         .store
         .minifigs()
         .create_list(current.user.id, name, description)?;
@@ -79,11 +87,12 @@ pub async fn get_list(
     Path(list): Path<String>,
 ) -> Result<ApiJson<MinifigList>, ApiError> {
     let mut list = state
+        .services
         .store
         .minifigs()
         .list(current.user.id, ListId(id(&list)?))?
         .ok_or(ApiError::NotFound)?;
-    let colors = state.store.catalog().color_table();
+    let colors = state.services.store.catalog().color_table();
     for minifig in &mut list.minifigs {
         fetch_minifig::decorate(&colors, minifig);
     }
@@ -108,6 +117,7 @@ pub async fn update_list(
         .map(|d| minifigs::text("description", Some(d), true))
         .transpose()?;
     let list = state
+        .services
         .store
         .minifigs()
         .update_list(
@@ -127,6 +137,7 @@ pub async fn delete_list(
     Path(list): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     if state
+        .services
         .store
         .minifigs()
         .delete_list(current.user.id, ListId(id(&list)?))?
@@ -146,7 +157,7 @@ pub async fn add_minifig(
 ) -> Result<(StatusCode, ApiJson<MinifigQueued>), ApiError> {
     let user = current.user.id;
     let list = ListId(id(&list)?);
-    if !state.store.minifigs().has_list(user, list)? {
+    if !state.services.store.minifigs().has_list(user, list)? {
         return Err(ApiError::NotFound);
     }
     let record = NewRecord {
@@ -157,6 +168,7 @@ pub async fn add_minifig(
     };
     require_bricklink(&state, user)?;
     let minifig = state
+        .services
         .store
         .minifigs()
         .add_minifig(user, list, record)?
@@ -166,8 +178,9 @@ pub async fn add_minifig(
         no: minifig.bricklink_id.clone(),
         target: Some((list, minifig.id)),
     };
-    let job = fetch_minifig::enqueue(&state.queue, &input).await?;
+    let job = jobs::enqueue::<FetchMinifig>(&state.services.queue, &input).await?;
     let minifig = state
+        .services
         .store
         .minifigs()
         .update_minifig(user, list, minifig.id, |m| m.job = Some(job.id))?
@@ -193,11 +206,12 @@ pub async fn get_minifig(
 ) -> Result<ApiJson<PartialMinifig>, ApiError> {
     let (list, minifig) = minifig_path(&path)?;
     let minifig = state
+        .services
         .store
         .minifigs()
         .minifig(current.user.id, list, minifig)?
         .ok_or(ApiError::NotFound)?;
-    Ok(ApiJson(decorated(&state.store, minifig)))
+    Ok(ApiJson(decorated(&state.services.store, minifig)))
 }
 
 /// `PUT /api/minifig-lists/{id}/minifigs/{minifig_id}`.
@@ -219,6 +233,7 @@ pub async fn update_minifig(
         .map(|n| minifigs::text("notes", Some(n), true))
         .transpose()?;
     let updated = state
+        .services
         .store
         .minifigs()
         .update_minifig(current.user.id, list, minifig, |m| {
@@ -233,7 +248,7 @@ pub async fn update_minifig(
             }
         })?
         .ok_or(ApiError::NotFound)?;
-    Ok(ApiJson(decorated(&state.store, updated)))
+    Ok(ApiJson(decorated(&state.services.store, updated)))
 }
 
 /// `DELETE /api/minifig-lists/{id}/minifigs/{minifig_id}`.
@@ -244,6 +259,7 @@ pub async fn delete_minifig(
 ) -> Result<StatusCode, ApiError> {
     let (list, minifig) = minifig_path(&path)?;
     if state
+        .services
         .store
         .minifigs()
         .delete_minifig(current.user.id, list, minifig)?
@@ -279,6 +295,7 @@ pub async fn update_part(
     let mut found = false;
     let mut recolored = false;
     let updated = state
+        .services
         .store
         .minifigs()
         .update_minifig(user, list, minifig, |m| {
@@ -318,12 +335,13 @@ pub async fn update_part(
             no: updated.bricklink_id.clone(),
             target: Some((list, minifig)),
         };
-        fetch_minifig::enqueue(&state.queue, &input).await?;
+        jobs::enqueue::<FetchMinifig>(&state.services.queue, &input).await?;
     }
-    let updated = decorated(&state.store, updated);
+    let updated = decorated(&state.services.store, updated);
     state
+        .services
         .events
-        .publish(user, minifigs::MINIFIG_UPDATED, &updated);
+        .publish(user, LiveEvent::Minifig(Box::new(updated.clone())));
     Ok(ApiJson(updated))
 }
 
@@ -332,7 +350,7 @@ pub async fn colors(
     State(state): State<AppState>,
     _current: CurrentUser,
 ) -> Result<ApiJson<Vec<Color>>, ApiError> {
-    Ok(ApiJson(state.store.catalog().colors()))
+    Ok(ApiJson(state.services.store.catalog().colors()))
 }
 
 /// `GET /api/catalog/minifigs/{no}`: 200 with everything when cached, else 202 with the job
@@ -345,12 +363,12 @@ pub async fn catalog_minifig(
     use axum::response::IntoResponse as _;
     let user = current.user.id;
     let no = minifigs::bricklink_id(&no)?;
-    if let Some(found) = cached_minifig(&state.deps(), user, &no).await {
+    if let Some(found) = cached_minifig(&state.services, user, &no).await {
         return Ok(ApiJson(found).into_response());
     }
     require_bricklink(&state, user)?;
-    let job = fetch_minifig::enqueue(
-        &state.queue,
+    let job = jobs::enqueue::<FetchMinifig>(
+        &state.services.queue,
         &fetch_minifig::Input {
             user,
             no,
@@ -368,12 +386,14 @@ pub async fn catalog_minifig(
 }
 
 /// The look-up from the cache alone; `None` when anything is missing.
-async fn cached_minifig(deps: &Deps, user: UserId, no: &str) -> Option<CatalogMinifig> {
-    let catalog = &deps.catalog;
-    let item = catalog.peek_item("MINIFIG", no).await?;
+async fn cached_minifig(services: &Services, user: UserId, no: &str) -> Option<CatalogMinifig> {
+    let catalog = &services.catalog;
+    let item = catalog.peek_item(ItemType::Minifig.as_str(), no).await?;
     let subsets = catalog.peek_subsets(&item.no).await?;
-    let prices: Prices = catalog.peek_prices(user, "MINIFIG", &item.no, 0).await?;
-    let colors = deps.store.catalog().color_table();
+    let prices: Prices = catalog
+        .peek_prices(user, ItemType::Minifig.as_str(), &item.no, 0)
+        .await?;
+    let colors = services.store.catalog().color_table();
     let mut parts = Vec::with_capacity(subsets.len());
     for part in subsets {
         let prices = catalog
@@ -393,7 +413,7 @@ async fn cached_minifig(deps: &Deps, user: UserId, no: &str) -> Option<CatalogMi
         });
     }
     Some(CatalogMinifig {
-        image: app::routes::image("MINIFIG", &item.no, 0),
+        image: app::routes::image(ItemType::Minifig.as_str(), &item.no, 0),
         no: item.no,
         name: item.name,
         year_released: item.year_released,

@@ -20,8 +20,8 @@ mod users;
 use app::routes;
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, Request},
-    http::{HeaderName, HeaderValue, header},
+    extract::{DefaultBodyLimit, Request, State},
+    http::{HeaderName, HeaderValue, Method, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post, put},
@@ -37,7 +37,7 @@ use tracing::Level;
 
 pub use json::{ApiJson, ApiQuery};
 
-use crate::{error::ApiError, state::AppState};
+use crate::{error::ApiError, state::AppState, store::Store};
 
 /// Largest push body accepted: BrickLink sends an empty body or a short JSON list.
 const HOOK_BODY_LIMIT: usize = 16 * 1024;
@@ -129,6 +129,10 @@ pub fn router(state: AppState) -> Router {
             }
         })
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(
+            state.services.store.clone(),
+            durable,
+        ))
         .layer(middleware::from_fn(api_no_store))
         .layer(
             ServiceBuilder::new()
@@ -174,6 +178,23 @@ pub fn brickowl_notify_router(state: AppState) -> Router {
 
 fn is_api(path: &str) -> bool {
     path == routes::API || path.starts_with("/api/")
+}
+
+/// Durable by construction (docs/durability.md): a request that may change something is
+/// answered only once everything written so far is on disk. One flush per request, here, so no
+/// handler can answer before its writes are durable; a flush that fails turns the answer into
+/// a 500 instead of an acknowledgement.
+async fn durable(State(store): State<Store>, request: Request, next: Next) -> Response {
+    let writes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let response = next.run(request).await;
+    if writes && let Err(err) = store.flush().await {
+        tracing::error!(%err, "a change could not be made durable");
+        return ApiError::from(err).into_response();
+    }
+    response
 }
 
 /// API answers are per-user and live: no cache may keep them.

@@ -2,14 +2,13 @@
 //! the store; a status change and "sync now", both answered 202 with the jobs that do them.
 
 use app::{
-    Marketplace, OrderDetail, OrderList, OrderSort, OrderStatus, Queued, StatusChange, SyncRequest,
-    validate::InvalidInput,
+    Marketplace, OrderDetail, OrderList, OrderQuery, OrderStatus, Queued, StatusChange,
+    SyncRequest, validate::InvalidInput,
 };
 use axum::{
     extract::{Path, State},
     http::StatusCode,
 };
-use serde::Deserialize;
 use time::{
     Date, OffsetDateTime, format_description::well_known::Rfc3339, macros::format_description,
 };
@@ -18,27 +17,15 @@ use super::{ApiJson, ApiQuery};
 use crate::{
     auth::CurrentUser,
     error::ApiError,
-    jobs::{bricklink_notifications, import_orders, poll_orders, update_order_status},
+    jobs::{
+        self, bricklink_notifications,
+        import_orders::{self, ImportOrders},
+        poll_orders::{self, PollOrders},
+        update_order_status::{self, UpdateOrderStatus},
+    },
     state::AppState,
     store::OrderFilter,
 };
-
-/// `GET /api/orders` query.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    /// Comma-separated statuses.
-    status: Option<String>,
-    marketplace: Option<Marketplace>,
-    q: Option<String>,
-    /// `YYYY-MM-DD` (from the start of that day, UTC) or RFC 3339.
-    from: Option<String>,
-    /// `YYYY-MM-DD` (to the end of that day, UTC) or RFC 3339.
-    to: Option<String>,
-    sort: Option<OrderSort>,
-    order: Option<String>,
-    page: Option<usize>,
-    per_page: Option<usize>,
-}
 
 fn when(field: &'static str, text: &str, end_of_day: bool) -> Result<OffsetDateTime, ApiError> {
     if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
@@ -59,20 +46,10 @@ fn when(field: &'static str, text: &str, end_of_day: bool) -> Result<OffsetDateT
 pub async fn list(
     State(state): State<AppState>,
     current: CurrentUser,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<OrderQuery>,
 ) -> Result<ApiJson<OrderList>, ApiError> {
-    let statuses = query
-        .status
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| {
-            OrderStatus::parse(s.trim()).ok_or_else(|| {
-                InvalidInput::new("status", format!("{s:?} is not an order status."))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let statuses = OrderStatus::parse_list(query.status.as_deref().unwrap_or_default())
+        .map_err(|message| InvalidInput::new("status", message))?;
     let descending = match query.order.as_deref() {
         None | Some("desc") => true,
         Some("asc") => false,
@@ -97,7 +74,9 @@ pub async fn list(
         page: query.page.unwrap_or(1),
         per_page: query.per_page.unwrap_or(50),
     };
-    Ok(ApiJson(state.store.orders().list(current.user.id, &filter)))
+    Ok(ApiJson(
+        state.services.store.orders().list(current.user.id, &filter),
+    ))
 }
 
 fn marketplace(path: &str) -> Result<Marketplace, ApiError> {
@@ -111,6 +90,7 @@ pub async fn get(
     Path((market, order_id)): Path<(String, String)>,
 ) -> Result<ApiJson<OrderDetail>, ApiError> {
     let order = state
+        .services
         .store
         .orders()
         .get(current.user.id, marketplace(&market)?, &order_id)?
@@ -128,6 +108,7 @@ pub async fn update_status(
     let marketplace = marketplace(&market)?;
     let user = current.user.id;
     if state
+        .services
         .store
         .orders()
         .get(user, marketplace, &order_id)?
@@ -162,7 +143,7 @@ pub async fn update_status(
         status: change.status,
         tracking,
     };
-    let job = update_order_status::enqueue(&state.queue, &input).await?;
+    let job = jobs::enqueue::<UpdateOrderStatus>(&state.services.queue, &input).await?;
     Ok((
         StatusCode::ACCEPTED,
         ApiJson(Queued {
@@ -185,25 +166,34 @@ pub async fn sync(
     let mut job_ids = Vec::new();
     for marketplace in wanted {
         let live = state
+            .services
             .store
             .connections()
             .get(user, marketplace)?
-            .is_some_and(|c| c.status != app::ConnectionStatus::Invalid);
+            .is_some_and(|c| c.status.is_usable());
         if !live {
             continue;
         }
         let job = if request.full {
-            import_orders::enqueue(&state.queue, &import_orders::Input { user, marketplace })
-                .await?
+            jobs::enqueue::<ImportOrders>(
+                &state.services.queue,
+                &import_orders::Input { user, marketplace },
+            )
+            .await?
         } else {
             if marketplace == Marketplace::BrickLink {
                 let notes = state
+                    .services
                     .queue
-                    .enqueue(bricklink_notifications::spec(user))
+                    .enqueue(bricklink_notifications::spec(user)?)
                     .await?;
                 job_ids.push(notes.id);
             }
-            poll_orders::enqueue(&state.queue, &poll_orders::Input { user, marketplace }).await?
+            jobs::enqueue::<PollOrders>(
+                &state.services.queue,
+                &poll_orders::Input { user, marketplace },
+            )
+            .await?
         };
         job_ids.push(job.id);
     }

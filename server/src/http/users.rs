@@ -37,6 +37,7 @@ pub async fn list(
 ) -> Result<ApiJson<Vec<User>>, ApiError> {
     admin(&current)?;
     let mut users: Vec<User> = state
+        .services
         .store
         .users()
         .list()?
@@ -61,7 +62,6 @@ pub async fn create(
         Creation::Any,
     )
     .await?;
-    state.store.flush().await?;
     tracing::info!(
         user_id = user.id.0,
         by = current.user.id.0,
@@ -79,7 +79,7 @@ pub async fn update(
 ) -> Result<ApiJson<User>, ApiError> {
     admin(&current)?;
     let user = id(&user)?;
-    let users = state.store.users();
+    let users = state.services.store.users();
     let mut record = users.get(user)?.ok_or(ApiError::NotFound)?;
     if let Some(disabled) = update.disabled {
         if disabled && user == current.user.id {
@@ -89,11 +89,10 @@ pub async fn update(
         }
         record = users.set_disabled(user, disabled)?;
         if disabled {
-            let ended = state.store.sessions().remove_all_for(user, None)?;
+            let ended = state.services.store.sessions().remove_all_for(user, None)?;
             tracing::info!(user_id = user.0, ended, "account disabled; sessions ended");
         }
     }
-    state.store.flush().await?;
     Ok(ApiJson(record.to_api()))
 }
 
@@ -106,15 +105,18 @@ pub async fn reset_password(
 ) -> Result<StatusCode, ApiError> {
     admin(&current)?;
     let user = id(&user)?;
-    if state.store.users().get(user)?.is_none() {
+    if state.services.store.users().get(user)?.is_none() {
         return Err(ApiError::NotFound);
     }
     let password = NewPassword::parse(&reset.password, "password")?;
     let hash = password::hash(password.expose().to_owned())
         .await
         .map_err(ApiError::internal)?;
-    state.store.users().set_password_hash(user, &hash)?;
-    state.store.sessions().remove_all_for(user, None)?;
-    state.store.flush().await?;
+    state
+        .services
+        .store
+        .users()
+        .set_password_hash(user, &hash)?;
+    state.services.store.sessions().remove_all_for(user, None)?;
     Ok(StatusCode::NO_CONTENT)
 }

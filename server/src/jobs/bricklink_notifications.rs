@@ -5,23 +5,18 @@
 
 use std::time::Duration;
 
-use app::{ActivityEntry, Marketplace, QueueName, UserId};
+use app::{ActivityEntry, ActivityKind, Marketplace, QueueName, UserId, jobs::kinds};
 use serde::{Deserialize, Serialize};
 
-use super::{Deps, account, sync_order};
+use super::{Job, Outcome, sync_order::SyncOrder};
 use crate::{
     marketplace::{account::Account, guard::Priority},
-    queue::{JobContext, JobError, JobSpec, Queue, RetryPolicy},
+    queue::{JobContext, JobError, JobSpec, QueueError, RetryPolicy},
+    services::Services,
 };
 
-pub const KIND: &str = "bricklink_notifications";
-
-const POLICY: RetryPolicy = RetryPolicy {
-    max_attempts: 10,
-    timeout: Duration::from_secs(60),
-    base: Duration::from_secs(2),
-    cap: Duration::from_secs(10 * 60),
-};
+/// The job.
+pub struct BrickLinkNotifications;
 
 /// The job's input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,66 +28,79 @@ pub struct Input {
 /// merges into the one waiting job: a burst of hundreds costs one or two reads.
 pub const DEBOUNCE: Duration = Duration::from_secs(2);
 
-/// The coalesced job spec for `user`, run after [`DEBOUNCE`].
-pub fn spec(user: UserId) -> JobSpec {
-    JobSpec::new(
-        KIND,
-        serde_json::to_value(Input { user }).unwrap_or_default(),
-    )
-    .queue(QueueName::Critical)
-    .owner(user)
-    .key(format!("bricklink-notifications:{user}"))
-    .run_at(time::OffsetDateTime::now_utc() + DEBOUNCE)
-}
-
-pub fn register(queue: &Queue, deps: Deps) {
-    let on = queue.clone();
-    queue.register(KIND, POLICY, move |ctx: JobContext| {
-        let (deps, queue) = (deps.clone(), on.clone());
-        async move { run(&deps, &queue, &ctx).await }
-    });
-}
-
-async fn run(deps: &Deps, queue: &Queue, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
-    let Input { user } = ctx.payload()?;
-    let Account::BrickLink(client) = account::open(deps, user, Marketplace::BrickLink)? else {
-        return Err(JobError::permanent("not a BrickLink account"));
+impl Job for BrickLinkNotifications {
+    const KIND: &'static str = kinds::BRICKLINK_NOTIFICATIONS;
+    const POLICY: RetryPolicy = RetryPolicy {
+        max_attempts: 10,
+        timeout: Duration::from_secs(60),
+        base: Duration::from_secs(2),
+        cap: Duration::from_secs(10 * 60),
     };
-    let unread = client.notifications(Priority::Interactive).await?;
-    let (mut orders, mut other) = (0, 0);
-    for note in &unread {
-        match note.event_type.as_str() {
-            "Order" => {
-                let input = sync_order::Input {
-                    user,
-                    marketplace: Marketplace::BrickLink,
-                    order_id: note.resource_id.to_string(),
-                };
-                sync_order::enqueue(queue, &input, QueueName::Critical)
-                    .await
-                    .map_err(JobError::retryable)?;
-                orders += 1;
-            }
-            kind => {
-                let text = match kind {
-                    "Message" => format!("New BrickLink message about order {}", note.resource_id),
-                    "Feedback" => format!("New BrickLink feedback ({})", note.resource_id),
-                    other => format!("BrickLink event {other} ({})", note.resource_id),
-                };
-                let entry = ActivityEntry {
-                    at: note.timestamp,
-                    marketplace: Marketplace::BrickLink,
-                    kind: kind.to_lowercase(),
-                    order_id: (kind == "Message").then(|| note.resource_id.to_string()),
-                    text,
-                };
-                deps.store
-                    .activity()
-                    .record(user, &entry)
-                    .map_err(JobError::retryable)?;
-                other += 1;
+    const QUEUE: QueueName = QueueName::Critical;
+    type Payload = Input;
+
+    fn owner(input: &Input) -> UserId {
+        input.user
+    }
+
+    fn key(input: &Input) -> Option<String> {
+        Some(format!("bricklink-notifications:{}", input.user))
+    }
+
+    async fn run(services: Services, _ctx: JobContext, Input { user }: Input) -> Outcome {
+        let Account::BrickLink(client) = services.account(user, Marketplace::BrickLink)? else {
+            return Err(JobError::permanent("not a BrickLink account"));
+        };
+        // Reading them marks them read on BrickLink: what they ask for is committed at once,
+        // all of it in one durable commit, so a crash cannot drop part of it.
+        let unread = client.notifications(Priority::Interactive).await?;
+        let mut syncs = Vec::new();
+        let mut entries = Vec::new();
+        for note in &unread {
+            match note.event_type.as_str() {
+                "Order" => {
+                    let input = super::sync_order::Input {
+                        user,
+                        marketplace: Marketplace::BrickLink,
+                        order_id: note.resource_id.to_string(),
+                    };
+                    syncs.push(super::spec::<SyncOrder>(&input)?.queue(QueueName::Critical));
+                }
+                kind => {
+                    let (activity, text) = match kind {
+                        "Message" => (
+                            ActivityKind::Message,
+                            format!("New BrickLink message about order {}", note.resource_id),
+                        ),
+                        "Feedback" => (
+                            ActivityKind::Feedback,
+                            format!("New BrickLink feedback ({})", note.resource_id),
+                        ),
+                        other => (
+                            ActivityKind::Other,
+                            format!("BrickLink event {other} ({})", note.resource_id),
+                        ),
+                    };
+                    entries.push(ActivityEntry {
+                        at: note.timestamp,
+                        marketplace: Marketplace::BrickLink,
+                        kind: activity,
+                        order_id: (activity == ActivityKind::Message)
+                            .then(|| note.resource_id.to_string()),
+                        text,
+                    });
+                }
             }
         }
+        let (orders, other) = (syncs.len(), entries.len());
+        let writes = services.store.activity().all_recorded(user, &entries);
+        services.queue.enqueue_all(syncs, writes).await?;
+        Ok(serde_json::json!({"orders": orders, "other": other}))
     }
-    Ok(serde_json::json!({"orders": orders, "other": other}))
+}
+
+/// The coalesced job spec for `user`, run after [`DEBOUNCE`].
+pub fn spec(user: UserId) -> Result<JobSpec, QueueError> {
+    Ok(super::spec::<BrickLinkNotifications>(&Input { user })?
+        .run_at(time::OffsetDateTime::now_utc() + DEBOUNCE))
 }

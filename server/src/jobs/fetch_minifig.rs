@@ -8,31 +8,26 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use app::{
-    Color, FetchState, ListId, Marketplace, MinifigId, MinifigPart, PartialMinifig, QueueName,
-    UserId, minifigs::MINIFIG_UPDATED,
+    Color, FetchState, ItemType, ListId, Marketplace, MinifigId, MinifigPart, PartialMinifig,
+    UserId, events::LiveEvent, jobs::kinds,
 };
 use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
-use super::{Deps, account};
+use super::{Job, Outcome};
 use crate::{
     catalog::SubsetPart,
+    connections::AccountError,
     marketplace::{MarketplaceError, account::Account, bricklink::BrickLink, guard::Priority},
-    pictures,
-    queue::{Enqueued, JobContext, JobError, JobSpec, Queue, QueueError, RetryPolicy},
+    queue::{JobContext, JobError, RetryPolicy},
+    services::Services,
 };
-
-pub const KIND: &str = "fetch_minifig";
 
 /// Parts fetched at once; the BrickLink guard still caps calls in flight per account.
 pub const PARTS_AT_ONCE: usize = 8;
 
-const POLICY: RetryPolicy = RetryPolicy {
-    max_attempts: 5,
-    timeout: Duration::from_secs(300),
-    base: Duration::from_secs(3),
-    cap: Duration::from_secs(5 * 60),
-};
+/// The job.
+pub struct FetchMinifig;
 
 /// The job's input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,45 +39,47 @@ pub struct Input {
     pub target: Option<(ListId, MinifigId)>,
 }
 
-/// Queues the fetch (one pending per minifig, or per user and item for a look-up).
-pub async fn enqueue(queue: &Queue, input: &Input) -> Result<Enqueued, QueueError> {
-    let key = match input.target {
-        Some((_, minifig)) => format!("minifig:{}", minifig.0),
-        None => format!("catalog:{}:{}", input.user, input.no),
+/// One waiting fetch per minifig, or per user and item for a look-up; ahead of polling,
+/// since a person watches it.
+impl Job for FetchMinifig {
+    const KIND: &'static str = kinds::FETCH_MINIFIG;
+    const POLICY: RetryPolicy = RetryPolicy {
+        max_attempts: 5,
+        timeout: Duration::from_secs(300),
+        base: Duration::from_secs(3),
+        cap: Duration::from_secs(5 * 60),
     };
-    queue
-        .enqueue(
-            JobSpec::new(KIND, serde_json::to_value(input).unwrap_or_default())
-                .queue(QueueName::Default)
-                .priority(5)
-                .owner(input.user)
-                .key(key),
-        )
-        .await
-}
+    const PRIORITY: i16 = 5;
+    type Payload = Input;
 
-pub fn register(queue: &Queue, deps: Deps) {
-    queue.register(KIND, POLICY, move |ctx: JobContext| {
-        let deps = deps.clone();
-        async move {
-            let input: Input = ctx.payload()?;
-            let outcome = run(&deps, &ctx, &input).await;
-            if let (Err(err), Some((list, minifig))) = (&outcome, input.target) {
-                let last =
-                    matches!(err, JobError::Permanent(_)) || ctx.attempt >= POLICY.max_attempts;
-                if last {
-                    let message = err.to_string();
-                    update(&deps, input.user, list, minifig, |m| {
-                        m.fetch = FetchState::Failed {
-                            message: message.clone(),
-                        };
-                        m.job = None;
-                    });
-                }
+    fn owner(input: &Input) -> UserId {
+        input.user
+    }
+
+    fn key(input: &Input) -> Option<String> {
+        Some(match input.target {
+            Some((_, minifig)) => format!("minifig:{}", minifig.0),
+            None => format!("catalog:{}:{}", input.user, input.no),
+        })
+    }
+
+    async fn run(services: Services, ctx: JobContext, input: Input) -> Outcome {
+        let outcome = fetch(&services, &ctx, &input).await;
+        if let (Err(err), Some((list, minifig))) = (&outcome, input.target) {
+            let last =
+                matches!(err, JobError::Permanent(_)) || ctx.attempt >= Self::POLICY.max_attempts;
+            if last {
+                let message = err.to_string();
+                update(&services, input.user, list, minifig, |m| {
+                    m.fetch = FetchState::Failed {
+                        message: message.clone(),
+                    };
+                    m.job = None;
+                });
             }
-            outcome
         }
-    });
+        outcome
+    }
 }
 
 /// Fills in colour names and swatches from the synced colour table.
@@ -96,25 +93,27 @@ pub fn decorate(colors: &HashMap<i64, Color>, minifig: &mut PartialMinifig) {
 }
 
 /// Publishes the minifig to its owner's pages.
-pub fn publish(deps: &Deps, user: UserId, mut minifig: PartialMinifig) {
-    decorate(&deps.store.catalog().color_table(), &mut minifig);
-    deps.events.publish(user, MINIFIG_UPDATED, &minifig);
+pub fn publish(services: &Services, user: UserId, mut minifig: PartialMinifig) {
+    decorate(&services.store.catalog().color_table(), &mut minifig);
+    services
+        .events
+        .publish(user, LiveEvent::Minifig(Box::new(minifig)));
 }
 
 fn update(
-    deps: &Deps,
+    services: &Services,
     user: UserId,
     list: ListId,
     minifig: MinifigId,
     change: impl FnMut(&mut PartialMinifig),
 ) -> Option<PartialMinifig> {
-    match deps
+    match services
         .store
         .minifigs()
         .update_minifig(user, list, minifig, change)
     {
         Ok(Some(updated)) => {
-            publish(deps, user, updated.clone());
+            publish(services, user, updated.clone());
             Some(updated)
         }
         Ok(None) => None,
@@ -134,11 +133,11 @@ fn job_error(err: &Arc<MarketplaceError>, no: &str) -> JobError {
     }
 }
 
-async fn run(deps: &Deps, ctx: &JobContext, input: &Input) -> Result<serde_json::Value, JobError> {
+async fn fetch(services: &Services, ctx: &JobContext, input: &Input) -> Outcome {
     let user = input.user;
     if let Some((list, minifig)) = input.target {
         let id = ctx.id;
-        let still_there = update(deps, user, list, minifig, |m| {
+        let still_there = update(services, user, list, minifig, |m| {
             m.job = Some(id);
             if !matches!(m.fetch, FetchState::Loading { .. }) {
                 m.fetch = FetchState::Loading { done: 0, total: 0 };
@@ -148,28 +147,35 @@ async fn run(deps: &Deps, ctx: &JobContext, input: &Input) -> Result<serde_json:
             return Ok(serde_json::json!({"skipped": "the minifig was deleted"}));
         }
     }
-    let client = match account::open(deps, user, Marketplace::BrickLink) {
+    let client = match services.account(user, Marketplace::BrickLink) {
         Ok(Account::BrickLink(client)) => client,
-        Ok(Account::BrickOwl(_)) | Err(JobError::Permanent(_)) => {
+        Ok(Account::BrickOwl(_))
+        | Err(
+            AccountError::NotConnected(_)
+            | AccountError::KeysRefused(_)
+            | AccountError::Unreadable(..),
+        ) => {
             return Err(JobError::Permanent(
                 "Connect BrickLink in Settings: minifigures are looked up in its catalogue.".into(),
             ));
         }
-        Err(err) => return Err(err),
+        Err(err) => return Err(err.into()),
     };
     let priority = Priority::Interactive;
     ctx.progress(2, format!("looking up {}", input.no));
     // Both need only the number: ask at once.
     let (item, subsets) = tokio::join!(
-        deps.catalog.item(&client, "MINIFIG", &input.no, priority),
-        deps.catalog.subsets(&client, &input.no, priority),
+        services
+            .catalog
+            .item(&client, ItemType::Minifig.as_str(), &input.no, priority),
+        services.catalog.subsets(&client, &input.no, priority),
     );
     let item = item.map_err(|e| job_error(&e, &input.no))?;
     let subsets = subsets.map_err(|e| job_error(&e, &input.no))?;
     let total = u32::try_from(subsets.len()).unwrap_or(u32::MAX);
     if let Some((list, minifig)) = input.target {
         let name = item.name.clone();
-        update(deps, user, list, minifig, |m| {
+        update(services, user, list, minifig, |m| {
             m.name = Some(name.clone());
             if m.parts.is_empty() {
                 m.parts = new_parts(&subsets, m.condition);
@@ -184,15 +190,25 @@ async fn run(deps: &Deps, ctx: &JobContext, input: &Input) -> Result<serde_json:
 
     // The minifig's own picture and prices, alongside its parts.
     let own = async {
-        let prices = deps
+        let prices = services
             .catalog
-            .prices(&client, user, "MINIFIG", &item.no, 0, priority)
+            .prices(
+                &client,
+                user,
+                ItemType::Minifig.as_str(),
+                &item.no,
+                0,
+                priority,
+            )
             .await;
-        let _ = pictures::get(deps, user, "MINIFIG", &item.no, 0, priority).await;
+        let _ = services
+            .pictures
+            .get(user, ItemType::Minifig.as_str(), &item.no, 0, priority)
+            .await;
         prices
     };
     let wanted = match input.target {
-        Some((list, minifig)) => deps
+        Some((list, minifig)) => services
             .store
             .minifigs()
             .minifig(user, list, minifig)
@@ -204,12 +220,12 @@ async fn run(deps: &Deps, ctx: &JobContext, input: &Input) -> Result<serde_json:
             .map(|p| (p.kind.clone(), p.no.clone(), p.color_id))
             .collect(),
     };
-    let parts = fetch_parts(deps, ctx, input, &client, wanted, total);
+    let parts = fetch_parts(services, ctx, input, &client, wanted, total);
     let (own, parts) = tokio::join!(own, parts);
     parts?;
     let own = own.map_err(|e| job_error(&e, &input.no))?;
     if let Some((list, minifig)) = input.target {
-        update(deps, user, list, minifig, |m| {
+        update(services, user, list, minifig, |m| {
             m.prices = Some(own.clone());
             m.fetch = FetchState::Ready;
             m.job = None;
@@ -234,7 +250,7 @@ fn count_ready(parts: &[MinifigPart]) -> u32 {
 }
 
 async fn fetch_parts(
-    deps: &Deps,
+    services: &Services,
     ctx: &JobContext,
     input: &Input,
     client: &BrickLink,
@@ -246,9 +262,10 @@ async fn fetch_parts(
     let mut results = futures_util::stream::iter(wanted)
         .map(|(kind, no, color)| async move {
             let (prices, _) = tokio::join!(
-                deps.catalog
+                services
+                    .catalog
                     .prices(client, user, &kind, &no, color, priority),
-                pictures::get(deps, user, &kind, &no, color, priority),
+                services.pictures.get(user, &kind, &no, color, priority),
             );
             (kind, no, color, prices)
         })
@@ -269,7 +286,7 @@ async fn fetch_parts(
             .min(99);
         ctx.progress(percent, format!("{done} of {total} parts"));
         if let Some((list, minifig)) = input.target {
-            update(deps, user, list, minifig, |m| {
+            update(services, user, list, minifig, |m| {
                 for part in &mut m.parts {
                     if part.item_type == kind && part.item_no == no && part.color_id == color {
                         part.prices = Some(prices.clone());

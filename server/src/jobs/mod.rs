@@ -1,7 +1,8 @@
-//! The domain work the queue runs, one file per job kind, each with a typed `enqueue` helper
-//! so no call site builds a payload by hand.
+//! The domain work the queue runs: one file per job kind, each a [`Job`]. A kind names its
+//! queue, retry policy, payload type, owner and coalescing key once; [`register`] hands its
+//! `run` to the queue and [`enqueue`] / [`spec`] build its records, so no call site builds a
+//! payload by hand. Errors of the layers below become [`JobError`]s here.
 
-pub mod account;
 pub mod bricklink_notifications;
 pub mod fetch_minifig;
 pub mod import_orders;
@@ -9,40 +10,140 @@ pub mod poll_orders;
 pub mod prefetch_pictures;
 pub mod sync_colors;
 pub mod sync_order;
+pub mod sync_orders_chunk;
 pub mod update_order_status;
 pub mod validate_connection;
 
-use std::sync::Arc;
+use std::future::Future;
 
-use crate::{events::Events, marketplace::Marketplaces, queue::Queue, store::Store};
+use app::{QueueName, UserId};
+use serde::{Serialize, de::DeserializeOwned};
+use time::OffsetDateTime;
 
-/// What handlers reach.
-#[derive(Clone)]
-pub struct Deps {
-    pub store: Store,
-    /// For handlers that queue follow-up work.
-    pub queue: Queue,
-    pub marketplaces: Marketplaces,
-    pub events: Events,
-    /// Base of the URLs shown to users (`BRICKDESK_PUBLIC_URL`, else the listen address).
-    pub public_base: Arc<str>,
-    /// Catalogue pictures.
-    pub pictures: crate::pictures::Pictures,
-    /// The catalogue cache.
-    pub catalog: crate::catalog::Catalog,
-    /// Search with its cache.
-    pub search: crate::search::Search,
+use crate::{
+    connections::AccountError,
+    marketplace::MarketplaceError,
+    queue::{Enqueued, JobContext, JobError, JobSpec, Queue, QueueError, RetryPolicy},
+    services::Services,
+    store::StoreError,
+};
+
+/// What a job's `run` returns: the result shown on the Jobs page, or why it failed.
+pub type Outcome = Result<serde_json::Value, JobError>;
+
+/// One kind of background work.
+pub trait Job: 'static {
+    /// The kind stored on each record (never rename one: queued records carry it).
+    const KIND: &'static str;
+    /// Attempts, time limit and backoff.
+    const POLICY: RetryPolicy;
+    /// The queue it runs on unless the caller's spec says otherwise.
+    const QUEUE: QueueName = QueueName::Default;
+    /// Higher runs first within its queue.
+    const PRIORITY: i16 = 0;
+    /// The input, stored as JSON on the record.
+    type Payload: Serialize + DeserializeOwned + Send + 'static;
+
+    /// The user the job works for.
+    fn owner(payload: &Self::Payload) -> UserId;
+
+    /// The coalescing key: at most one waiting and one running job per key.
+    fn key(_payload: &Self::Payload) -> Option<String> {
+        None
+    }
+
+    /// Runs one attempt. Must be safe to repeat: delivery is at least once.
+    fn run(
+        services: Services,
+        ctx: JobContext,
+        payload: Self::Payload,
+    ) -> impl Future<Output = Outcome> + Send;
+}
+
+/// Registers `J`'s handler and policy on `queue`.
+pub fn register<J: Job>(queue: &Queue, services: &Services) {
+    let services = services.clone();
+    queue.register(J::KIND, J::POLICY, move |ctx: JobContext| {
+        let services = services.clone();
+        async move {
+            let payload: J::Payload = ctx.payload()?;
+            J::run(services, ctx, payload).await
+        }
+    });
+}
+
+/// The record to enqueue for `payload`, for batches, extra writes or a changed queue.
+pub fn spec<J: Job>(payload: &J::Payload) -> Result<JobSpec, QueueError> {
+    let value = serde_json::to_value(payload)
+        .map_err(|err| QueueError::Payload(format!("{}: {err}", J::KIND)))?;
+    let spec = JobSpec::new(J::KIND, value)
+        .queue(J::QUEUE)
+        .priority(J::PRIORITY)
+        .owner(J::owner(payload));
+    Ok(match J::key(payload) {
+        Some(key) => spec.key(key),
+        None => spec,
+    })
+}
+
+/// Enqueues `J` with `payload`, durably.
+pub async fn enqueue<J: Job>(queue: &Queue, payload: &J::Payload) -> Result<Enqueued, QueueError> {
+    queue.enqueue(spec::<J>(payload)?).await
 }
 
 /// Registers every job kind on `queue`.
-pub fn register_all(queue: &Queue, deps: &Deps) {
-    validate_connection::register(queue, deps.clone());
-    bricklink_notifications::register(queue, deps.clone());
-    sync_order::register(queue, deps.clone());
-    poll_orders::register(queue, deps.clone());
-    import_orders::register(queue, deps);
-    update_order_status::register(queue, deps.clone());
-    prefetch_pictures::register(queue, deps.clone());
-    fetch_minifig::register(queue, deps.clone());
-    sync_colors::register(queue, deps.clone());
+pub fn register_all(queue: &Queue, services: &Services) {
+    register::<validate_connection::ValidateConnection>(queue, services);
+    register::<bricklink_notifications::BrickLinkNotifications>(queue, services);
+    register::<sync_order::SyncOrder>(queue, services);
+    register::<poll_orders::PollOrders>(queue, services);
+    register::<import_orders::ImportOrders>(queue, services);
+    register::<sync_orders_chunk::SyncOrdersChunk>(queue, services);
+    register::<update_order_status::UpdateOrderStatus>(queue, services);
+    register::<prefetch_pictures::PrefetchPictures>(queue, services);
+    register::<fetch_minifig::FetchMinifig>(queue, services);
+    register::<sync_colors::SyncColors>(queue, services);
+}
+
+impl From<MarketplaceError> for JobError {
+    fn from(err: MarketplaceError) -> Self {
+        match err {
+            MarketplaceError::BadCredentials(_)
+            | MarketplaceError::NotFound(_)
+            | MarketplaceError::Refused(_) => JobError::permanent(err),
+            MarketplaceError::Gated { until, reason } => JobError::Park { until, reason },
+            MarketplaceError::RateLimited {
+                retry_after: Some(wait),
+            } => JobError::Park {
+                until: OffsetDateTime::now_utc() + wait,
+                reason: err.to_string(),
+            },
+            MarketplaceError::RateLimited { retry_after: None }
+            | MarketplaceError::Unavailable(_)
+            | MarketplaceError::Undecodable(_) => JobError::retryable(err),
+        }
+    }
+}
+
+impl From<AccountError> for JobError {
+    fn from(err: AccountError) -> Self {
+        match err {
+            AccountError::Store(_) => JobError::retryable(err),
+            AccountError::NotConnected(_)
+            | AccountError::KeysRefused(_)
+            | AccountError::Unreadable(..) => JobError::permanent(err),
+        }
+    }
+}
+
+impl From<StoreError> for JobError {
+    fn from(err: StoreError) -> Self {
+        JobError::retryable(err)
+    }
+}
+
+impl From<QueueError> for JobError {
+    fn from(err: QueueError) -> Self {
+        JobError::retryable(err)
+    }
 }

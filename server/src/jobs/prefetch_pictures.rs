@@ -5,24 +5,18 @@
 
 use std::time::Duration;
 
-use app::{OrderDetail, QueueName, UserId};
+use app::{OrderDetail, QueueName, UserId, jobs::kinds};
 use serde::{Deserialize, Serialize};
 
-use super::Deps;
+use super::{Job, Outcome};
 use crate::{
     marketplace::{MarketplaceError, guard::Priority},
-    pictures,
-    queue::{JobContext, JobError, JobSpec, Queue, QueueError, RetryPolicy},
+    queue::{JobContext, JobError, QueueError, RetryPolicy},
+    services::Services,
 };
 
-pub const KIND: &str = "prefetch_pictures";
-
-const POLICY: RetryPolicy = RetryPolicy {
-    max_attempts: 4,
-    timeout: Duration::from_secs(300),
-    base: Duration::from_secs(10),
-    cap: Duration::from_secs(10 * 60),
-};
+/// The job.
+pub struct PrefetchPictures;
 
 /// The job's input: pictures as (item type, item number, colour).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,10 +25,48 @@ pub struct Input {
     pub pictures: Vec<(String, String, i64)>,
 }
 
+impl Job for PrefetchPictures {
+    const KIND: &'static str = kinds::PREFETCH_PICTURES;
+    const POLICY: RetryPolicy = RetryPolicy {
+        max_attempts: 4,
+        timeout: Duration::from_secs(300),
+        base: Duration::from_secs(10),
+        cap: Duration::from_secs(10 * 60),
+    };
+    const QUEUE: QueueName = QueueName::Bulk;
+    type Payload = Input;
+
+    fn owner(input: &Input) -> UserId {
+        input.user
+    }
+
+    async fn run(services: Services, ctx: JobContext, input: Input) -> Outcome {
+        let total = input.pictures.len();
+        let (mut fetched, mut missing) = (0, 0);
+        for (done, (kind, no, color)) in input.pictures.iter().enumerate() {
+            let picture = services
+                .pictures
+                .get(input.user, kind, no, *color, Priority::Background)
+                .await;
+            match picture {
+                Ok(_) => fetched += 1,
+                Err(err) => match err.as_ref() {
+                    MarketplaceError::NotFound(_) | MarketplaceError::Refused(_) => {
+                        missing += 1;
+                    }
+                    other => return Err(JobError::from(other.clone())),
+                },
+            }
+            let percent = u8::try_from((done + 1) * 100 / total.max(1)).unwrap_or(100);
+            ctx.progress(percent, format!("{} of {total} pictures", done + 1));
+        }
+        Ok(serde_json::json!({"fetched": fetched, "missing": missing}))
+    }
+}
+
 /// Queues the pictures of `order` that are not cached yet; nothing when all are.
 pub async fn enqueue_for(
-    queue: &Queue,
-    deps: &Deps,
+    services: &Services,
     user: UserId,
     order: &OrderDetail,
 ) -> Result<(), QueueError> {
@@ -43,7 +75,7 @@ pub async fn enqueue_for(
         .iter()
         .filter(|l| l.image.is_some())
         .map(|l| (l.item_type.clone(), l.item_no.clone(), l.color_id))
-        .filter(|(kind, no, color)| !deps.pictures.contains_key(&pictures::key(kind, no, *color)))
+        .filter(|(kind, no, color)| !services.pictures.contains(kind, no, *color))
         .collect();
     wanted.sort();
     wanted.dedup();
@@ -54,38 +86,7 @@ pub async fn enqueue_for(
         user,
         pictures: wanted,
     };
-    queue
-        .enqueue(
-            JobSpec::new(KIND, serde_json::to_value(&input).unwrap_or_default())
-                .queue(QueueName::Bulk)
-                .owner(user),
-        )
+    super::enqueue::<PrefetchPictures>(&services.queue, &input)
         .await
         .map(drop)
-}
-
-pub fn register(queue: &Queue, deps: Deps) {
-    queue.register(KIND, POLICY, move |ctx: JobContext| {
-        let deps = deps.clone();
-        async move {
-            let input: Input = ctx.payload()?;
-            let total = input.pictures.len();
-            let (mut fetched, mut missing) = (0, 0);
-            for (done, (kind, no, color)) in input.pictures.iter().enumerate() {
-                match pictures::get(&deps, input.user, kind, no, *color, Priority::Background).await
-                {
-                    Ok(_) => fetched += 1,
-                    Err(err) => match err.as_ref() {
-                        MarketplaceError::NotFound(_) | MarketplaceError::Refused(_) => {
-                            missing += 1;
-                        }
-                        other => return Err(JobError::from(other.clone())),
-                    },
-                }
-                let percent = u8::try_from((done + 1) * 100 / total.max(1)).unwrap_or(100);
-                ctx.progress(percent, format!("{} of {total} pictures", done + 1));
-            }
-            Ok(serde_json::json!({"fetched": fetched, "missing": missing}))
-        }
-    });
 }

@@ -4,25 +4,20 @@
 
 use std::time::Duration;
 
-use app::{ActivityEntry, Marketplace, QueueName, UserId, events::ORDER_UPDATED};
+use app::{ActivityEntry, ActivityKind, Marketplace, UserId, events::LiveEvent, jobs::kinds};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{Deps, account, prefetch_pictures};
+use super::{Job, Outcome, prefetch_pictures};
 use crate::{
     marketplace::guard::Priority,
-    queue::{Enqueued, JobContext, JobError, JobSpec, Queue, QueueError, RetryPolicy},
+    queue::{JobContext, JobError, RetryPolicy},
+    services::Services,
     store::Upserted,
 };
 
-pub const KIND: &str = "sync_order";
-
-const POLICY: RetryPolicy = RetryPolicy {
-    max_attempts: 10,
-    timeout: Duration::from_secs(120),
-    base: Duration::from_secs(2),
-    cap: Duration::from_secs(15 * 60),
-};
+/// The job.
+pub struct SyncOrder;
 
 /// The job's input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,72 +27,68 @@ pub struct Input {
     pub order_id: String,
 }
 
-/// Queues a sync of one order on `queue` (`Critical` for pushes, `Default` for polling).
-pub async fn enqueue(queue: &Queue, input: &Input, on: QueueName) -> Result<Enqueued, QueueError> {
-    queue.enqueue(spec(input, on)).await
-}
+/// Runs on the default queue (polling); pushes move it to `Critical` with
+/// `jobs::spec::<SyncOrder>(..)?.queue(QueueName::Critical)`.
+impl Job for SyncOrder {
+    const KIND: &'static str = kinds::SYNC_ORDER;
+    const POLICY: RetryPolicy = RetryPolicy {
+        max_attempts: 10,
+        timeout: Duration::from_secs(120),
+        base: Duration::from_secs(2),
+        cap: Duration::from_secs(15 * 60),
+    };
+    type Payload = Input;
 
-/// The job spec, for enqueuing in a batch or with other writes.
-pub fn spec(input: &Input, on: QueueName) -> JobSpec {
-    JobSpec::new(KIND, serde_json::to_value(input).unwrap_or_default())
-        .queue(on)
-        .owner(input.user)
-        .key(format!(
+    fn owner(input: &Input) -> UserId {
+        input.user
+    }
+
+    fn key(input: &Input) -> Option<String> {
+        Some(format!(
             "order:{}:{}:{}",
             input.user,
             input.marketplace.as_str(),
             input.order_id
         ))
-}
+    }
 
-pub fn register(queue: &Queue, deps: Deps) {
-    queue.register(KIND, POLICY, move |ctx: JobContext| {
-        let deps = deps.clone();
-        async move {
-            let input: Input = ctx.payload()?;
-            let (outcome, order) = fetch_and_store(&deps, &input, Priority::Interactive).await?;
-            // A new order's pictures are wanted soon; warm them in the background.
-            if outcome == Upserted::New {
-                prefetch_pictures::enqueue_for(&deps.queue, &deps, input.user, &order)
-                    .await
-                    .map_err(JobError::retryable)?;
-            }
-            Ok(serde_json::json!({"outcome": format!("{outcome:?}").to_lowercase()}))
+    async fn run(services: Services, _ctx: JobContext, input: Input) -> Outcome {
+        let (outcome, order) = fetch_and_store(&services, &input, Priority::Interactive).await?;
+        // A new order's pictures are wanted soon; warm them in the background.
+        if outcome == Upserted::New {
+            prefetch_pictures::enqueue_for(&services, input.user, &order).await?;
         }
-    });
+        Ok(serde_json::json!({"outcome": format!("{outcome:?}").to_lowercase()}))
+    }
 }
 
 /// Fetches the order, stores it, and announces a change; hands back what it stored.
 pub async fn fetch_and_store(
-    deps: &Deps,
+    services: &Services,
     input: &Input,
     priority: Priority,
 ) -> Result<(Upserted, app::OrderDetail), JobError> {
-    let account = account::open(deps, input.user, input.marketplace)?;
+    let account = services.account(input.user, input.marketplace)?;
     let detail = account.order(&input.order_id, priority).await?;
-    let outcome = deps
-        .store
-        .orders()
-        .upsert(input.user, &detail)
-        .map_err(JobError::retryable)?;
+    let outcome = services.store.orders().upsert(input.user, &detail)?;
     if let Some(store_id) = &detail.store_id {
-        deps.store
+        services
+            .store
             .connections()
-            .set_store_id(input.user, input.marketplace, store_id)
-            .map_err(JobError::retryable)?;
+            .set_store_id(input.user, input.marketplace, store_id)?;
     }
     if outcome != Upserted::Unchanged {
         let summary = &detail.summary;
         let (kind, text) = match outcome {
             Upserted::New => (
-                "order.new",
+                ActivityKind::OrderNew,
                 format!(
                     "New {} order {} from {}",
                     input.marketplace, summary.order_id, summary.buyer
                 ),
             ),
             _ => (
-                "order.changed",
+                ActivityKind::OrderChanged,
                 format!(
                     "{} order {} is now {}",
                     input.marketplace,
@@ -109,15 +100,14 @@ pub async fn fetch_and_store(
         let entry = ActivityEntry {
             at: OffsetDateTime::now_utc(),
             marketplace: input.marketplace,
-            kind: kind.into(),
+            kind,
             order_id: Some(summary.order_id.clone()),
             text,
         };
-        deps.store
-            .activity()
-            .record(input.user, &entry)
-            .map_err(JobError::retryable)?;
-        deps.events.publish(input.user, ORDER_UPDATED, summary);
+        services.store.activity().record(input.user, &entry)?;
+        services
+            .events
+            .publish(input.user, LiveEvent::Order(summary.clone()));
     }
     Ok((outcome, detail))
 }

@@ -3,23 +3,18 @@
 
 use std::time::Duration;
 
-use app::{Marketplace, OrderStatus, QueueName, UserId};
+use app::{Marketplace, OrderStatus, QueueName, UserId, jobs::kinds};
 use serde::{Deserialize, Serialize};
 
-use super::{Deps, account, sync_order};
+use super::{Job, Outcome, sync_order};
 use crate::{
     marketplace::guard::Priority,
-    queue::{Enqueued, JobContext, JobSpec, Queue, QueueError, RetryPolicy},
+    queue::{JobContext, RetryPolicy},
+    services::Services,
 };
 
-pub const KIND: &str = "update_order_status";
-
-const POLICY: RetryPolicy = RetryPolicy {
-    max_attempts: 8,
-    timeout: Duration::from_secs(120),
-    base: Duration::from_secs(2),
-    cap: Duration::from_secs(10 * 60),
-};
+/// The job.
+pub struct UpdateOrderStatus;
 
 /// The job's input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,46 +26,49 @@ pub struct Input {
     pub tracking: Option<String>,
 }
 
-/// Queues the change (the latest wins while one waits).
-pub async fn enqueue(queue: &Queue, input: &Input) -> Result<Enqueued, QueueError> {
-    queue
-        .enqueue(
-            JobSpec::new(KIND, serde_json::to_value(input).unwrap_or_default())
-                .queue(QueueName::Critical)
-                .owner(input.user)
-                .key(format!(
-                    "status:{}:{}:{}",
-                    input.user,
-                    input.marketplace.as_str(),
-                    input.order_id
-                )),
-        )
-        .await
-}
+/// One waiting change per order: the latest wins while one waits.
+impl Job for UpdateOrderStatus {
+    const KIND: &'static str = kinds::UPDATE_ORDER_STATUS;
+    const POLICY: RetryPolicy = RetryPolicy {
+        max_attempts: 8,
+        timeout: Duration::from_secs(120),
+        base: Duration::from_secs(2),
+        cap: Duration::from_secs(10 * 60),
+    };
+    const QUEUE: QueueName = QueueName::Critical;
+    type Payload = Input;
 
-pub fn register(queue: &Queue, deps: Deps) {
-    queue.register(KIND, POLICY, move |ctx: JobContext| {
-        let deps = deps.clone();
-        async move {
-            let input: Input = ctx.payload()?;
-            let account = account::open(&deps, input.user, input.marketplace)?;
-            ctx.progress(20, format!("telling {}", input.marketplace));
-            account
-                .set_status(
-                    &input.order_id,
-                    input.status,
-                    input.tracking.as_deref(),
-                    Priority::Interactive,
-                )
-                .await?;
-            ctx.progress(70, "fetching the order again");
-            let sync = sync_order::Input {
-                user: input.user,
-                marketplace: input.marketplace,
-                order_id: input.order_id.clone(),
-            };
-            sync_order::fetch_and_store(&deps, &sync, Priority::Interactive).await?;
-            Ok(serde_json::json!({"status": input.status}))
-        }
-    });
+    fn owner(input: &Input) -> UserId {
+        input.user
+    }
+
+    fn key(input: &Input) -> Option<String> {
+        Some(format!(
+            "status:{}:{}:{}",
+            input.user,
+            input.marketplace.as_str(),
+            input.order_id
+        ))
+    }
+
+    async fn run(services: Services, ctx: JobContext, input: Input) -> Outcome {
+        let account = services.account(input.user, input.marketplace)?;
+        ctx.progress(20, format!("telling {}", input.marketplace));
+        account
+            .set_status(
+                &input.order_id,
+                input.status,
+                input.tracking.as_deref(),
+                Priority::Interactive,
+            )
+            .await?;
+        ctx.progress(70, "fetching the order again");
+        let sync = sync_order::Input {
+            user: input.user,
+            marketplace: input.marketplace,
+            order_id: input.order_id.clone(),
+        };
+        sync_order::fetch_and_store(&services, &sync, Priority::Interactive).await?;
+        Ok(serde_json::json!({"status": input.status}))
+    }
 }

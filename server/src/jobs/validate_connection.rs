@@ -5,26 +5,20 @@
 
 use std::time::Duration;
 
-use app::{BrickLinkKeys, BrickOwlKeys, ConnectionStatus, Marketplace, QueueName, UserId};
+use app::{BrickLinkKeys, BrickOwlKeys, ConnectionStatus, Marketplace, UserId, jobs::kinds};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{Deps, import_orders, sync_colors};
+use super::{Job, Outcome, import_orders::ImportOrders, sync_colors::SyncColors};
 use crate::{
-    connections,
     marketplace::{MarketplaceError, guard::Priority},
-    queue::{Enqueued, JobContext, JobError, JobSpec, Queue, QueueError, RetryPolicy},
+    queue::{JobContext, JobError, RetryPolicy},
+    services::Services,
     store::StoreError,
 };
 
-pub const KIND: &str = "validate_connection";
-
-const POLICY: RetryPolicy = RetryPolicy {
-    max_attempts: 6,
-    timeout: Duration::from_secs(90),
-    base: Duration::from_secs(2),
-    cap: Duration::from_secs(120),
-};
+/// The job.
+pub struct ValidateConnection;
 
 /// The job's input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,39 +29,39 @@ pub struct Input {
     pub generation: u64,
 }
 
-/// Queues the check of `user`'s newly saved keys (one pending check per connection).
-pub async fn enqueue(queue: &Queue, input: &Input) -> Result<Enqueued, QueueError> {
-    let payload = serde_json::to_value(input).unwrap_or_default();
-    queue
-        .enqueue(
-            JobSpec::new(KIND, payload)
-                .queue(QueueName::Default)
-                .priority(10)
-                .owner(input.user)
-                .key(format!(
-                    "validate:{}:{}",
-                    input.user,
-                    input.marketplace.as_str()
-                )),
-        )
-        .await
+/// One pending check per connection, ahead of other default work.
+impl Job for ValidateConnection {
+    const KIND: &'static str = kinds::VALIDATE_CONNECTION;
+    const POLICY: RetryPolicy = RetryPolicy {
+        max_attempts: 6,
+        timeout: Duration::from_secs(90),
+        base: Duration::from_secs(2),
+        cap: Duration::from_secs(120),
+    };
+    const PRIORITY: i16 = 10;
+    type Payload = Input;
+
+    fn owner(input: &Input) -> UserId {
+        input.user
+    }
+
+    fn key(input: &Input) -> Option<String> {
+        Some(format!(
+            "validate:{}:{}",
+            input.user,
+            input.marketplace.as_str()
+        ))
+    }
+
+    async fn run(services: Services, ctx: JobContext, input: Input) -> Outcome {
+        check(&services, &ctx, input).await
+    }
 }
 
-pub fn register(queue: &Queue, deps: Deps) {
-    queue.register(KIND, POLICY, move |ctx: JobContext| {
-        let deps = deps.clone();
-        async move { run(&deps, &ctx).await }
-    });
-}
-
-async fn run(deps: &Deps, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
-    let input: Input = ctx.payload()?;
+async fn check(deps: &Services, ctx: &JobContext, input: Input) -> Outcome {
     let (user, marketplace) = (input.user, input.marketplace);
     let connections_store = deps.store.connections();
-    let Some(record) = connections_store
-        .get(user, marketplace)
-        .map_err(JobError::retryable)?
-    else {
+    let Some(record) = connections_store.get(user, marketplace)? else {
         return Ok(serde_json::json!({"skipped": "the connection was removed"}));
     };
     if record.generation != input.generation {
@@ -106,16 +100,13 @@ async fn run(deps: &Deps, ctx: &JobContext) -> Result<serde_json::Value, JobErro
             settle(deps, &input, ConnectionStatus::Valid, message)?;
             // The first time keys work, bring in every order.
             if record.last_sync_at.is_none() {
-                let import = import_orders::Input { user, marketplace };
-                import_orders::enqueue(&deps.queue, &import)
-                    .await
-                    .map_err(JobError::retryable)?;
+                let import = super::import_orders::Input { user, marketplace };
+                super::enqueue::<ImportOrders>(&deps.queue, &import).await?;
             }
             // Part rows need colour names; the table comes with the first BrickLink account.
             if marketplace == Marketplace::BrickLink && !deps.store.catalog().has_colors() {
-                sync_colors::enqueue(&deps.queue, user)
-                    .await
-                    .map_err(JobError::retryable)?;
+                super::enqueue::<SyncColors>(&deps.queue, &super::sync_colors::Input { user })
+                    .await?;
             }
             Ok(serde_json::json!({"status": "valid"}))
         }
@@ -134,7 +125,7 @@ async fn run(deps: &Deps, ctx: &JobContext) -> Result<serde_json::Value, JobErro
             Ok(serde_json::json!({"status": "invalid", "reason": reason}))
         }
         Err(err) => {
-            let last = ctx.attempt >= POLICY.max_attempts;
+            let last = ctx.attempt >= ValidateConnection::POLICY.max_attempts;
             let message = match &err {
                 MarketplaceError::Gated { reason, .. } => {
                     format!("Waiting to check the keys: {reason}.")
@@ -164,31 +155,31 @@ fn refusal(marketplace: Marketplace, reason: &str) -> String {
     )
 }
 
-fn unreadable(deps: &Deps, input: &Input, err: &StoreError) -> Result<serde_json::Value, JobError> {
+fn unreadable(
+    deps: &Services,
+    input: &Input,
+    err: &StoreError,
+) -> Result<serde_json::Value, JobError> {
     settle(deps, input, ConnectionStatus::Invalid, err.to_string())?;
     Err(JobError::permanent(err))
 }
 
 fn settle(
-    deps: &Deps,
+    deps: &Services,
     input: &Input,
     status: ConnectionStatus,
     message: String,
 ) -> Result<(), JobError> {
-    let updated = deps
-        .store
-        .connections()
-        .set_status(
-            input.user,
-            input.marketplace,
-            input.generation,
-            status,
-            Some(message),
-            OffsetDateTime::now_utc(),
-        )
-        .map_err(JobError::retryable)?;
+    let updated = deps.store.connections().set_status(
+        input.user,
+        input.marketplace,
+        input.generation,
+        status,
+        Some(message),
+        OffsetDateTime::now_utc(),
+    )?;
     if updated.is_some() {
-        connections::publish(deps, input.user, input.marketplace);
+        deps.publish_connection(input.user, input.marketplace);
     }
     Ok(())
 }

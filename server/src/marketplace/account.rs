@@ -24,6 +24,9 @@ pub struct Listed {
     pub order_id: String,
     pub changed_at: OffsetDateTime,
     pub marketplace_status: String,
+    /// The status in brickdesk's terms, payment included: BrickLink changes neither the status
+    /// nor its date when a buyer pays a pending order, and pushes nothing.
+    pub status: OrderStatus,
 }
 
 impl Account {
@@ -58,6 +61,10 @@ impl Account {
                             .map(|o| Listed {
                                 order_id: o.order_id.to_string(),
                                 changed_at: o.date_status_changed.unwrap_or(o.date_ordered),
+                                status: OrderStatus::from_bricklink(
+                                    &o.status,
+                                    o.payment.as_ref().and_then(|p| p.status.as_deref()),
+                                ),
                                 marketplace_status: o.status,
                             }),
                     );
@@ -77,6 +84,7 @@ impl Account {
                     .map(|o| Listed {
                         order_id: o.order_id,
                         changed_at: unix(o.updated_time.unwrap_or(o.order_date)),
+                        status: OrderStatus::from_brickowl(o.status_id),
                         marketplace_status: o.status,
                     })
                     .collect())
@@ -278,7 +286,7 @@ fn from_brickowl(
                     .map(|i| i.id.clone())
             };
             OrderLine {
-                item_type: "PART".into(),
+                item_type: app::ItemType::Part.as_str().into(),
                 item_no: number("bl_item_no")
                     .or_else(|| number("design_id"))
                     .or_else(|| item.boid.clone())

@@ -10,8 +10,6 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::queue::JobError;
-
 /// How a marketplace call failed, in terms the rest of brickdesk acts on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MarketplaceError {
@@ -50,7 +48,10 @@ impl MarketplaceError {
         )
     }
 
-    pub(crate) fn from_reqwest(err: &reqwest::Error) -> Self {
+    /// A transport error in words, without its URL: BrickOwl's key travels in the query
+    /// string, and this text reaches logs, job records, connection messages and backups.
+    pub(crate) fn from_reqwest(err: reqwest::Error) -> Self {
+        let err = err.without_url();
         if err.is_timeout() {
             Self::Unavailable("no answer in time".into())
         } else if err.is_connect() {
@@ -72,33 +73,37 @@ impl From<guard::Gated> for MarketplaceError {
     }
 }
 
-impl From<MarketplaceError> for JobError {
-    fn from(err: MarketplaceError) -> Self {
-        match err {
-            MarketplaceError::BadCredentials(_)
-            | MarketplaceError::NotFound(_)
-            | MarketplaceError::Refused(_) => JobError::permanent(err),
-            MarketplaceError::Gated { until, reason } => JobError::Park { until, reason },
-            MarketplaceError::RateLimited {
-                retry_after: Some(wait),
-            } => JobError::Park {
-                until: OffsetDateTime::now_utc() + wait,
-                reason: err.to_string(),
-            },
-            MarketplaceError::RateLimited { retry_after: None }
-            | MarketplaceError::Unavailable(_)
-            | MarketplaceError::Undecodable(_) => JobError::retryable(err),
-        }
-    }
-}
+/// The longest wait a `Retry-After` is followed for: a marketplace (or a proxy in front of it)
+/// that asks for days must not park every job that long.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
 
-/// The wait a `Retry-After: <seconds>` header asks for.
+/// The wait a `Retry-After: <seconds>` header asks for, at most [`MAX_RETRY_AFTER`].
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     headers
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
+        .map(|seconds| Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
+}
+
+#[cfg(test)]
+mod retry_after_tests {
+    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+
+    use super::*;
+
+    #[test]
+    fn retry_after_is_read_in_seconds_and_capped() {
+        let wait = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(value));
+            retry_after(&headers)
+        };
+        assert_eq!(wait("7"), Some(Duration::from_secs(7)));
+        assert_eq!(wait("86400"), Some(MAX_RETRY_AFTER));
+        assert_eq!(wait("18446744073709551615"), Some(MAX_RETRY_AFTER));
+        assert_eq!(wait("soon"), None);
+    }
 }
 
 /// Deserializers for the marketplaces' loose JSON.
@@ -236,7 +241,7 @@ impl Marketplaces {
             .get(url)
             .send()
             .await
-            .map_err(|e| MarketplaceError::from_reqwest(&e))?;
+            .map_err(MarketplaceError::from_reqwest)?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_FOUND {
             return Err(MarketplaceError::NotFound(url.to_owned()));
@@ -261,7 +266,7 @@ impl Marketplaces {
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| MarketplaceError::from_reqwest(&e))?;
+            .map_err(MarketplaceError::from_reqwest)?;
         if bytes.len() > LIMIT {
             return Err(MarketplaceError::Refused("the picture is too large".into()));
         }

@@ -18,7 +18,7 @@ pub enum Write {
 }
 
 /// Application writes that must land in the same commit as the job writes.
-pub type Extra = Vec<(sled::Tree, sled::Batch)>;
+pub type Extra = crate::store::WriteSet;
 
 struct Request {
     writes: Vec<Write>,

@@ -137,7 +137,7 @@ mod tests {
         let spec = JobSpec::new("k", serde_json::Value::Null)
             .queue(queue)
             .priority(priority);
-        crate::queue::new_record(
+        crate::queue::enqueue::new_record(
             JobId(id),
             spec,
             run_at,

@@ -360,21 +360,10 @@ async fn jobs_left_running_by_a_dead_process_run_again_at_once_after_a_restart()
         let running = job(&queue, id).await;
         assert_eq!(running.state, JobState::Running);
         assert_eq!(running.epoch, queue.epoch());
-        // The process "dies": no shutdown, the claim is on disk, the workers never finish.
-        queue.inner.stop_claiming.cancel();
-        queue.inner.tasks.close();
-        drop(lock(&queue.inner.committer).take());
-        if let Some(thread) = lock(&queue.inner.commit_thread).take() {
-            thread.join().expect("commit thread");
-        }
-        store.db().flush().expect("flush");
-        std::mem::forget(queue);
-        drop(store);
+        crash(store, queue);
         (id, running.epoch)
     };
-    // sled's directory lock belongs to the forgotten handles; open a copy of the files.
-    let copy = tempfile::tempdir().expect("tempdir");
-    copy_dir(&dir.path().join("db"), &copy.path().join("db"));
+    let copy = reopened(&dir);
 
     let (_store, queue) = open(&copy).await;
     assert!(queue.epoch() > orphan.1);
@@ -396,6 +385,71 @@ async fn jobs_left_running_by_a_dead_process_run_again_at_once_after_a_restart()
             .as_deref()
             .is_some_and(|e| e.contains("interrupted"))
     );
+}
+
+/// The process "dies": no shutdown, what was committed is on disk, the workers never finish.
+fn crash(store: Store, queue: Queue) {
+    queue.inner.stop_claiming.cancel();
+    queue.inner.tasks.close();
+    drop(lock(&queue.inner.committer).take());
+    if let Some(thread) = lock(&queue.inner.commit_thread).take() {
+        thread.join().expect("commit thread");
+    }
+    store.db().flush().expect("flush");
+    std::mem::forget(queue);
+    drop(store);
+}
+
+/// What a restart after [`crash`] finds: sled's directory lock belongs to the forgotten
+/// handles, so this is a copy of the files.
+fn reopened(dir: &tempfile::TempDir) -> tempfile::TempDir {
+    let copy = tempfile::tempdir().expect("tempdir");
+    copy_dir(&dir.path().join("db"), &copy.path().join("db"));
+    copy
+}
+
+#[tokio::test]
+async fn after_a_crash_a_key_keeps_one_waiting_job_and_never_runs_two() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (running, waiting) = {
+        let (store, queue) = open(&dir).await;
+        let gate = Gate::default();
+        queue.register("sync", fast(), gate.handler());
+        queue.start();
+        let spec = |n: u32| JobSpec::new("sync", json!(n)).key("order-1");
+        let running = queue.enqueue(spec(1)).await.expect("enqueue").id;
+        gate.started.notified().await;
+        let waiting = queue.enqueue(spec(2)).await.expect("enqueue").id;
+        assert!(queue.enqueue(spec(3)).await.expect("merge").merged);
+        crash(store, queue);
+        (running, waiting)
+    };
+    let copy = reopened(&dir);
+    let (_store, queue) = open(&copy).await;
+    let older = job(&queue, running).await;
+    assert_eq!(
+        older.state,
+        JobState::Cancelled,
+        "folded into the newer one"
+    );
+    assert_eq!(older.result, Some(json!({ "merged_into": waiting.0 })));
+    let newer = job(&queue, waiting).await;
+    assert_eq!(newer.state, JobState::Ready);
+    assert_eq!(newer.payload, json!(3), "the latest payload wins");
+    assert_eq!(newer.merged, 2);
+    let runs = Arc::new(AtomicU32::new(0));
+    let counted = runs.clone();
+    queue.register("sync", fast(), move |_ctx: JobContext| {
+        let counted = counted.clone();
+        async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Ok(Value::Null)
+        }
+    });
+    queue.start();
+    queue.until_settled().await;
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "one run for the key");
+    assert_eq!(job(&queue, waiting).await.state, JobState::Succeeded);
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
@@ -796,7 +850,7 @@ mod state_machine {
                     let Some(record) = queue.get(id).expect("read") else { continue };
                     assert!(record.state.is_terminal(), "{record:?}");
                     assert!(record.attempts <= record.max_attempts);
-                    let stored: JobRecord = codec::decode(
+                    let stored: JobRecord = crate::store::codec::decode(
                         &queue.inner.jobs.get(id.0.to_be_bytes()).expect("read").expect("stored"),
                     ).expect("decodes");
                     assert_eq!(stored, record, "memory and disk agree once settled");

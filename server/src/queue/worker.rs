@@ -7,6 +7,7 @@ use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 use app::{JobId, JobState, QueueName};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use super::{
     Queue, Registered,
@@ -198,7 +199,13 @@ impl Queue {
                     token: record.token,
                     queue: self.clone(),
                 };
-                let task = tokio::spawn(registered.handler.run(ctx));
+                let span = tracing::info_span!(
+                    "job",
+                    id = record.id.0,
+                    kind = %record.kind,
+                    attempt = record.attempts
+                );
+                let task = tokio::spawn(registered.handler.run(ctx).instrument(span));
                 let abort = task.abort_handle();
                 match tokio::time::timeout(record.timeout(), task).await {
                     Ok(Ok(result)) => result,
@@ -406,7 +413,7 @@ pub(super) struct Durable {
     queue: Queue,
     record: JobRecord,
     commit: super::commit::Pending,
-    finished: super::Finished,
+    finished: super::batch::Finished,
 }
 
 impl Durable {

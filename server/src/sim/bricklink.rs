@@ -336,6 +336,19 @@ fn patch_order(
     body: &Bytes,
     change: impl FnOnce(&mut data::Order, &Value) -> Result<(), Response>,
 ) -> Result<data::Order, Response> {
+    patch(sim, caller, id, body, true, change)
+}
+
+/// [`patch_order`] that leaves `date_status_changed` alone when `status_changes` is false:
+/// BrickLink moves it for status changes only, not for a payment.
+fn patch(
+    sim: &Sim,
+    caller: &Caller,
+    id: &str,
+    body: &Bytes,
+    status_changes: bool,
+    change: impl FnOnce(&mut data::Order, &Value) -> Result<(), Response>,
+) -> Result<data::Order, Response> {
     let patch = body_json(body).ok_or_else(|| {
         envelope(
             400,
@@ -351,7 +364,9 @@ fn patch_order(
         .and_then(|id: i64| world.accounts[caller.account].bricklink_orders.get_mut(&id))
         .ok_or_else(not_found)?;
     change(order, &patch)?;
-    order.changed = OffsetDateTime::now_utc();
+    if status_changes {
+        order.changed = OffsetDateTime::now_utc();
+    }
     Ok(order.clone())
 }
 
@@ -398,7 +413,7 @@ async fn update_payment(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    no_content(patch_order(&sim, &caller, &id, &body, |order, patch| {
+    no_content(patch(&sim, &caller, &id, &body, false, |order, patch| {
         let value = patch["value"].as_str().unwrap_or_default();
         if patch["field"] != "payment_status"
             || !["Received", "Clearing", "Returned", "Bounced", "Completed"].contains(&value)

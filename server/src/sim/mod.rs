@@ -1,5 +1,5 @@
 //! A faithful marketplace simulator: BrickLink Store API v1 and BrickOwl API v1 as
-//! `../shared/reference/marketplace-apis.md` describes them, on one loopback port. Tests, the
+//! `docs/marketplace-apis.md` describes them, on one loopback port. Tests, the
 //! demo and `brickdesk sim` use it; nothing in brickdesk ever needs the real marketplaces to
 //! be exercised.
 //!
@@ -11,13 +11,18 @@
 
 mod bricklink;
 mod brickowl;
+mod control;
 pub mod data;
+mod faults;
 mod images;
 pub mod oauth;
+mod server;
+
+pub use faults::Faults;
+pub use server::SimServer;
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
-    net::SocketAddr,
     sync::{
         Arc, Mutex, MutexGuard,
         atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -25,17 +30,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use axum::{
-    Json, Router,
-    extract::{MatchedPath, Path, Request, State},
-    http::StatusCode,
-    middleware::Next,
-    response::{IntoResponse, Response},
-    routing::{get, put},
-};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use tokio_util::sync::CancellationToken;
 
 use data::{Flavour, Order, Rng};
 
@@ -45,29 +41,6 @@ use data::{Flavour, Order, Rng};
 pub enum Side {
     BrickLink,
     BrickOwl,
-}
-
-/// What goes wrong, and how often (rates are 0.0–1.0 per request).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Faults {
-    /// Added to every answer.
-    pub latency_ms: u64,
-    /// HTTP 503 with nginx's HTML page.
-    pub unavailable: f64,
-    /// A bare HTTP 429.
-    pub rate_limited: f64,
-    /// No answer for `hang_ms` (default a minute).
-    pub timeout: f64,
-    pub hang_ms: Option<u64>,
-    /// A cut-off JSON body.
-    pub malformed: f64,
-    /// Every request's credentials are refused.
-    pub reject_auth: bool,
-    /// Pushes (callbacks, notifies) silently not sent.
-    pub drop_pushes: f64,
-    /// BrickLink's push body: `false` empty (what BrickLink does today), `true` the JSON list.
-    pub push_body: bool,
 }
 
 /// The shape of the world.
@@ -320,6 +293,24 @@ impl Sim {
             .unwrap_or_default()
     }
 
+    /// A buyer of account `index` pays BrickLink order `id` (payment status `Received`).
+    /// As on BrickLink, neither the status nor its date changes and nothing is pushed: only a
+    /// poll that reads the payment sees it. False when there is no such order.
+    pub fn pay(&self, index: usize, id: i64) -> bool {
+        let mut world = lock(&self.inner.world);
+        let order = world
+            .accounts
+            .get_mut(index)
+            .and_then(|a| a.bricklink_orders.get_mut(&id));
+        match order {
+            Some(order) => {
+                order.payment_status = "Received".to_owned();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// A buyer places a new order with account `index`: it is stored, a notification is
     /// queued, and the push goes out (unless dropped by the faults). Returns its id.
     pub fn place_order(&self, index: usize, side: Side) -> Option<i64> {
@@ -417,28 +408,6 @@ impl Sim {
     fn world(&self) -> MutexGuard<'_, World> {
         lock(&self.inner.world)
     }
-
-    /// The simulator's routes.
-    pub fn router(&self) -> Router {
-        let bricklink = bricklink::router().route_layer(axum::middleware::from_fn_with_state(
-            (self.clone(), Side::BrickLink),
-            observe,
-        ));
-        let brickowl = brickowl::router().route_layer(axum::middleware::from_fn_with_state(
-            (self.clone(), Side::BrickOwl),
-            observe,
-        ));
-        Router::new()
-            .nest("/bricklink/api/store/v1", bricklink)
-            .nest("/brickowl/v1", brickowl)
-            .route("/img/ItemImage/{code}/{color}/{file}", get(images::image))
-            .route("/_sim/stats", get(stats).delete(reset_stats))
-            .route("/_sim/faults/{side}", put(set_faults))
-            .route("/_sim/orders", axum::routing::post(place_order))
-            .route("/_sim/callbacks", put(set_callbacks))
-            .route("/_sim/accounts", get(accounts))
-            .with_state(self.clone())
-    }
 }
 
 fn account_keys(account: &Account) -> AccountKeys {
@@ -457,182 +426,8 @@ fn account_keys(account: &Account) -> AccountKeys {
     }
 }
 
-/// Counts the call, holds it for the latency, and maybe answers with a fault instead.
-async fn observe(
-    State((sim, side)): State<(Sim, Side)>,
-    matched: Option<MatchedPath>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let counters = sim.counters(side);
-    let path = matched.as_ref().map_or("?", MatchedPath::as_str);
-    let path = ["/bricklink/api/store/v1", "/brickowl/v1"]
-        .iter()
-        .find_map(|prefix| path.strip_prefix(prefix))
-        .unwrap_or(path);
-    let name = format!("{} {path}", request.method());
-    *lock(&counters.calls).entry(name).or_default() += 1;
-    counters.total.fetch_add(1, Ordering::SeqCst);
-    let now = counters.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    counters.max_in_flight.fetch_max(now, Ordering::SeqCst);
-    let _leave = InFlight(&counters.in_flight);
-
-    let faults = sim.faults(side);
-    if faults.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
-    }
-    let roll = {
-        let mut rng = lock(&sim.inner.fault_rng);
-        [
-            faults.unavailable,
-            faults.rate_limited,
-            faults.timeout,
-            faults.malformed,
-        ]
-        .map(|p| rng.chance(p))
-    };
-    if roll[0] {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [("content-type", "text/html")],
-            "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
-        )
-            .into_response();
-    }
-    if roll[1] {
-        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")]).into_response();
-    }
-    if roll[2] {
-        tokio::time::sleep(Duration::from_millis(faults.hang_ms.unwrap_or(60_000))).await;
-        return StatusCode::GATEWAY_TIMEOUT.into_response();
-    }
-    if roll[3] {
-        return (
-            [("content-type", "application/json")],
-            "{\"meta\":{\"description\":\"OK\",\"message\":\"OK\",\"code\":200},\"data\":[{\"order_id\":",
-        )
-            .into_response();
-    }
-    next.run(request).await
-}
-
-struct InFlight<'a>(&'a AtomicUsize);
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-async fn stats(State(sim): State<Sim>) -> Json<SimStats> {
-    Json(sim.stats())
-}
-
-async fn reset_stats(State(sim): State<Sim>) -> StatusCode {
-    sim.reset_stats();
-    StatusCode::NO_CONTENT
-}
-
-async fn set_faults(
-    State(sim): State<Sim>,
-    Path(side): Path<Side>,
-    Json(faults): Json<Faults>,
-) -> StatusCode {
-    sim.set_faults(side, faults);
-    StatusCode::NO_CONTENT
-}
-
-#[derive(Deserialize)]
-struct NewOrder {
-    #[serde(default)]
-    account: usize,
-    marketplace: Side,
-}
-
-async fn place_order(State(sim): State<Sim>, Json(new): Json<NewOrder>) -> Response {
-    match sim.place_order(new.account, new.marketplace) {
-        Some(id) => (
-            StatusCode::CREATED,
-            Json(serde_json::json!({"order_id": id})),
-        )
-            .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
-}
-
-#[derive(Deserialize)]
-struct Callbacks {
-    #[serde(default)]
-    account: usize,
-    bricklink: Option<String>,
-    brickowl: Option<String>,
-}
-
-async fn set_callbacks(State(sim): State<Sim>, Json(callbacks): Json<Callbacks>) -> StatusCode {
-    sim.set_callbacks(callbacks.account, callbacks.bricklink, callbacks.brickowl);
-    StatusCode::NO_CONTENT
-}
-
-async fn accounts(State(sim): State<Sim>) -> Json<Vec<AccountKeys>> {
-    Json(sim.all_keys())
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// A running simulator; stops when dropped.
-pub struct SimServer {
-    pub addr: SocketAddr,
-    pub sim: Sim,
-    stop: CancellationToken,
-}
-
-impl SimServer {
-    /// Binds `addr` (port 0 picks one) and serves in the background.
-    pub async fn start(sim: Sim, addr: SocketAddr) -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let stop = CancellationToken::new();
-        let app = sim
-            .router()
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let stopped = stop.clone();
-        tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(stopped.cancelled_owned())
-                .await;
-            if let Err(err) = served {
-                tracing::error!(%err, "simulator stopped");
-            }
-        });
-        Ok(Self { addr, sim, stop })
-    }
-
-    /// The BrickLink base URL to configure brickdesk with.
-    pub fn bricklink_url(&self) -> String {
-        format!("http://{}/bricklink/api/store/v1", self.addr)
-    }
-
-    /// The BrickOwl base URL to configure brickdesk with.
-    pub fn brickowl_url(&self) -> String {
-        format!("http://{}/brickowl/v1", self.addr)
-    }
-
-    /// Serves until `shutdown` resolves.
-    pub async fn wait(&self, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::select! {
-            () = shutdown => {}
-            () = self.stop.cancelled() => {}
-        }
-        self.stop.cancel();
-    }
-}
-
-impl Drop for SimServer {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
 }

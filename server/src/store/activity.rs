@@ -1,13 +1,13 @@
 //! What happened, per user, newest last: new and changed orders, marketplace messages and
 //! feedback, pushes received, syncs. Keys are user id | nanoseconds | sequence, so one user's
 //! feed is one range in time order. Webhook pushes are written in the same commit as the job
-//! they start (see `Activity::entry`).
+//! they start (see `Activity::recorded`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use app::{ActivityEntry, UserId};
 
-use super::{StoreError, codec, keys};
+use super::{StoreError, WriteSet, codec, keys};
 
 /// Entries kept per user; older ones are pruned.
 pub const KEEP: usize = 2_000;
@@ -27,13 +27,24 @@ impl Activity {
         })
     }
 
-    /// The tree, for writing an entry in the same commit as something else.
-    pub fn tree(&self) -> &sled::Tree {
-        &self.tree
+    /// An entry as writes to commit together with something else (a job, with
+    /// `Queue::enqueue_with`): both land or neither.
+    pub fn recorded(&self, user: UserId, entry: &ActivityEntry) -> WriteSet {
+        self.all_recorded(user, std::slice::from_ref(entry))
     }
 
-    /// Key and value of an entry, to put in a batch.
-    pub fn entry(user: UserId, entry: &ActivityEntry) -> (Vec<u8>, Vec<u8>) {
+    /// Several entries as writes to commit together with something else.
+    pub fn all_recorded(&self, user: UserId, entries: &[ActivityEntry]) -> WriteSet {
+        let mut batch = sled::Batch::default();
+        for entry in entries {
+            let (key, value) = Self::entry(user, entry);
+            batch.insert(key, value);
+        }
+        vec![(self.tree.clone(), batch)]
+    }
+
+    /// Key and value of an entry.
+    fn entry(user: UserId, entry: &ActivityEntry) -> (Vec<u8>, Vec<u8>) {
         let nanos = u64::try_from(entry.at.unix_timestamp_nanos()).unwrap_or(0);
         let mut suffix = nanos.to_be_bytes().to_vec();
         suffix.extend_from_slice(&SEQUENCE.fetch_add(1, Ordering::Relaxed).to_be_bytes());

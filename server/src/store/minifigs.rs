@@ -15,7 +15,7 @@ use super::{StoreError, codec, keys};
 /// The two trees.
 #[derive(Clone)]
 pub struct Minifigs {
-    db: sled::Db,
+    ids: super::Ids,
     lists: sled::Tree,
     minifigs: sled::Tree,
     revisions: super::Revisions,
@@ -51,9 +51,13 @@ fn minifig_key(user: UserId, list: ListId, minifig: MinifigId) -> Vec<u8> {
 }
 
 impl Minifigs {
-    pub(super) fn open(db: &sled::Db, revisions: super::Revisions) -> Result<Self, StoreError> {
+    pub(super) fn open(
+        db: &sled::Db,
+        revisions: super::Revisions,
+        ids: super::Ids,
+    ) -> Result<Self, StoreError> {
         Ok(Self {
-            db: db.clone(),
+            ids,
             lists: db.open_tree("minifig_lists")?,
             minifigs: db.open_tree("minifigs")?,
             revisions,
@@ -67,7 +71,7 @@ impl Minifigs {
         name: String,
         description: Option<String>,
     ) -> Result<ListSummary, StoreError> {
-        let id = ListId(self.db.generate_id()? + 1);
+        let id = ListId(self.ids.next()?);
         let now = OffsetDateTime::now_utc();
         let record = ListRecord {
             name,
@@ -75,8 +79,7 @@ impl Minifigs {
             created_at: now,
             updated_at: now,
         };
-        self.lists
-            .insert(list_key(user, id), codec::encode(&record))?;
+        create(&self.lists, &list_key(user, id), codec::encode(&record))?;
         self.revisions.bump(user);
         Ok(summary(id, record, Totals::default()))
     }
@@ -184,12 +187,12 @@ impl Minifigs {
         if !self.has_list(user, list)? {
             return Ok(None);
         }
-        let id = MinifigId(self.db.generate_id()? + 1);
+        let id = MinifigId(self.ids.next()?);
         let now = OffsetDateTime::now_utc();
         let minifig = PartialMinifig {
             id,
             list_id: list,
-            image: app::routes::image("MINIFIG", &new.bricklink_id, 0),
+            image: app::routes::image(app::ItemType::Minifig.as_str(), &new.bricklink_id, 0),
             bricklink_id: new.bricklink_id,
             name: None,
             reference_id: new.reference_id,
@@ -203,8 +206,11 @@ impl Minifigs {
             created_at: now,
             updated_at: now,
         };
-        self.minifigs
-            .insert(minifig_key(user, list, id), codec::encode(&minifig))?;
+        create(
+            &self.minifigs,
+            &minifig_key(user, list, id),
+            codec::encode(&minifig),
+        )?;
         self.revisions.bump(user);
         Ok(Some(minifig))
     }
@@ -307,6 +313,12 @@ fn summary(id: ListId, record: ListRecord, totals: Totals) -> ListSummary {
         created_at: record.created_at,
         updated_at: record.updated_at,
     }
+}
+
+/// Writes a new record, refusing to replace one that has its key (an id handed out twice).
+fn create(tree: &sled::Tree, key: &[u8], value: Vec<u8>) -> Result<(), StoreError> {
+    tree.compare_and_swap(key, None::<&[u8]>, Some(value))?
+        .map_err(|_| StoreError::IdTaken)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod catalog;
 pub(crate) mod codec;
 pub mod connections;
+pub mod ids;
 mod keys;
 pub mod minifigs;
 pub mod orders;
@@ -18,10 +19,15 @@ use std::path::Path;
 pub use activity::Activity;
 pub use catalog::Catalog;
 pub use connections::{ConnectionRecord, Connections};
+pub use ids::Ids;
 pub use minifigs::Minifigs;
 pub use orders::{OrderFilter, Orders, Upserted};
 pub use sessions::{SessionRecord, Sessions};
 pub use users::{NewUser, UserRecord, Users};
+
+/// Writes to the store's trees that must land in one atomic, durable commit with a job
+/// (`Queue::enqueue_with`). Built by the store's nouns, so callers above never name sled.
+pub type WriteSet = Vec<(sled::Tree, sled::Batch)>;
 
 /// The schema this build writes. Bump it with a migration in [`Store::open`].
 pub const SCHEMA_VERSION: u32 = 1;
@@ -30,9 +36,11 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 /// What can go wrong below the HTTP layer.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error("the data directory {0} is in use by another brickdesk process; stop it first")]
+    InUse(String),
     #[error(
-        "the data directory {dir} is in use by another brickdesk process (stop it first) or \
-         cannot be opened: {source}"
+        "the database in {dir} cannot be opened ({source}); it may be damaged: restore the \
+         newest backup (brickdesk restore --force)"
     )]
     Open { dir: String, source: sled::Error },
     #[error(
@@ -40,6 +48,11 @@ pub enum StoreError {
          {supported}); upgrade brickdesk instead of downgrading"
     )]
     NewerSchema { found: u32, supported: u32 },
+    #[error(
+        "there is no brickdesk data in {0}; check --data-dir (or BRICKDESK_DATA_DIR), or start \
+         the server once to create it"
+    )]
+    NoStore(String),
     #[error("a stored record is damaged: {0}")]
     Corrupt(String),
     #[error("that username is already taken")]
@@ -50,6 +63,8 @@ pub enum StoreError {
     SetupDone,
     #[error("no such user")]
     NoSuchUser,
+    #[error("a new record's id is already in use; nothing was overwritten")]
+    IdTaken,
     #[error(
         "saved marketplace keys cannot be read (the data directory's secret.key is missing or \
          different); enter the keys again"
@@ -91,6 +106,7 @@ impl Revisions {
 pub struct Store {
     db: sled::Db,
     meta: sled::Tree,
+    ids: Ids,
     users: Users,
     sessions: Sessions,
     connections: Connections,
@@ -102,6 +118,15 @@ pub struct Store {
 }
 
 impl Store {
+    /// Opens the database under `data_dir/db` only when it exists: commands that read or
+    /// change a store (`backup`, `user`) must not create an empty one at a mistyped path.
+    pub fn open_existing(data_dir: &Path) -> Result<Self, StoreError> {
+        if !data_dir.join("db").is_dir() {
+            return Err(StoreError::NoStore(data_dir.display().to_string()));
+        }
+        Self::open(data_dir)
+    }
+
     /// Opens (creating if needed) the database under `data_dir/db`, checking the schema version.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Open {
@@ -115,22 +140,30 @@ impl Store {
             // uses for it, and the orders list is answered from its own index anyway.
             .cache_capacity(64 * 1024 * 1024)
             .open()
-            .map_err(|source| StoreError::Open {
-                dir: dir.display().to_string(),
-                source,
+            .map_err(|source| {
+                if is_held(&source) {
+                    StoreError::InUse(data_dir.display().to_string())
+                } else {
+                    StoreError::Open {
+                        dir: dir.display().to_string(),
+                        source,
+                    }
+                }
             })?;
         let meta = db.open_tree("meta")?;
         check_schema(&meta)?;
         let revisions = Revisions::default();
+        let ids = Ids::open(&db, &meta)?;
         Ok(Self {
-            users: Users::open(&db, &meta)?,
+            users: Users::open(&db, &meta, ids.clone())?,
             sessions: Sessions::open(&db)?,
             connections: Connections::open(&db, secrets::Sealer::open_or_create(data_dir)?)?,
             orders: Orders::open(&db, revisions.clone())?,
             activity: Activity::open(&db)?,
-            minifigs: Minifigs::open(&db, revisions.clone())?,
+            minifigs: Minifigs::open(&db, revisions.clone(), ids.clone())?,
             catalog: Catalog::open(&db)?,
             revisions,
+            ids,
             db,
             meta,
         })
@@ -139,6 +172,11 @@ impl Store {
     /// The database, for engines that keep their own trees (the job queue).
     pub fn db(&self) -> &sled::Db {
         &self.db
+    }
+
+    /// The id sequence of users, lists, minifigs and jobs.
+    pub fn ids(&self) -> &Ids {
+        &self.ids
     }
 
     /// The accounts.
@@ -201,6 +239,19 @@ impl Store {
     pub fn is_ready(&self) -> bool {
         self.meta.get(SCHEMA_KEY).is_ok()
     }
+
+    /// Writes and flushes a tiny record: fails when the disk does not take writes.
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        self.meta.insert(b"ready_probe", &now.to_be_bytes())?;
+        self.flush().await
+    }
+}
+
+/// Whether opening a database failed because another process holds it (sled 0.34 says so
+/// only in words).
+pub fn is_held(err: &sled::Error) -> bool {
+    matches!(err, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
 }
 
 fn check_schema(meta: &sled::Tree) -> Result<(), StoreError> {

@@ -75,7 +75,7 @@ pub enum Creation {
 /// The users trees.
 #[derive(Clone)]
 pub struct Users {
-    db: sled::Db,
+    ids: super::Ids,
     users: sled::Tree,
     by_name: sled::Tree,
     by_email: sled::Tree,
@@ -83,9 +83,13 @@ pub struct Users {
 }
 
 impl Users {
-    pub(super) fn open(db: &sled::Db, meta: &sled::Tree) -> Result<Self, StoreError> {
+    pub(super) fn open(
+        db: &sled::Db,
+        meta: &sled::Tree,
+        ids: super::Ids,
+    ) -> Result<Self, StoreError> {
         Ok(Self {
-            db: db.clone(),
+            ids,
             users: db.open_tree("users")?,
             by_name: db.open_tree("users_by_name")?,
             by_email: db.open_tree("users_by_email")?,
@@ -102,7 +106,7 @@ impl Users {
     /// insert are one transaction, so two racing setups cannot both win.
     pub fn create(&self, new: NewUser, creation: Creation) -> Result<UserRecord, StoreError> {
         let record = UserRecord {
-            id: UserId(self.db.generate_id()? + 1),
+            id: UserId(self.ids.next()?),
             username: new.username.as_str().to_owned(),
             email: new.email.as_str().to_owned(),
             display_name: None,
@@ -122,6 +126,9 @@ impl Users {
                 }
                 claim_index(by_name, &name_key, record.id, StoreError::UsernameTaken)?;
                 claim_index(by_email, &email_key, record.id, StoreError::EmailTaken)?;
+                if users.get(keys::user(record.id))?.is_some() {
+                    return abort(StoreError::IdTaken);
+                }
                 users.insert(&keys::user(record.id), codec::encode(&record))?;
                 meta.insert(SETUP_DONE_KEY, &[1u8])?;
                 Ok(())

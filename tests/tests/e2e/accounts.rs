@@ -70,7 +70,7 @@ async fn racing_setups_create_exactly_one_admin() {
             .iter()
             .all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT)
     );
-    assert_eq!(app.state.store.users().list().unwrap().len(), 1);
+    assert_eq!(app.state.services.store.users().list().unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -89,8 +89,14 @@ async fn a_backup_taken_during_an_import_restores_and_resumes_to_every_order() {
         let store = server::store::Store::open(restored.path()).unwrap();
         backup::write(&store, restored.path(), &again, true).unwrap();
     }
+    // Besides the data, a restored store records the id floor it must hand out ids above.
+    let mut again = backup::contents(&again).unwrap();
+    let meta = again.get_mut("meta").unwrap();
+    let floors = meta.len();
+    meta.retain(|(key, _)| key.as_slice() != b"id_floor");
+    assert_eq!(floors - meta.len(), 1, "the restore wrote an id floor");
     assert_eq!(
-        backup::contents(&again).unwrap(),
+        again,
         backup::contents(&file).unwrap(),
         "restore then backup gives the same trees and entries"
     );
@@ -166,7 +172,14 @@ async fn the_scheduled_backup_keeps_the_newest_few() {
     })
     .await;
     app.setup_admin().await;
-    let deps = app.state.deps();
+    let fresh = |body: &serde_json::Value| body["backups"]["stale"] == false;
+    let ready: serde_json::Value = app.api.get("/readyz").await.json();
+    assert!(
+        ready["backups"]["last_at"].is_null(),
+        "no backup yet: {ready}"
+    );
+    assert!(fresh(&ready), "a shop set up today is not behind: {ready}");
+    let deps = app.state.services.clone();
     for _ in 0..3 {
         app.state
             .scheduler
@@ -190,4 +203,72 @@ async fn the_scheduled_backup_keeps_the_newest_few() {
     let schedules: Vec<app::Schedule> = app.api.get(app::routes::SCHEDULES).await.json();
     let entry = schedules.iter().find(|s| s.name == "backup_cron").unwrap();
     assert!(entry.enabled && entry.last_run.is_some());
+    let ready: serde_json::Value = app.api.get("/readyz").await.json();
+    assert!(fresh(&ready), "{ready}");
+    let dashboard: app::Dashboard = app.api.get(app::routes::DASHBOARD).await.json();
+    assert!(dashboard.backups.scheduled && !dashboard.backups.stale);
+    assert!(dashboard.backups.last_at.is_some());
+}
+
+/// sled's id counter is not in any tree: a restored store must still hand out ids above every
+/// id it holds, so a new account never takes over an old one's data and a new list never
+/// replaces an old one.
+#[tokio::test]
+async fn a_restored_store_hands_out_ids_above_every_id_it_holds() {
+    let app = TestApp::spawn().await;
+    app.setup_admin().await;
+    let mut lists = Vec::new();
+    for n in 0..5 {
+        lists.push(app.api.create_list(&format!("list {n}")).await);
+    }
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("shop.backup");
+    backup_of(&app, &file, false).await;
+    let highest = lists.iter().map(|l| l.id.0).max().unwrap();
+
+    let restored = tempfile::tempdir().unwrap();
+    backup::restore(&file, restored.path(), false).unwrap();
+    let app = TestApp::spawn_in(restored, |_| {}).await;
+    app.api.login("admin", tests::PASSWORD).await;
+    let fresh = app.api.create_list("after the restore").await;
+    assert!(fresh.id.0 > highest, "{} after {highest}", fresh.id.0);
+    let all: Vec<app::ListSummary> = app.api.get("/api/minifig-lists").await.json();
+    assert_eq!(all.len(), 6, "no list was replaced");
+    let user = app.create_user("bea", "bea@example.com").await;
+    assert!(user.id.0 > highest, "a new account takes a new id");
+}
+
+/// A restore never writes under a running server, not even forced; a forced restore keeps the
+/// directory's own secret key when the backup has none; `backup` and `user` refuse a data
+/// directory that holds no store instead of creating an empty one.
+#[tokio::test]
+async fn restore_refuses_a_live_directory_and_commands_refuse_a_missing_store() {
+    let app = TestApp::spawn().await;
+    app.setup_admin().await;
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("shop.backup");
+    backup_of(&app, &file, false).await;
+
+    let key = std::fs::read(app.data_dir.path().join("secret.key")).unwrap();
+    let err = backup::restore(&file, app.data_dir.path(), true).unwrap_err();
+    assert!(
+        err.to_string().contains("in use by a running brickdesk"),
+        "{err}"
+    );
+    assert!(!app.data_dir.path().join("db.restoring").exists());
+
+    let dir = app.stop().await;
+    backup::restore(&file, dir.path(), true).unwrap();
+    assert_eq!(
+        std::fs::read(dir.path().join("secret.key")).unwrap(),
+        key,
+        "the directory's own key is kept"
+    );
+    assert!(!dir.path().join("db.restoring").exists());
+    assert!(!dir.path().join("db.replaced").exists());
+
+    let missing = files.path().join("typo");
+    let err = server::store::Store::open_existing(&missing).err().unwrap();
+    assert!(err.to_string().contains("no brickdesk data"), "{err}");
+    assert!(!missing.exists(), "nothing created");
 }

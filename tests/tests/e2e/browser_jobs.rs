@@ -21,7 +21,7 @@ async fn the_jobs_page_follows_jobs_live_and_runs_failed_ones_again() {
 
     let release = Arc::new(Notify::new());
     let gate = release.clone();
-    app.state.queue.register(
+    app.state.services.queue.register(
         "import_orders",
         RetryPolicy::default(),
         move |ctx: JobContext| {
@@ -33,7 +33,7 @@ async fn the_jobs_page_follows_jobs_live_and_runs_failed_ones_again() {
             }
         },
     );
-    app.state.queue.register(
+    app.state.services.queue.register(
         "check_connection",
         RetryPolicy::default(),
         |_ctx: JobContext| async { Err(JobError::permanent("BrickLink refused the credentials")) },
@@ -49,6 +49,7 @@ async fn the_jobs_page_follows_jobs_live_and_runs_failed_ones_again() {
 
     let import = app
         .state
+        .services
         .queue
         .enqueue(JobSpec::new("import_orders", Value::Null).owner(admin.id));
     import.await.unwrap();
@@ -61,10 +62,11 @@ async fn the_jobs_page_follows_jobs_live_and_runs_failed_ones_again() {
 
     let check = app
         .state
+        .services
         .queue
         .enqueue(JobSpec::new("check_connection", Value::Null).owner(admin.id));
     let failed = check.await.unwrap().id;
-    app.state.queue.until_settled().await;
+    app.state.services.queue.until_settled().await;
     browser.wait_for_text("#jobs-table", "Failed").await;
     browser.click("#jobs-table tbody tr:first-child").await;
     browser
@@ -72,14 +74,14 @@ async fn the_jobs_page_follows_jobs_live_and_runs_failed_ones_again() {
         .await;
     browser.screenshot("jobs-detail").await;
 
-    app.state.queue.register(
+    app.state.services.queue.register(
         "check_connection",
         RetryPolicy::default(),
         |_ctx: JobContext| async { Ok(Value::Null) },
     );
     browser.click("#job-retry").await;
     browser.wait_for_text("#job-detail", "Done").await;
-    let record = app.state.queue.get(failed).unwrap().unwrap();
+    let record = app.state.services.queue.get(failed).unwrap().unwrap();
     assert_eq!(record.state, app::JobState::Succeeded);
     browser.close().await;
 }

@@ -67,6 +67,7 @@ async fn job_changes_stream_live_to_their_owner_only() {
     let bob_client = app.new_client();
     bob_client.login("bob", PASSWORD).await;
     app.state
+        .services
         .queue
         .register("echo", RetryPolicy::default(), echo);
 
@@ -75,6 +76,7 @@ async fn job_changes_stream_live_to_their_owner_only() {
 
     let admins_job = app
         .state
+        .services
         .queue
         .enqueue(JobSpec::new("echo", json!(1)).owner(admin.id))
         .await
@@ -82,6 +84,7 @@ async fn job_changes_stream_live_to_their_owner_only() {
         .id;
     let bobs_job = app
         .state
+        .services
         .queue
         .enqueue(JobSpec::new("echo", json!(2)).owner(bob.id))
         .await
@@ -146,9 +149,11 @@ async fn a_stream_ends_with_its_session() {
     assert_eq!(bob_client.logout().await.status(), 204);
 
     app.state
+        .services
         .queue
         .register("echo", RetryPolicy::default(), echo);
     app.state
+        .services
         .queue
         .enqueue(JobSpec::new("echo", json!(1)).owner(bob.id))
         .await

@@ -16,7 +16,7 @@ async fn a_2000_order_import_reports_steadily_rising_progress() {
     })
     .await;
     app.setup_admin().await;
-    let mut events = app.state.queue.subscribe();
+    let mut events = app.state.services.queue.subscribe();
     let watcher = tokio::spawn(async move {
         let mut percents = Vec::new();
         loop {
@@ -41,7 +41,7 @@ async fn a_2000_order_import_reports_steadily_rising_progress() {
         .unwrap();
     let (batch, state) = finished.expect("the batch's end was seen");
     assert_eq!(state, JobState::Succeeded);
-    let record = app.state.queue.get(batch).unwrap().unwrap();
+    let record = app.state.services.queue.get(batch).unwrap().unwrap();
     assert_eq!(
         record.batch.unwrap().succeeded,
         80,

@@ -22,7 +22,7 @@ async fn users_see_their_own_jobs_and_admins_see_all() {
     let bob = app.create_user("bob", "bob@example.com").await;
     let bob_client = app.new_client();
     bob_client.login("bob", PASSWORD).await;
-    let queue = &app.state.queue;
+    let queue = &app.state.services.queue;
     queue.register("echo", RetryPolicy::default(), echo);
 
     let mine = queue
@@ -86,7 +86,7 @@ async fn users_see_their_own_jobs_and_admins_see_all() {
 async fn a_dead_job_shows_its_error_and_can_be_retried() {
     let app = TestApp::spawn().await;
     let admin = app.setup_admin().await.user;
-    let queue = &app.state.queue;
+    let queue = &app.state.services.queue;
     queue.register("refuse", RetryPolicy::default(), refuse);
     let id = queue
         .enqueue(JobSpec::new("refuse", Value::Null).owner(admin.id))
@@ -125,7 +125,7 @@ async fn a_dead_job_shows_its_error_and_can_be_retried() {
 async fn waiting_jobs_can_be_cancelled_and_deleted() {
     let app = TestApp::spawn().await;
     let admin = app.setup_admin().await.user;
-    let queue = &app.state.queue;
+    let queue = &app.state.services.queue;
     let later = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
     let id = queue
         .enqueue(
@@ -155,7 +155,7 @@ async fn waiting_jobs_can_be_cancelled_and_deleted() {
 async fn queue_counts_cover_every_queue_and_state() {
     let app = TestApp::spawn().await;
     let admin = app.setup_admin().await.user;
-    let queue = &app.state.queue;
+    let queue = &app.state.services.queue;
     queue.register("echo", RetryPolicy::default(), echo);
     queue
         .enqueue(JobSpec::new("echo", Value::Null).owner(admin.id))
@@ -215,7 +215,7 @@ async fn the_jobs_api_needs_a_login_and_valid_filters() {
 #[tokio::test]
 async fn metrics_count_jobs_by_queue_state_and_kind() {
     let app = TestApp::spawn().await;
-    let queue = &app.state.queue;
+    let queue = &app.state.services.queue;
     queue.register("echo", RetryPolicy::default(), echo);
     queue.register("refuse", RetryPolicy::default(), refuse);
     queue
@@ -261,7 +261,7 @@ async fn metrics_count_jobs_by_queue_state_and_kind() {
 async fn a_batch_shows_its_parts_and_each_part_its_batch() {
     let app = TestApp::spawn().await;
     let admin = app.setup_admin().await.user;
-    let queue = &app.state.queue;
+    let queue = &app.state.services.queue;
     queue.register("echo", RetryPolicy::default(), echo);
     queue.register("refuse", RetryPolicy::default(), refuse);
     let (parent, parts) = queue

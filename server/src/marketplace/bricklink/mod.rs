@@ -322,7 +322,7 @@ impl BrickLink {
         }
         let outcome = match request.send().await {
             Ok(response) => read(response).await,
-            Err(err) => Err(MarketplaceError::from_reqwest(&err)),
+            Err(err) => Err(MarketplaceError::from_reqwest(err)),
         };
         permit.settle(app::Marketplace::BrickLink, &outcome);
         outcome
@@ -340,7 +340,7 @@ async fn read(response: reqwest::Response) -> Result<Option<serde_json::Value>, 
     let bytes = response
         .bytes()
         .await
-        .map_err(|e| MarketplaceError::from_reqwest(&e))?;
+        .map_err(MarketplaceError::from_reqwest)?;
     if status == StatusCode::TOO_MANY_REQUESTS {
         return Err(MarketplaceError::RateLimited { retry_after });
     }

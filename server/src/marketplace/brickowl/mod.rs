@@ -235,7 +235,7 @@ impl BrickOwl {
         let permit = self.guard.acquire(priority).await?;
         let outcome = match request.send().await {
             Ok(response) => read(path, response).await,
-            Err(err) => Err(MarketplaceError::from_reqwest(&err)),
+            Err(err) => Err(MarketplaceError::from_reqwest(err)),
         };
         permit.settle(app::Marketplace::BrickOwl, &outcome);
         outcome
@@ -251,7 +251,7 @@ async fn read<T: DeserializeOwned>(
     let bytes = response
         .bytes()
         .await
-        .map_err(|e| MarketplaceError::from_reqwest(&e))?;
+        .map_err(MarketplaceError::from_reqwest)?;
     if !status.is_success() {
         let reason = error_text(&bytes).unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
         return Err(match status {

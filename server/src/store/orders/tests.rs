@@ -381,3 +381,30 @@ fn search_ranks_order_numbers_then_buyers_then_items() {
         "never another user's orders"
     );
 }
+
+#[test]
+fn an_older_copy_of_an_order_never_replaces_a_newer_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("store");
+    let orders = store.orders();
+    let older = order(Marketplace::BrickLink, 7, "anna", OrderStatus::Paid, 3);
+    let mut newer = older.clone();
+    newer.summary.status = OrderStatus::Shipped;
+    newer.summary.changed_at += Duration::hours(2);
+    assert_eq!(orders.upsert(ANNA, &newer).expect("ok"), Upserted::New);
+    assert_eq!(
+        orders.upsert(ANNA, &older).expect("ok"),
+        Upserted::Unchanged
+    );
+    let stored = orders
+        .get(ANNA, Marketplace::BrickLink, "7")
+        .expect("ok")
+        .expect("there");
+    assert_eq!(stored.summary.status, OrderStatus::Shipped);
+    let listed = orders.list(ANNA, &filter());
+    assert_eq!(
+        listed.orders[0].status,
+        OrderStatus::Shipped,
+        "the index follows the winner"
+    );
+}

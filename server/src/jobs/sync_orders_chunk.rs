@@ -1,0 +1,111 @@
+//! `sync_orders_chunk`: one part of an import's batch: fetches and stores up to
+//! [`super::import_orders::CHUNK`] orders, skipping those stored since the import listed them,
+//! so a chunk that runs again after a crash resumes instead of fetching everything again.
+
+use std::time::Duration;
+
+use app::{Marketplace, QueueName, UserId, jobs::kinds};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{Job, Outcome, sync_order};
+use crate::{
+    marketplace::guard::Priority,
+    queue::{JobContext, JobError, RetryPolicy},
+    services::Services,
+    store::Upserted,
+};
+
+/// The job.
+pub struct SyncOrdersChunk;
+
+/// One chunk's input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chunk {
+    pub user: UserId,
+    pub marketplace: Marketplace,
+    pub order_ids: Vec<String>,
+    /// When the import listed them: an order stored after this is done (a re-run of the
+    /// chunk resumes instead of fetching it again).
+    #[serde(with = "time::serde::rfc3339")]
+    pub listed_at: OffsetDateTime,
+}
+
+/// Tries for one order inside a chunk before the chunk itself fails and backs off.
+const ORDER_TRIES: u32 = 5;
+
+impl Job for SyncOrdersChunk {
+    const KIND: &'static str = kinds::SYNC_ORDERS_CHUNK;
+    const POLICY: RetryPolicy = RetryPolicy {
+        max_attempts: 12,
+        timeout: Duration::from_secs(600),
+        base: Duration::from_secs(2),
+        cap: Duration::from_secs(15 * 60),
+    };
+    const QUEUE: QueueName = QueueName::Bulk;
+    type Payload = Chunk;
+
+    fn owner(chunk: &Chunk) -> UserId {
+        chunk.user
+    }
+
+    async fn run(services: Services, ctx: JobContext, chunk: Chunk) -> Outcome {
+        run_chunk(&services, &ctx, chunk).await
+    }
+}
+
+async fn run_chunk(services: &Services, ctx: &JobContext, chunk: Chunk) -> Outcome {
+    let count = chunk.order_ids.len();
+    let (mut changed, mut skipped) = (0, 0);
+    for (done, order_id) in chunk.order_ids.iter().enumerate() {
+        if ctx.cancel.is_cancelled() {
+            return Err(JobError::retryable("cancelled"));
+        }
+        let stored = services
+            .store
+            .orders()
+            .get(chunk.user, chunk.marketplace, order_id)?;
+        if stored.is_some_and(|o| o.synced_at >= chunk.listed_at) {
+            skipped += 1;
+        } else {
+            let input = sync_order::Input {
+                user: chunk.user,
+                marketplace: chunk.marketplace,
+                order_id: order_id.clone(),
+            };
+            let outcome = fetch_with_retries(services, &input).await?;
+            changed += usize::from(outcome != Upserted::Unchanged);
+        }
+        let percent = u8::try_from((done + 1) * 100 / count.max(1)).unwrap_or(100);
+        ctx.progress(percent, format!("{} of {count} orders", done + 1));
+    }
+    services.store.connections().set_last_sync(
+        chunk.user,
+        chunk.marketplace,
+        OffsetDateTime::now_utc(),
+    )?;
+    Ok(serde_json::json!({"orders": count, "changed": changed, "already_done": skipped}))
+}
+
+/// One order, tried a few times on a flaky marketplace before the chunk gives up (a chunk
+/// that started over on every hiccup would never finish at a 20 % failure rate). A parked
+/// or permanent error ends the chunk at once.
+async fn fetch_with_retries(
+    services: &Services,
+    input: &sync_order::Input,
+) -> Result<Upserted, JobError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match sync_order::fetch_and_store(services, input, Priority::Background)
+            .await
+            .map(|(outcome, _)| outcome)
+        {
+            Err(JobError::Retryable(reason)) if tries < ORDER_TRIES => {
+                tracing::debug!(%reason, tries, "order fetch failed; trying again");
+                tokio::time::sleep(Duration::from_millis(100 << tries)).await;
+            }
+            outcome => return outcome,
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Ranked search over a user's orders index: orders by number and text, buyers, and the
+//! items they bought (scores in docs/architecture.md). Above [`PARALLEL_ROWS`] rows the scan
+//! is split over the cores.
+
+use std::{collections::HashMap, sync::Arc};
+
+use app::{Hit, HitKind, OrderSummary, UserId};
+
+use super::{Item, Orders, Row};
+
+/// Below this many rows a search scans on one thread.
+const PARALLEL_ROWS: usize = 20_000;
+
+/// One thread's share of a search: matching orders, buyers, and orders per item id.
+#[derive(Default)]
+struct Partial<'a> {
+    orders: Vec<(u32, &'a OrderSummary)>,
+    buyers: HashMap<&'a str, (u32, &'a str, u32)>,
+    items: Vec<u32>,
+}
+
+/// Orders ranked best first: score, then newest.
+fn best_order(a: &(u32, &OrderSummary), b: &(u32, &OrderSummary)) -> std::cmp::Ordering {
+    b.0.cmp(&a.0).then(b.1.ordered_at.cmp(&a.1.ordered_at))
+}
+
+fn scan_rows<'a>(
+    rows: &[&'a Row],
+    query: &str,
+    words: &[&str],
+    scores: &[u32],
+    limit: usize,
+) -> Partial<'a> {
+    let mut partial = Partial {
+        items: vec![0; scores.len()],
+        ..Partial::default()
+    };
+    let keep = limit.max(1);
+    for row in rows {
+        // Only the best `limit` orders are shown: keep the candidates few when most match.
+        if partial.orders.len() >= keep * 64 {
+            partial.orders.select_nth_unstable_by(keep - 1, best_order);
+            partial.orders.truncate(keep);
+        }
+        let s = &row.summary;
+        if let Some(score) = text_score(row.id_key(), query, 100, 80, 0).filter(|n| *n > 0) {
+            partial.orders.push((score, s));
+        } else if words.iter().all(|w| row.haystack.contains(w)) {
+            let score = if words.iter().all(|w| row.buyer_key().contains(w)) {
+                50
+            } else {
+                30
+            };
+            partial.orders.push((score, s));
+        }
+        if let Some(score) = text_score(row.buyer_key(), query, 90, 70, 40) {
+            partial
+                .buyers
+                .entry(row.buyer_key())
+                .or_insert((score, s.buyer.as_str(), 0))
+                .2 += 1;
+        }
+        if !scores.is_empty() {
+            for (item, _) in row.sold.iter() {
+                if scores.get(item.id).is_some_and(|score| *score > 0) {
+                    partial.items[item.id] += 1;
+                }
+            }
+        }
+    }
+    partial
+}
+
+/// How well `text` (lower case) matches `query`: `exact`, `prefix` or `inside` points, or
+/// `None`.
+pub fn text_score(text: &str, query: &str, exact: u32, prefix: u32, inside: u32) -> Option<u32> {
+    if text == query {
+        Some(exact)
+    } else if text.starts_with(query) {
+        Some(prefix)
+    } else if inside > 0 && text.contains(query) {
+        Some(inside)
+    } else {
+        None
+    }
+}
+
+/// Text for a URL query value.
+fn encode(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+impl Orders {
+    /// Search hits among `user`'s orders, buyers and the items they bought: at most `limit`
+    /// of each kind, best first. `query` is lower case.
+    pub fn search(&self, user: UserId, query: &str, limit: usize) -> Vec<Hit> {
+        let words: Vec<&str> = query.split_whitespace().collect();
+        if words.is_empty() {
+            return Vec::new();
+        }
+        let index = self
+            .index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Items are shared between orders: score each distinct one once, up front (0: no
+        // match), then count orders per item id.
+        let mut matching: Vec<(u32, Option<Arc<Item>>, u32)> = Vec::new();
+        for item in self
+            .items
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+        {
+            let score = text_score(&item.no_key, query, 85, 65, 0)
+                .filter(|n| *n > 0)
+                .or_else(|| {
+                    words
+                        .iter()
+                        .all(|w| item.name_key.contains(w))
+                        .then_some(35)
+                });
+            if let Some(score) = score {
+                if matching.len() <= item.id {
+                    matching.resize(item.id + 1, (0, None, 0));
+                }
+                matching[item.id] = (score, Some(item.clone()), 0);
+            }
+        }
+        // The scan is split over the cores: a large shop's rows take a few passes of memory.
+        let rows: Vec<&Row> = index
+            .get(&user)
+            .map(|r| r.values().collect())
+            .unwrap_or_default();
+        let scores: Vec<u32> = matching.iter().map(|m| m.0).collect();
+        let parts = if rows.len() < PARALLEL_ROWS {
+            1
+        } else {
+            std::thread::available_parallelism()
+                .map_or(1, std::num::NonZero::get)
+                .min(4)
+        };
+        let chunk = rows.len().div_ceil(parts).max(1);
+        let partials: Vec<Partial<'_>> = if parts == 1 {
+            vec![scan_rows(&rows, query, &words, &scores, limit)]
+        } else {
+            std::thread::scope(|scope| {
+                let running: Vec<_> = rows
+                    .chunks(chunk)
+                    .map(|part| scope.spawn(|| scan_rows(part, query, &words, &scores, limit)))
+                    .collect();
+                running
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_default())
+                    .collect()
+            })
+        };
+        let mut orders: Vec<(u32, &OrderSummary)> = Vec::new();
+        let mut buyers: HashMap<&str, (u32, &str, u32)> = HashMap::new();
+        for partial in partials {
+            orders.extend(partial.orders);
+            for (key, (score, shown, count)) in partial.buyers {
+                buyers.entry(key).or_insert((score, shown, 0)).2 += count;
+            }
+            for (slot, count) in matching.iter_mut().zip(partial.items) {
+                slot.2 += count;
+            }
+        }
+        if orders.len() > limit && limit > 0 {
+            orders.select_nth_unstable_by(limit - 1, best_order);
+            orders.truncate(limit);
+        }
+        orders.sort_by(best_order);
+        let mut hits: Vec<Hit> = orders
+            .into_iter()
+            .take(limit)
+            .map(|(score, s)| Hit {
+                kind: HitKind::Order,
+                title: format!("{} order #{}", s.marketplace, s.order_id),
+                detail: format!(
+                    "{} · {} · {}",
+                    s.buyer,
+                    s.status.label(),
+                    s.ordered_at.date()
+                ),
+                href: app::routes::order(s.marketplace, &s.order_id).replacen("/api", "", 1),
+                score,
+                minifig: None,
+            })
+            .collect();
+        let mut buyers: Vec<(u32, &str, u32)> = buyers.into_values().collect();
+        buyers.sort_by(|a, b| b.0.cmp(&a.0).then(b.2.cmp(&a.2)).then(a.1.cmp(b.1)));
+        hits.extend(
+            buyers
+                .into_iter()
+                .take(limit)
+                .map(|(score, buyer, count)| Hit {
+                    kind: HitKind::Buyer,
+                    title: buyer.to_owned(),
+                    detail: format!("{count} order{}", if count == 1 { "" } else { "s" }),
+                    href: format!("/orders?q={}", encode(buyer)),
+                    score,
+                    minifig: None,
+                }),
+        );
+        let mut items: Vec<(u32, Arc<Item>, u32)> = matching
+            .into_iter()
+            .filter_map(|(score, item, count)| {
+                item.filter(|_| count > 0).map(|i| (score, i, count))
+            })
+            .collect();
+        items.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then(b.2.cmp(&a.2))
+                .then_with(|| a.1.item_no.cmp(&b.1.item_no))
+        });
+        hits.extend(
+            items
+                .into_iter()
+                .take(limit)
+                .map(|(score, item, count)| Hit {
+                    kind: HitKind::Item,
+                    title: format!("{} {}", item.item_no, item.name),
+                    detail: format!(
+                        "{}{} in {count} order{}",
+                        item.item_type.to_lowercase(),
+                        item.color_name
+                            .as_deref()
+                            .map(|c| format!(", {c}"))
+                            .unwrap_or_default(),
+                        if count == 1 { "" } else { "s" }
+                    ),
+                    href: format!("/orders?q={}", encode(&item.item_no)),
+                    score,
+                    minifig: None,
+                }),
+        );
+        hits
+    }
+}
