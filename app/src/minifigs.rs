@@ -366,8 +366,11 @@ pub fn text(
             format!("Keep it under {max} characters."),
         ));
     }
-    if input.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(InvalidInput::new(field, "Remove the control characters."));
+    if input.chars().any(crate::validate::is_hidden_control) {
+        return Err(InvalidInput::new(
+            field,
+            "Remove the control and text-direction characters.",
+        ));
     }
     Ok(Some(input.to_owned()))
 }

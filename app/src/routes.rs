@@ -151,5 +151,9 @@ pub const EVENTS: &str = "/api/events";
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "brickdesk_session";
+/// The session cookie's name when cookies are `Secure`: the `__Host-` prefix makes browsers
+/// refuse it unless it is secure, host-only and for `/`, so a sibling subdomain cannot plant
+/// one.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-brickdesk_session";
 /// Header that carries the CSRF token on mutating requests.
 pub const CSRF_HEADER: &str = "x-csrf-token";

@@ -154,6 +154,15 @@ impl fmt::Debug for NewPassword {
 }
 
 /// An optional display name: trimmed, at most 64 characters, `None` when empty.
+/// Characters no text a seller types may hold: control characters (a line break is the
+/// caller's call) and the bidirectional overrides, embeddings and isolates that make text
+/// display differently from what it says (U+202A–U+202E, U+2066–U+2069).
+pub fn is_hidden_control(c: char) -> bool {
+    (c.is_control() && c != '\n')
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
 pub fn display_name(input: Option<&str>) -> Result<Option<String>, InvalidInput> {
     match input.map(str::trim) {
         None | Some("") => Ok(None),
@@ -161,10 +170,12 @@ pub fn display_name(input: Option<&str>) -> Result<Option<String>, InvalidInput>
             "display_name",
             "A display name can be at most 64 characters.",
         )),
-        Some(name) if name.chars().any(char::is_control) => Err(InvalidInput::new(
-            "display_name",
-            "A display name cannot contain control characters.",
-        )),
+        Some(name) if name.chars().any(|c| c == '\n' || is_hidden_control(c)) => {
+            Err(InvalidInput::new(
+                "display_name",
+                "A display name cannot contain control characters.",
+            ))
+        }
         Some(name) => Ok(Some(name.to_owned())),
     }
 }
@@ -242,5 +253,11 @@ mod tests {
         assert_eq!(display_name(Some(" Anna ")), Ok(Some("Anna".into())));
         assert!(display_name(Some(&"n".repeat(65))).is_err());
         assert!(display_name(Some("a\u{7}b")).is_err());
+        assert!(
+            display_name(Some("Anna\u{202E}moc.evil")).is_err(),
+            "a right-to-left override"
+        );
+        assert!(display_name(Some("a\u{2066}b")).is_err(), "an isolate");
+        assert!(is_hidden_control('\r') && !is_hidden_control('\n'));
     }
 }

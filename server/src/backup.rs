@@ -143,7 +143,7 @@ pub fn write(
     let db = store.db();
     let body_path = out.with_extension("body.partial");
     let mut body = Hashing {
-        inner: BufWriter::new(File::create(&body_path).map_err(io(&body_path))?),
+        inner: BufWriter::new(create_private(&body_path)?),
         hash: Sha256::new(),
         bytes: 0,
     };

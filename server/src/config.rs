@@ -33,6 +33,7 @@ const KEYS: &[&str] = &[
     "bricklink_daily_calls",
     "brickowl_per_minute",
     "brickowl_notify_listen",
+    "metrics_token",
 ];
 
 /// The running configuration.
@@ -85,6 +86,8 @@ pub struct Config {
     pub brickowl_per_minute: u32,
     /// Where to accept BrickOwl's fixed-port notify (`0.0.0.0:42500`); empty turns it off.
     pub brickowl_notify_listen: String,
+    /// The bearer token `GET /metrics` wants; unset, `/metrics` is off.
+    pub metrics_token: Option<String>,
     /// `serve --demo`: a command-line switch only, never read from files or the environment.
     #[serde(skip)]
     pub demo: bool,
@@ -125,6 +128,7 @@ impl Default for Config {
             bricklink_daily_calls: 5_000,
             brickowl_per_minute: 600,
             brickowl_notify_listen: String::new(),
+            metrics_token: None,
             demo: false,
         }
     }
@@ -184,6 +188,23 @@ impl Config {
         })
     }
 
+    /// The session cookie's name: `__Host-` prefixed when cookies are secure.
+    pub fn session_cookie(&self) -> &'static str {
+        if self.cookies_secure() {
+            app::routes::SECURE_SESSION_COOKIE
+        } else {
+            app::routes::SESSION_COOKIE
+        }
+    }
+
+    /// The `Strict-Transport-Security` value when the public URL is https.
+    pub fn hsts(&self) -> Option<&'static str> {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+            .then_some("max-age=31536000")
+    }
+
     /// Session lifetime.
     pub fn session_ttl(&self) -> time::Duration {
         time::Duration::days(i64::from(self.session_days.max(1)))
@@ -219,6 +240,10 @@ impl fmt::Debug for Config {
             .field("bricklink_daily_calls", &self.bricklink_daily_calls)
             .field("brickowl_per_minute", &self.brickowl_per_minute)
             .field("brickowl_notify_listen", &self.brickowl_notify_listen)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<set>"),
+            )
             .field("demo", &self.demo)
             .finish()
     }

@@ -45,8 +45,15 @@ pub fn publish(data_dir: &Path, url: &str, token: &str) -> anyhow::Result<()> {
 
 /// Creates (or empties) a file only its owner may read or write.
 pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    // Never reuse what is there (a leftover, or a link someone planted): remove it, then
+    // create the file anew, exclusively, owner-only from its first byte.
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)

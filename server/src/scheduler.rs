@@ -257,10 +257,22 @@ pub fn due(cron: &Cron, last: OffsetDateTime, now: OffsetDateTime) -> bool {
     next_after(cron, last).is_some_and(|next| next <= now)
 }
 
+/// Whether `user` may use brickdesk: a disabled account's connections rest.
+fn active(services: &Services, user: app::UserId) -> anyhow::Result<bool> {
+    Ok(services
+        .store
+        .users()
+        .get(user)?
+        .is_some_and(|u| !u.disabled))
+}
+
 /// Queues a colour sync through the first valid BrickLink connection, if any.
 pub async fn sync_colors(services: &Services) -> anyhow::Result<usize> {
     for (user, marketplace, record) in services.store.connections().all()? {
-        if marketplace == Marketplace::BrickLink && record.status == ConnectionStatus::Valid {
+        if marketplace == Marketplace::BrickLink
+            && record.status == ConnectionStatus::Valid
+            && active(services, user)?
+        {
             jobs::enqueue::<SyncColors>(&services.queue, &sync_colors::Input { user }).await?;
             return Ok(1);
         }
@@ -272,7 +284,7 @@ pub async fn sync_colors(services: &Services) -> anyhow::Result<usize> {
 pub async fn poll_all(services: &Services) -> anyhow::Result<usize> {
     let mut queued = 0;
     for (user, marketplace, record) in services.store.connections().all()? {
-        if !record.status.is_usable() {
+        if !record.status.is_usable() || !active(services, user)? {
             continue;
         }
         if marketplace == Marketplace::BrickLink {

@@ -23,6 +23,8 @@ use tokio::{sync::oneshot, task::JoinHandle};
 
 /// The password every helper-made account uses.
 pub const PASSWORD: &str = "correct horse battery";
+/// The bearer token test servers want on `/metrics`.
+pub const METRICS_TOKEN: &str = "test-metrics-token";
 
 /// A running server plus a default API client.
 pub struct TestApp {
@@ -83,6 +85,7 @@ impl TestApp {
             search_refresh_cron: String::new(),
             prune_cron: String::new(),
             backup_cron: String::new(),
+            metrics_token: Some(METRICS_TOKEN.into()),
             ..Config::default()
         };
         adjust(&mut config);
@@ -109,6 +112,13 @@ impl TestApp {
             shutdown: Some(tx),
             handle: Some(handle),
         }
+    }
+
+    /// `GET /metrics` with the scraper's token.
+    pub fn metrics_request(&self) -> RequestBuilder {
+        self.api
+            .request(Method::GET, routes::METRICS)
+            .bearer_auth(METRICS_TOKEN)
     }
 
     /// Another browser: its own cookies and CSRF token.

@@ -1,7 +1,7 @@
 //! `CurrentUser`: the session cookie turned into a user. Mutating requests must also carry the
 //! session's CSRF token in `X-CSRF-Token`; without it they get 403 before any handler runs.
 
-use app::routes::{CSRF_HEADER, SESSION_COOKIE};
+use app::routes::CSRF_HEADER;
 use axum::{
     extract::{FromRef, FromRequestParts},
     http::{Method, request::Parts},
@@ -26,14 +26,18 @@ pub struct CurrentUser {
 impl<S> FromRequestParts<S> for CurrentUser
 where
     Store: FromRef<S>,
+    std::sync::Arc<crate::config::Config>: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let store = Store::from_ref(state);
+        let config = std::sync::Arc::<crate::config::Config>::from_ref(state);
         let jar = CookieJar::from_headers(&parts.headers);
-        let cookie = jar.get(SESSION_COOKIE).ok_or(ApiError::NotLoggedIn)?;
+        let cookie = jar
+            .get(config.session_cookie())
+            .ok_or(ApiError::NotLoggedIn)?;
         let token_hash = token::hash(cookie.value());
         let session = store
             .sessions()

@@ -4,7 +4,6 @@ use std::net::{IpAddr, SocketAddr};
 
 use app::{
     LoginRequest, PasswordChange, ProfileUpdate, SessionInfo, SetupRequest, SetupStatus, User,
-    routes::SESSION_COOKIE,
     validate::{self, Email, InvalidInput, NewPassword, Username},
 };
 use axum::{
@@ -135,7 +134,7 @@ pub async fn logout(
         .sessions()
         .remove(&current.token_hash)?;
     Ok((
-        jar.remove(Cookie::build(SESSION_COOKIE).path("/")),
+        jar.remove(Cookie::build(state.config.session_cookie()).path("/")),
         StatusCode::NO_CONTENT,
     ))
 }
@@ -226,7 +225,7 @@ async fn start_session(
         .store
         .sessions()
         .insert(&token::hash(&token), &record)?;
-    let cookie = Cookie::build((SESSION_COOKIE, token))
+    let cookie = Cookie::build((state.config.session_cookie(), token))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
@@ -242,13 +241,14 @@ async fn start_session(
     ))
 }
 
-/// The client's address: the peer, or behind a trusted proxy the first `X-Forwarded-For` hop.
+/// The client's address: the peer, or behind a trusted proxy the address that proxy appended:
+/// the last `X-Forwarded-For` entry. Entries before it are whatever the client wrote.
 fn client_addr(config: &Config, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
     if config.trust_proxy_headers {
         let forwarded = headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .and_then(|v| v.trim().parse().ok());
         if let Some(addr) = forwarded {
             return addr;

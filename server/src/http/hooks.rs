@@ -24,9 +24,19 @@ fn owner(state: &AppState, token: &str, marketplace: Marketplace) -> Result<User
         return Err(ApiError::NotFound);
     }
     match state.services.store.connections().by_webhook_token(token)? {
-        Some((user, m)) if m == marketplace => Ok(user),
+        // A disabled account's connections rest: its pushes are not taken.
+        Some((user, m)) if m == marketplace && active(state, user)? => Ok(user),
         _ => Err(ApiError::NotFound),
     }
+}
+
+fn active(state: &AppState, user: UserId) -> Result<bool, ApiError> {
+    Ok(state
+        .services
+        .store
+        .users()
+        .get(user)?
+        .is_some_and(|u| !u.disabled))
 }
 
 /// `POST /hooks/bricklink/{token}`: empty or JSON, either way a prompt to read notifications.

@@ -49,7 +49,7 @@ pub async fn list(
     let total = matching.len();
     let jobs = matching
         .iter()
-        .skip((page - 1) * per_page)
+        .skip((page - 1).saturating_mul(per_page))
         .take(per_page)
         .map(|job| view(job, now, false))
         .collect();

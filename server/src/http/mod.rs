@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
     let csp = HeaderValue::from_str(&assets::content_security_policy())
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
     let request_id = HeaderName::from_static("x-request-id");
+    let hsts = state.config.hsts();
     Router::new()
         .route(routes::HEALTHZ, get(health::live))
         .route(routes::READYZ, get(health::ready))
@@ -163,6 +164,14 @@ pub fn router(state: AppState) -> Router {
                 .layer(SetResponseHeaderLayer::overriding(
                     header::REFERRER_POLICY,
                     HeaderValue::from_static("same-origin"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    HeaderName::from_static("cross-origin-opener-policy"),
+                    HeaderValue::from_static("same-origin"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::STRICT_TRANSPORT_SECURITY,
+                    move |_: &Response| hsts.map(HeaderValue::from_static),
                 )),
         )
         .with_state(state)

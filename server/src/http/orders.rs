@@ -126,10 +126,11 @@ pub async fn update_status(
         .tracking
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty());
-    if tracking
-        .as_ref()
-        .is_some_and(|t| t.len() > 80 || t.chars().any(char::is_control))
-    {
+    if tracking.as_ref().is_some_and(|t| {
+        t.len() > 80
+            || t.chars()
+                .any(|c| c == '\n' || app::validate::is_hidden_control(c))
+    }) {
         return Err(InvalidInput::new(
             "tracking",
             "A tracking number is at most 80 plain characters.",

@@ -129,7 +129,12 @@ impl Store {
 
     /// Opens (creating if needed) the database under `data_dir/db`, checking the schema version.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Open {
+        let mut dirs = std::fs::DirBuilder::new();
+        dirs.recursive(true);
+        // What is created here is the seller's alone.
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dirs, 0o700);
+        dirs.create(data_dir).map_err(|e| StoreError::Open {
             dir: data_dir.display().to_string(),
             source: sled::Error::Io(e),
         })?;

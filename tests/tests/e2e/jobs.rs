@@ -228,7 +228,7 @@ async fn metrics_count_jobs_by_queue_state_and_kind() {
         .unwrap();
     queue.until_settled().await;
 
-    let scrape = app.api.get("/metrics").await;
+    let scrape = app.api.send(app.metrics_request()).await;
     assert_eq!(scrape.status(), StatusCode::OK);
     assert!(
         scrape

@@ -19,4 +19,5 @@ mod import;
 mod jobs;
 mod minifigs;
 mod orders;
+mod security;
 mod users;

@@ -375,7 +375,7 @@ impl Orders {
             total,
             orders: hits
                 .into_iter()
-                .skip((page - 1) * per_page)
+                .skip((page - 1).saturating_mul(per_page))
                 .take(per_page)
                 .map(|r| r.summary.clone())
                 .collect(),
