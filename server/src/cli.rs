@@ -261,6 +261,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let mut config = Config::load(args.location.config.as_deref(), &overrides)?;
     telemetry::init(&config.log, config.log_format);
+    if args.demo && config.data_dir == Config::default().data_dir {
+        // The demo keeps to its own directory unless told otherwise.
+        config.data_dir = crate::demo::DATA_DIR.into();
+        tracing::info!(
+            data_dir = crate::demo::DATA_DIR,
+            "demo mode: its own data directory"
+        );
+    }
     let simulator = match args.demo {
         true => Some(crate::demo::start_simulator(&mut config).await?),
         false => None,

@@ -29,6 +29,9 @@ use crate::{
 /// The demo account's login and password.
 pub const LOGIN: &str = "demo";
 
+/// Where `serve --demo` keeps its data unless a data directory is given: never a real shop's.
+pub const DATA_DIR: &str = "./brickdesk-demo";
+
 /// Starts the simulator and points `config` at it.
 pub async fn start_simulator(config: &mut Config) -> anyhow::Result<SimServer> {
     let sim = SimServer::start(Sim::new(&SimConfig::default()), "127.0.0.1:0".parse()?).await?;

@@ -40,6 +40,7 @@ impl Application {
         let scheduler = scheduler::Scheduler::from_config(&config)?;
         let data_dir = config.data_dir.clone();
         let store = tokio::task::spawn_blocking(move || Store::open(&data_dir)).await??;
+        demo_apart(&store, &config)?;
         let pruned = store.sessions().prune_expired(OffsetDateTime::now_utc())?;
         let queue = Queue::open(&store, QueueConfig::default()).await?;
         let listener = TcpListener::bind(config.listen)
@@ -177,6 +178,28 @@ impl Application {
         tracing::info!("stopped; every acknowledged write is flushed");
         Ok(())
     }
+}
+
+/// The demo's public `demo`/`demo` account never meets a real shop: `--demo` refuses a store
+/// with accounts it did not make, and a plain `serve` refuses a store the demo made.
+fn demo_apart(store: &Store, config: &Config) -> anyhow::Result<()> {
+    let demo_store = store.is_demo()?;
+    let dir = config.data_dir.display();
+    if config.demo && !demo_store {
+        if store.users().setup_done()? {
+            anyhow::bail!(
+                "{dir} holds a real shop; the demo would add its public demo/demo account to it. \
+                 Run the demo with its own --data-dir"
+            );
+        }
+        store.mark_demo()?;
+    } else if !config.demo && demo_store {
+        anyhow::bail!(
+            "{dir} was made by `serve --demo` and its demo/demo account is public; give your \
+             shop its own --data-dir (or start this one with --demo again)"
+        );
+    }
+    Ok(())
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -14,6 +14,9 @@ pub mod sync_orders_chunk;
 pub mod update_order_status;
 pub mod validate_connection;
 
+#[cfg(test)]
+mod golden;
+
 use std::future::Future;
 
 use app::{QueueName, UserId};

@@ -4,6 +4,8 @@
 pub mod account;
 pub mod bricklink;
 pub mod brickowl;
+#[cfg(test)]
+mod decode_tests;
 pub mod guard;
 
 use std::time::Duration;
@@ -84,6 +86,71 @@ pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Durati
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(|seconds| Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
+}
+
+#[cfg(test)]
+mod download_tests {
+    use wiremock::{
+        Mock, MockServer, ResponseTemplate,
+        matchers::{method, path},
+    };
+
+    use super::*;
+
+    async fn markets() -> Marketplaces {
+        let base: url::Url = "http://127.0.0.1:9/".parse().expect("url");
+        let endpoints = Endpoints {
+            bricklink: base.clone(),
+            brickowl: base,
+            timeout: Duration::from_secs(5),
+        };
+        Marketplaces::new(endpoints, guard::Guard::new(guard::Limits::default(), None))
+            .expect("client")
+    }
+
+    #[tokio::test]
+    async fn pictures_are_raster_capped_while_read_and_stay_on_their_host() {
+        let server = MockServer::start().await;
+        let png = ResponseTemplate::new(200).set_body_raw(vec![1u8; 64], "image/png");
+        Mock::given(method("GET"))
+            .and(path("/ok.png"))
+            .respond_with(png)
+            .mount(&server)
+            .await;
+        let svg = ResponseTemplate::new(200)
+            .set_body_raw(b"<svg onload='alert(1)'/>".to_vec(), "image/svg+xml");
+        Mock::given(method("GET"))
+            .and(path("/evil.svg"))
+            .respond_with(svg)
+            .mount(&server)
+            .await;
+        let huge =
+            ResponseTemplate::new(200).set_body_raw(vec![0u8; PICTURE_LIMIT + 1], "image/jpeg");
+        Mock::given(method("GET"))
+            .and(path("/huge.jpg"))
+            .respond_with(huge)
+            .mount(&server)
+            .await;
+        // "localhost" is another host than the "127.0.0.1" that was asked.
+        let elsewhere = format!("http://localhost:{}/ok.png", server.address().port());
+        Mock::given(method("GET"))
+            .and(path("/moved.png"))
+            .respond_with(ResponseTemplate::new(302).insert_header("location", elsewhere))
+            .mount(&server)
+            .await;
+        let markets = markets().await;
+        let url = |p: &str| format!("{}{p}", server.uri());
+        let (bytes, kind) = markets.download(&url("/ok.png")).await.expect("a png");
+        assert_eq!((bytes.len(), kind.as_str()), (64, "image/png"));
+        for (picture, says) in [
+            ("/evil.svg", "not a picture"),
+            ("/huge.jpg", "too large"),
+            ("/moved.png", "HTTP 302"),
+        ] {
+            let err = markets.download(&url(picture)).await.expect_err(picture);
+            assert!(err.to_string().contains(says), "{picture}: {err}");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -196,6 +263,27 @@ pub(crate) mod de {
     }
 }
 
+/// Largest picture brickdesk keeps.
+pub const PICTURE_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The picture types `/img` serves.
+pub const RASTER_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// Redirects are followed only within the host that was asked (at most five): a marketplace
+/// answer must not send brickdesk to fetch from somewhere else.
+fn same_host_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let asked = attempt.previous().first().and_then(|u| u.host_str());
+        if attempt.previous().len() > 5 {
+            attempt.error("too many redirects")
+        } else if asked.is_some() && attempt.url().host_str() == asked {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
 /// Where the marketplaces are and how long to wait for them.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
@@ -220,6 +308,7 @@ impl Marketplaces {
             .user_agent(concat!("brickdesk/", env!("CARGO_PKG_VERSION")))
             .timeout(endpoints.timeout)
             .connect_timeout(endpoints.timeout.min(Duration::from_secs(10)))
+            .redirect(same_host_redirects())
             .build()?;
         Ok(Self {
             http,
@@ -233,10 +322,11 @@ impl Marketplaces {
         &self.guard
     }
 
-    /// Downloads a picture (at most 2 MB) from a marketplace's image server.
+    /// Downloads a picture from a marketplace's image server: a raster type only (PNG, JPEG,
+    /// GIF, WebP: `/img` serves it from brickdesk's own origin, where an SVG could run
+    /// script), at most [`PICTURE_LIMIT`] bytes, counted while reading.
     pub async fn download(&self, url: &str) -> Result<(bytes::Bytes, String), MarketplaceError> {
-        const LIMIT: usize = 2 * 1024 * 1024;
-        let response = self
+        let mut response = self
             .http
             .get(url)
             .send()
@@ -244,7 +334,7 @@ impl Marketplaces {
             .map_err(MarketplaceError::from_reqwest)?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_FOUND {
-            return Err(MarketplaceError::NotFound(url.to_owned()));
+            return Err(MarketplaceError::NotFound("no such picture".to_owned()));
         }
         if !status.is_success() {
             return Err(MarketplaceError::Unavailable(format!(
@@ -256,21 +346,33 @@ impl Marketplaces {
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("image/png")
-            .to_owned();
-        if !kind.starts_with("image/") {
-            return Err(MarketplaceError::Undecodable(format!(
-                "{kind} is not a picture"
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        if !RASTER_TYPES.contains(&kind.as_str()) {
+            return Err(MarketplaceError::Refused(format!(
+                "{kind:?} is not a picture brickdesk shows"
             )));
         }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(MarketplaceError::from_reqwest)?;
-        if bytes.len() > LIMIT {
-            return Err(MarketplaceError::Refused("the picture is too large".into()));
+        let too_large = || MarketplaceError::Refused("the picture is too large".into());
+        if response
+            .content_length()
+            .is_some_and(|n| n > PICTURE_LIMIT as u64)
+        {
+            return Err(too_large());
         }
-        Ok((bytes, kind))
+        let mut bytes = bytes::BytesMut::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(MarketplaceError::from_reqwest)?
+        {
+            if bytes.len() + chunk.len() > PICTURE_LIMIT {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok((bytes.freeze(), kind))
     }
 
     /// A BrickLink client for `user`.

@@ -6,6 +6,8 @@ pub mod activity;
 pub mod catalog;
 pub(crate) mod codec;
 pub mod connections;
+#[cfg(test)]
+mod golden;
 pub mod ids;
 mod keys;
 pub mod minifigs;
@@ -32,6 +34,7 @@ pub type WriteSet = Vec<(sled::Tree, sled::Batch)>;
 /// The schema this build writes. Bump it with a migration in [`Store::open`].
 pub const SCHEMA_VERSION: u32 = 1;
 const SCHEMA_KEY: &[u8] = b"schema_version";
+const DEMO_KEY: &[u8] = b"demo_store";
 
 /// What can go wrong below the HTTP layer.
 #[derive(Debug, thiserror::Error)]
@@ -243,6 +246,17 @@ impl Store {
     /// Whether the store answers reads.
     pub fn is_ready(&self) -> bool {
         self.meta.get(SCHEMA_KEY).is_ok()
+    }
+
+    /// Whether `serve --demo` made this store (its `demo`/`demo` account is public).
+    pub fn is_demo(&self) -> Result<bool, StoreError> {
+        Ok(self.meta.contains_key(DEMO_KEY)?)
+    }
+
+    /// Marks the store as the demo's, for good.
+    pub fn mark_demo(&self) -> Result<(), StoreError> {
+        self.meta.insert(DEMO_KEY, &[1u8])?;
+        self.flush_blocking()
     }
 
     /// Writes and flushes a tiny record: fails when the disk does not take writes.

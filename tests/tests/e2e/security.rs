@@ -234,3 +234,43 @@ async fn the_data_directory_and_backup_files_are_the_owners_alone() {
     let mode = std::fs::metadata(&out).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "the backup");
 }
+
+/// Attack: after someone tried the demo on the server, log in as `demo`/`demo` (a password
+/// everyone knows) on the real shop that later started on the same data directory.
+#[tokio::test]
+async fn the_demos_public_account_never_meets_a_real_shop() {
+    let demo = tempfile::tempdir().unwrap();
+    let config = |dir: &std::path::Path, demo: bool| server::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_owned(),
+        demo,
+        ..server::Config::default()
+    };
+    // Built and stopped at once, as a demo that ran and ended.
+    server::Application::build(config(demo.path(), true))
+        .await
+        .unwrap()
+        .run_until_stopped(std::future::ready(()))
+        .await
+        .unwrap();
+    let refused = server::Application::build(config(demo.path(), false))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        refused.to_string().contains("made by `serve --demo`"),
+        "{refused}"
+    );
+
+    let shop = TestApp::spawn().await;
+    shop.setup_admin().await;
+    let dir = shop.stop().await;
+    let refused = server::Application::build(config(dir.path(), true))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        refused.to_string().contains("holds a real shop"),
+        "{refused}"
+    );
+}
