@@ -15,11 +15,18 @@ ARGS ?=
 build: ui
 	cargo build --release --locked -p server
 
-## ui: the web UI into dist/ (Trunk runs cargo offline, so fetch crates first)
-ui:
+## ui: the web UI into dist/ (Trunk runs cargo offline, so fetch crates first). Only when
+## something it is built from changed: an untouched dist/ keeps the server from re-embedding it,
+## so a `make build` with nothing changed takes seconds.
+UI_SOURCES := $(shell find frontend app/src assets -type f 2>/dev/null) app/Cargo.toml \
+	Trunk.toml Cargo.toml Cargo.lock
+ui: dist/index.html
+
+dist/index.html: $(UI_SOURCES)
 	scripts/tools.sh build
 	cargo fetch --locked
 	trunk build --release
+	touch $@
 
 ## run: build, then serve the demo on http://127.0.0.1:8080: simulated marketplaces and the
 ## user demo / demo (pass other flags with ARGS="--listen ..."; `make run DEMO=` for no demo)

@@ -75,6 +75,10 @@ pub struct SetupStatus {
     /// The server runs with `--demo`: the login page offers the demo account.
     #[serde(default)]
     pub demo: bool,
+    /// Setup wants the one-time code the server printed at start (the request does not come
+    /// from the server itself).
+    #[serde(default)]
+    pub code_needed: bool,
 }
 
 /// `POST /api/setup`: the first admin.
@@ -86,6 +90,10 @@ pub struct SetupRequest {
     pub email: String,
     /// Password in clear; only ever hashed.
     pub password: String,
+    /// The one-time setup code from the server's log (`brickdesk setup-code` shows it again);
+    /// not needed from the server itself.
+    #[serde(default)]
+    pub setup_code: Option<String>,
 }
 
 /// `POST /api/session`.
@@ -140,7 +148,7 @@ macro_rules! redacted_debug {
     };
 }
 
-redacted_debug!(SetupRequest { username, email } hides password);
+redacted_debug!(SetupRequest { username, email } hides password, setup_code);
 redacted_debug!(LoginRequest { login } hides password);
 redacted_debug!(PasswordChange {} hides current_password, new_password);
 
@@ -154,6 +162,7 @@ mod tests {
             username: "ann".into(),
             email: "ann@example.com".into(),
             password: "hunter2-hunter2".into(),
+            setup_code: Some("K7QX-M2PD".into()),
         };
         let login = LoginRequest {
             login: "ann".into(),

@@ -70,6 +70,7 @@ error_codes! {
     NotAllowed => "not-allowed",
     MarketplaceUnavailable => "marketplace-unavailable",
     Unavailable => "unavailable",
+    Busy => "busy",
     Internal => "internal",
 }
 

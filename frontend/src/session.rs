@@ -31,6 +31,8 @@ pub struct Session {
     pub notice: RwSignal<Option<String>>,
     /// The server is a demo: the login page offers the demo account.
     pub demo: RwSignal<bool>,
+    /// Setup wants the server's one-time code (this browser is not on the server itself).
+    pub code_needed: RwSignal<bool>,
 }
 
 impl Session {
@@ -41,6 +43,7 @@ impl Session {
             info: RwSignal::new(None),
             notice: RwSignal::new(None),
             demo: RwSignal::new(false),
+            code_needed: RwSignal::new(false),
         };
         provide_context(session);
         session
@@ -62,10 +65,18 @@ impl Session {
         self.set_phase(Phase::Loading);
         match api::get::<SetupStatus>(routes::SETUP).await {
             Err(_) => self.set_phase(Phase::Unreachable),
-            Ok(SetupStatus { needed: true, .. }) => self.set_phase(Phase::NeedsSetup),
+            Ok(SetupStatus {
+                needed: true,
+                code_needed,
+                ..
+            }) => {
+                self.code_needed.set(code_needed);
+                self.set_phase(Phase::NeedsSetup);
+            }
             Ok(SetupStatus {
                 needed: false,
                 demo,
+                ..
             }) => {
                 self.demo.set(demo);
                 match api::get::<SessionInfo>(routes::ME).await {

@@ -140,6 +140,25 @@ pub fn write(
     out: &Path,
     with_secret_key: bool,
 ) -> Result<Header, BackupError> {
+    let written = write_parts(store, data_dir, out, with_secret_key);
+    if written.is_err() {
+        // A failed backup (a full disk, say) leaves nothing half-written behind.
+        for partial in [
+            out.with_extension("body.partial"),
+            out.with_extension("partial"),
+        ] {
+            let _ = std::fs::remove_file(partial);
+        }
+    }
+    written
+}
+
+fn write_parts(
+    store: &Store,
+    data_dir: &Path,
+    out: &Path,
+    with_secret_key: bool,
+) -> Result<Header, BackupError> {
     let db = store.db();
     let body_path = out.with_extension("body.partial");
     let mut body = Hashing {
@@ -540,6 +559,28 @@ pub fn rotate(
         std::fs::remove_file(&path).map_err(io(&path))?;
     }
     Ok(path)
+}
+
+#[cfg(test)]
+mod cleanup {
+    use super::*;
+
+    #[test]
+    fn a_failed_backup_leaves_no_partial_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("data")).expect("store");
+        let out = dir.path().join("shop.backup");
+        // Asked for the key, but there is none to read: the backup fails after its body.
+        std::fs::remove_file(dir.path().join("data").join(KEY_FILE)).expect("remove key");
+        assert!(write(&store, &dir.path().join("data"), &out, true).is_err());
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("read dir")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name())
+            .filter(|n| n != "data")
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
 }
 
 #[cfg(test)]

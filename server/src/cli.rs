@@ -42,6 +42,9 @@ enum Command {
     Backup(BackupArgs),
     /// Restore a backup into an empty data directory (stop the server first).
     Restore(RestoreArgs),
+    /// Show the one-time code that creating the first account asks for from another machine
+    /// (while the server runs and no account exists).
+    SetupCode(Location),
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +156,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Sim(args) => sim(args).await,
+        Command::SetupCode(location) => {
+            let data_dir = data_dir(&location)?;
+            match crate::setup_code::read(&data_dir) {
+                Some(code) => say(&code),
+                None => bail!(
+                    "no setup code in {}: the first account exists already, or the server has \
+                     not started there yet",
+                    data_dir.display()
+                ),
+            }
+            Ok(())
+        }
         Command::Backup(args) => backup(args).await,
         Command::Restore(args) => {
             let data_dir = data_dir(&args.location)?;

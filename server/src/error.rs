@@ -52,6 +52,8 @@ pub enum ApiError {
     JobConflict(String),
     #[error("brickdesk is shutting down; try again in a moment.")]
     Unavailable,
+    #[error("Too many sign-ins at once; try again in a moment.")]
+    Busy,
     #[error("{0}")]
     NotConnected(String),
     #[error("{0}")]
@@ -84,6 +86,7 @@ impl ApiError {
             Self::TooManyAttempts(_) => ErrorCode::TooManyAttempts,
             Self::JobConflict(_) => ErrorCode::JobConflict,
             Self::Unavailable => ErrorCode::Unavailable,
+            Self::Busy => ErrorCode::Busy,
             Self::NotConnected(_) => ErrorCode::NotConnected,
             Self::NotAllowed(_) => ErrorCode::NotAllowed,
             Self::MarketplaceDown(_) => ErrorCode::MarketplaceUnavailable,
@@ -107,7 +110,7 @@ impl ApiError {
             Self::SetupDone | Self::UsernameTaken | Self::EmailTaken | Self::JobConflict(_) => {
                 StatusCode::CONFLICT
             }
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotConnected(_) | Self::NotAllowed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MarketplaceDown(_) => StatusCode::BAD_GATEWAY,
             Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,

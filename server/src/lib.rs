@@ -19,6 +19,7 @@ pub mod queue;
 pub mod scheduler;
 pub mod search;
 pub mod services;
+pub mod setup_code;
 pub mod sim;
 pub mod startup;
 pub mod state;

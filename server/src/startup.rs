@@ -96,6 +96,20 @@ impl Application {
         };
         crate::control::publish(&config.data_dir, &format!("http://{local}"), &control_token)
             .context("cannot write control.json into the data directory")?;
+        // The demo makes its own account at once; a real first run waits for its owner.
+        let setup_code = if config.demo || store.users().setup_done()? {
+            crate::setup_code::remove(&config.data_dir);
+            None
+        } else {
+            let code = crate::setup_code::create(&config.data_dir)
+                .context("cannot write the setup code into the data directory")?;
+            tracing::warn!(
+                setup_code = %code,
+                "first run: create the administrator in the browser with setup code {code} \
+                 (not needed on the server itself; `brickdesk setup-code` shows it again)"
+            );
+            Some(Arc::from(code))
+        };
         let services = Services::new(store, queue, marketplaces, public_base);
         let state = AppState {
             services,
@@ -104,6 +118,7 @@ impl Application {
             config: Arc::new(config),
             scheduler: scheduler.clone(),
             control_token: control_token.into(),
+            setup_code,
         };
         jobs::register_all(&state.services.queue, &state.services);
         Ok(Self {

@@ -26,6 +26,9 @@ pub struct AppState {
     /// The control token (`control.json`), for `brickdesk backup` while the server runs.
     #[from_ref(skip)]
     pub control_token: Arc<str>,
+    /// The one-time setup code while no account exists (see [`crate::setup_code`]).
+    #[from_ref(skip)]
+    pub setup_code: Option<Arc<str>>,
 }
 
 impl FromRef<AppState> for Store {

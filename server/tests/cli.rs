@@ -101,6 +101,27 @@ async fn login(base: &str, login: &str, password: &str) -> reqwest::StatusCode {
         .status()
 }
 
+/// Sets up `anna` as the first admin: a browser-like client with her session, and its CSRF
+/// token.
+async fn first_admin(base: &str) -> (reqwest::Client, String) {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let session: serde_json::Value = client
+        .post(format!("{base}/api/setup"))
+        .json(&json!({"username": "anna", "email": "anna@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = session["csrf_token"].as_str().unwrap().to_owned();
+    (client, csrf)
+}
+
 #[tokio::test]
 async fn serve_announces_its_address_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
@@ -185,20 +206,7 @@ async fn an_acknowledged_setup_survives_kill_9() {
 async fn acknowledged_list_edits_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let served = Served::start(dir.path());
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let session: serde_json::Value = client
-        .post(format!("{}/api/setup", served.base))
-        .json(&json!({"username": "anna", "email": "anna@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csrf = session["csrf_token"].as_str().unwrap().to_owned();
+    let (client, csrf) = first_admin(&served.base).await;
     let mut names = Vec::new();
     for n in 0..20 {
         let created = client
@@ -412,21 +420,7 @@ async fn marketplace_secrets_never_reach_the_logs() {
         std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text).unwrap();
         text
     });
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let setup: serde_json::Value = http
-        .post(format!("{}/api/setup", served.base))
-        .json(&json!({"username": "anna", "email": "anna@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csrf = setup["csrf_token"].as_str().unwrap().to_owned();
+    let (http, csrf) = first_admin(&served.base).await;
     for (marketplace, body) in [
         ("bricklink", serde_json::to_value(&keys.bricklink).unwrap()),
         ("brickowl", serde_json::to_value(&keys.brickowl).unwrap()),
@@ -493,7 +487,10 @@ async fn demo_mode_brings_simulated_orders_to_the_demo_user() {
         .json()
         .await
         .unwrap();
-    assert_eq!(setup, json!({"needed": false, "demo": true}));
+    assert_eq!(
+        setup,
+        json!({"needed": false, "demo": true, "code_needed": false})
+    );
     assert_eq!(login(&served.base, "demo", "demo").await, 200);
     let logged = http
         .post(format!("{}/api/session", served.base))
@@ -712,4 +709,30 @@ fn commands_on_a_mistyped_data_directory_say_so_and_create_nothing() {
         assert!(!typo.exists(), "{args:?} created the directory");
     }
     assert!(!dir.path().join("shop.backup").exists());
+}
+
+#[tokio::test]
+async fn setup_code_shows_the_code_until_the_first_account_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path());
+    let data = dir.path().display().to_string();
+    let shown = run_with_stdin(&["setup-code", "--data-dir", &data], "");
+    let code = String::from_utf8_lossy(&shown.stdout).trim().to_owned();
+    assert!(shown.status.success());
+    assert_eq!(code.len(), 9, "{code}");
+    assert_eq!(code.as_bytes()[4], b'-', "{code}");
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/setup", served.base))
+        .json(&json!({"username": "anna", "email": "anna@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status(),
+        200,
+        "from the server itself no code is needed"
+    );
+    let after = run_with_stdin(&["setup-code", "--data-dir", &data], "");
+    assert!(!after.status.success());
+    assert!(String::from_utf8_lossy(&after.stderr).contains("first account exists"));
 }

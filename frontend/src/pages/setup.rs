@@ -20,6 +20,7 @@ pub fn SetupPage() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
 
@@ -42,6 +43,7 @@ pub fn SetupPage() -> impl IntoView {
             username: username.get_untracked(),
             email: email.get_untracked(),
             password: password.get_untracked(),
+            setup_code: Some(code.get_untracked()).filter(|c| !c.trim().is_empty()),
         };
         leptos::task::spawn_local(async move {
             let result = api::post::<_, SessionInfo>(routes::SETUP, &request).await;
@@ -69,6 +71,10 @@ pub fn SetupPage() -> impl IntoView {
                     autocomplete="new-password" hint="At least 8 characters." />
                 <Field label="Repeat the password" id="setup-confirm" value=confirm kind="password"
                     autocomplete="new-password" />
+                {move || session.code_needed.get().then(|| view! {
+                    <Field label="Setup code" id="setup-code" value=code autocomplete="off"
+                        hint="brickdesk printed it in its log when it started (like K7QX-M2PD); `brickdesk setup-code` on the server shows it again." />
+                })}
                 <ErrorNotice message=error />
                 <button type="submit" class="btn btn-primary btn-wide" id="setup-submit" disabled=move || busy.get()>
                     {move || if busy.get() { "Creating your account…" } else { "Create account" }}

@@ -23,10 +23,16 @@ use crate::{
 };
 
 /// `GET /api/setup`
-pub async fn setup_status(State(state): State<AppState>) -> Result<ApiJson<SetupStatus>, ApiError> {
+pub async fn setup_status(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<ApiJson<SetupStatus>, ApiError> {
+    let needed = !state.services.store.users().setup_done()?;
     Ok(ApiJson(SetupStatus {
-        needed: !state.services.store.users().setup_done()?,
+        needed,
         demo: state.config.demo,
+        code_needed: needed && !client_addr(&state.config, peer, &headers).is_loopback(),
     }))
 }
 
@@ -34,11 +40,26 @@ pub async fn setup_status(State(state): State<AppState>) -> Result<ApiJson<Setup
 #[tracing::instrument(skip_all, fields(username = %request.username))]
 pub async fn setup(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     jar: CookieJar,
     ApiJson(request): ApiJson<SetupRequest>,
 ) -> Result<(CookieJar, ApiJson<SessionInfo>), ApiError> {
     if state.services.store.users().setup_done()? {
         return Err(ApiError::SetupDone);
+    }
+    let from_the_server = client_addr(&state.config, peer, &headers).is_loopback();
+    if !from_the_server {
+        let code = state.setup_code.as_deref().unwrap_or_default();
+        let given = request.setup_code.as_deref().unwrap_or_default();
+        if code.is_empty() || !crate::setup_code::matches(code, given) {
+            tracing::warn!("setup refused: wrong or missing setup code");
+            return Err(ApiError::Forbidden(
+                "Enter the setup code: brickdesk printed it in its log when it started, and \
+                 `brickdesk setup-code` on the server shows it again."
+                    .into(),
+            ));
+        }
     }
     let user = new_account(
         &state,
@@ -48,6 +69,7 @@ pub async fn setup(
     )
     .await?;
     tracing::info!(user_id = user.id.0, "first admin created");
+    crate::setup_code::remove(&state.config.data_dir);
     start_session(&state, jar, user).await
 }
 
@@ -108,7 +130,13 @@ pub async fn login(
         request.password,
         user.as_ref().map(|u| u.password_hash.clone()),
     )
-    .await;
+    .await
+    .map_err(|password::Busy| ApiError::Busy)?;
+    if matches {
+        state.throttle.succeeded(&request.login, client);
+    } else {
+        state.throttle.failed(&request.login, client);
+    }
     match user {
         Some(user) if matches && user.disabled => {
             tracing::warn!(%client, "login to a disabled account");
@@ -185,7 +213,9 @@ pub async fn change_password(
             Some(current.user.password_hash.clone()),
         )
         .await
+        .map_err(|password::Busy| ApiError::Busy)?
     {
+        state.throttle.failed(&current.user.username, client);
         return Err(ApiError::WrongPassword);
     }
     let hash = password::hash(new_password.expose().to_owned())

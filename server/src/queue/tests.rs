@@ -632,6 +632,43 @@ async fn shutdown_puts_running_jobs_back_without_spending_their_attempt() {
 }
 
 #[tokio::test]
+async fn shutdown_keeps_to_its_grace_even_when_a_handler_ignores_cancellation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, queue) = open(&dir).await;
+    let started = Arc::new(Notify::new());
+    let told = started.clone();
+    let slow = RetryPolicy {
+        timeout: Duration::from_secs(600),
+        ..fast()
+    };
+    queue.register("stubborn", slow, move |_ctx: JobContext| {
+        let told = told.clone();
+        async move {
+            told.notify_one();
+            // Never looks at its cancellation token.
+            tokio::time::sleep(Duration::from_secs(600)).await;
+            Ok(Value::Null)
+        }
+    });
+    queue.start();
+    let id = queue
+        .enqueue(JobSpec::new("stubborn", Value::Null))
+        .await
+        .expect("enqueue")
+        .id;
+    started.notified().await;
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        queue.shutdown(Duration::from_millis(50)),
+    )
+    .await
+    .expect("shutdown ends long before the job would");
+    let record = queue.load(id).expect("reads").expect("stored");
+    assert_eq!(record.state, JobState::Ready, "back to waiting");
+    assert_eq!(record.attempts, 0, "its attempt not spent");
+}
+
+#[tokio::test]
 async fn progress_is_broadcast_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (_store, queue) = open(&dir).await;

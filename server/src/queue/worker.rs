@@ -111,6 +111,17 @@ pub(super) async fn schedule(queue: Queue) {
     }
 }
 
+/// How long a cancelled handler gets to return before it is stopped.
+const CANCEL_GRACE: Duration = Duration::from_secs(2);
+
+/// How a handler's run ended.
+enum Ended {
+    Joined(Result<HandlerResult, tokio::task::JoinError>),
+    TimedOut,
+    /// Cancelled, and still running after [`CANCEL_GRACE`].
+    Ignored,
+}
+
 struct Claimed {
     record: JobRecord,
     cancel: CancellationToken,
@@ -205,21 +216,42 @@ impl Queue {
                     kind = %record.kind,
                     attempt = record.attempts
                 );
-                let task = tokio::spawn(registered.handler.run(ctx).instrument(span));
-                let abort = task.abort_handle();
-                match tokio::time::timeout(record.timeout(), task).await {
-                    Ok(Ok(result)) => result,
-                    Ok(Err(join)) if join.is_panic() => Err(JobError::Retryable(
+                let mut task = tokio::spawn(registered.handler.run(ctx).instrument(span));
+                let limit = tokio::time::sleep(record.timeout());
+                tokio::pin!(limit);
+                let ended = tokio::select! {
+                    joined = &mut task => Ended::Joined(joined),
+                    () = &mut limit => Ended::TimedOut,
+                    // Cancelled by a person or by shutdown: a moment to stop by itself, then
+                    // it is stopped, so shutdown keeps to its grace period.
+                    () = cancel.cancelled() => {
+                        match tokio::time::timeout(CANCEL_GRACE, &mut task).await {
+                            Ok(joined) => Ended::Joined(joined),
+                            Err(_) => Ended::Ignored,
+                        }
+                    }
+                };
+                match ended {
+                    Ended::Joined(Ok(result)) => result,
+                    Ended::Joined(Err(join)) if join.is_panic() => Err(JobError::Retryable(
                         "the job crashed (a bug; see the log)".to_owned(),
                     )),
-                    Ok(Err(_)) => Err(JobError::Retryable("the job was aborted".to_owned())),
-                    Err(_) => {
+                    Ended::Joined(Err(_)) => {
+                        Err(JobError::Retryable("the job was aborted".to_owned()))
+                    }
+                    Ended::TimedOut => {
                         cancel.cancel();
-                        abort.abort();
+                        task.abort();
                         Err(JobError::Retryable(format!(
                             "timed out after {} s",
                             record.timeout().as_secs_f32()
                         )))
+                    }
+                    Ended::Ignored => {
+                        task.abort();
+                        Err(JobError::Retryable(
+                            "stopped: it did not end when cancelled".to_owned(),
+                        ))
                     }
                 }
             }

@@ -13,8 +13,10 @@ async fn setup_is_needed_until_the_first_admin_exists_and_then_refused() {
         app.api.get_setup().await.json::<SetupStatus>(),
         SetupStatus {
             needed: true,
-            demo: false
-        }
+            demo: false,
+            code_needed: false,
+        },
+        "no setup code from the server itself"
     );
 
     let info = app.setup_admin().await;
@@ -25,7 +27,8 @@ async fn setup_is_needed_until_the_first_admin_exists_and_then_refused() {
         app.api.get_setup().await.json::<SetupStatus>(),
         SetupStatus {
             needed: false,
-            demo: false
+            demo: false,
+            code_needed: false,
         }
     );
 

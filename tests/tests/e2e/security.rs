@@ -274,3 +274,79 @@ async fn the_demos_public_account_never_meets_a_real_shop() {
         "{refused}"
     );
 }
+
+/// Attack: find a freshly started server before its owner does and make yourself its
+/// administrator.
+#[tokio::test]
+async fn a_fresh_server_wants_its_setup_code_from_anywhere_but_itself() {
+    let app = TestApp::spawn_with(|c| c.trust_proxy_headers = true).await;
+    let stranger = app.new_client();
+    let from_afar = |body: serde_json::Value| {
+        stranger
+            .request(Method::POST, routes::SETUP)
+            .header("x-forwarded-for", "203.0.113.50")
+            .json(&body)
+    };
+    let status: app::SetupStatus = stranger
+        .send(
+            stranger
+                .request(Method::GET, routes::SETUP)
+                .header("x-forwarded-for", "203.0.113.50"),
+        )
+        .await
+        .json();
+    assert!(status.needed && status.code_needed);
+    let account = json!({"username": "mallory", "email": "m@example.com", "password": PASSWORD});
+    let refused = stranger.send(from_afar(account.clone())).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let mut guessed = account.clone();
+    guessed["setup_code"] = json!("AAAA-AAAA");
+    assert_eq!(
+        stranger.send(from_afar(guessed)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert!(
+        app.api.get_setup().await.json::<app::SetupStatus>().needed,
+        "still not set up"
+    );
+
+    let code = server::setup_code::read(app.data_dir.path()).expect("the code is kept");
+    let mut owner = account;
+    owner["username"] = json!("owner");
+    owner["setup_code"] = json!(code.to_lowercase());
+    assert_eq!(
+        stranger.send(from_afar(owner)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        server::setup_code::read(app.data_dir.path()),
+        None,
+        "used up"
+    );
+}
+
+/// Attack: keep the owner out by sending wrong passwords for their login from many addresses
+/// (a botnet, or forged `X-Forwarded-For` entries behind a proxy).
+#[tokio::test]
+async fn wrong_passwords_from_anywhere_never_keep_the_owner_out() {
+    let app = TestApp::spawn_with(|c| c.trust_proxy_headers = true).await;
+    app.setup_admin().await;
+    let attacker = app.new_client();
+    for n in 0..30 {
+        let request = attacker
+            .request(Method::POST, routes::SESSION)
+            .header("x-forwarded-for", format!("198.51.100.{n}"))
+            .json(&json!({"login": "admin", "password": "wrong password"}));
+        let status = attacker.send(request).await.status();
+        assert!(
+            status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS,
+            "{status}"
+        );
+    }
+    let owner = app.new_client();
+    let request = owner
+        .request(Method::POST, routes::SESSION)
+        .header("x-forwarded-for", "192.0.2.10")
+        .json(&json!({"login": "admin", "password": PASSWORD}));
+    assert_eq!(owner.send(request).await.status(), StatusCode::OK);
+}
