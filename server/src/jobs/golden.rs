@@ -1,6 +1,6 @@
 //! A job queued before an upgrade still runs after it: every kind's payload as queued today
 //! (`server/tests/golden/payloads.json`) decodes into its job's input, and every registered
-//! kind has a fixture.
+//! kind has a fixture; a queued job record of schema 1 reads back too.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -51,4 +51,16 @@ fn every_kinds_queued_payload_still_decodes() {
         .collect();
     fixtures.sort_unstable();
     assert_eq!(kinds, fixtures, "one fixture per kind, no stale ones");
+}
+
+#[test]
+fn a_queued_job_record_of_schema_1_reads_back() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/records.json");
+    let golden: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("golden file")).expect("json");
+    let record: crate::queue::JobRecord =
+        serde_json::from_value(golden["jobs"].clone()).expect("a job record");
+    assert_eq!(record.kind, SyncOrder::KIND);
+    assert_eq!(record.batch, None, "absent fields take their defaults");
+    serde_json::from_value::<<SyncOrder as Job>::Payload>(record.payload).expect("its payload");
 }

@@ -110,12 +110,3 @@ fn every_schema_1_record_reads_back_after_an_upgrade() {
         .expect("reads");
     assert_eq!(minifig.expect("there").bricklink_id, "sw0001a");
 }
-
-#[test]
-fn a_queued_job_of_schema_1_reads_back() {
-    let golden = golden();
-    let record: crate::queue::JobRecord =
-        serde_json::from_value(golden["jobs"].clone()).expect("a job record");
-    assert_eq!(record.kind, "sync_order");
-    assert_eq!(record.batch, None, "absent fields take their defaults");
-}
