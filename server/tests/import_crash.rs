@@ -4,56 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::{
-    io::{BufRead as _, BufReader},
-    path::Path,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+mod common;
 
+use std::time::{Duration, Instant};
+
+use common::{PASSWORD, get, random as random_millis, serve};
 use serde_json::{Value, json};
 use server::sim::{Side, Sim, SimConfig, SimServer};
-
-const BIN: &str = env!("CARGO_BIN_EXE_brickdesk");
-const PASSWORD: &str = "correct horse battery";
-
-fn start(data_dir: &Path, sim: &SimServer) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("BRICKDESK_LOG", "error")
-        .env("BRICKDESK_POLL_CRON", "")
-        .env("BRICKDESK_BRICKLINK_BASE_URL", sim.bricklink_url())
-        .env("BRICKDESK_BRICKOWL_BASE_URL", sim.brickowl_url())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
-    (child, base)
-}
-
-fn random_millis(low: u64, high: u64) -> u64 {
-    let nanos = u64::from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos(),
-    );
-    low + nanos % (high - low)
-}
-
-async fn get(http: &reqwest::Client, url: String) -> Value {
-    http.get(url).send().await.unwrap().json().await.unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_killed_at_random_moments_ends_with_exactly_the_marketplaces_orders() {
@@ -74,7 +31,7 @@ async fn an_import_killed_at_random_moments_ends_with_exactly_the_marketplaces_o
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let (mut child, mut base) = start(dir.path(), &sim);
+    let (mut child, mut base) = serve(dir.path(), &sim, &[]);
     let setup: Value = http
         .post(format!("{base}/api/setup"))
         .json(&json!({"username": "anna", "email": "anna@example.com", "password": PASSWORD}))
@@ -102,7 +59,7 @@ async fn an_import_killed_at_random_moments_ends_with_exactly_the_marketplaces_o
         seen.push(total);
         child.kill().unwrap();
         child.wait().unwrap();
-        (child, base) = start(dir.path(), &sim);
+        (child, base) = serve(dir.path(), &sim, &[]);
     }
     let expected = sim.sim.orders(0, Side::BrickLink).len();
     let deadline = Instant::now() + Duration::from_secs(120);
