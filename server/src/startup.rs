@@ -40,7 +40,7 @@ impl Application {
         let scheduler = scheduler::Scheduler::from_config(&config)?;
         let data_dir = config.data_dir.clone();
         let store = tokio::task::spawn_blocking(move || Store::open(&data_dir)).await??;
-        demo_apart(&store, &config)?;
+        demo_apart(&store, &config).await?;
         let pruned = store.sessions().prune_expired(OffsetDateTime::now_utc())?;
         let queue = Queue::open(&store, QueueConfig::default()).await?;
         let listener = TcpListener::bind(config.listen)
@@ -197,7 +197,7 @@ impl Application {
 
 /// The demo's public `demo`/`demo` account never meets a real shop: `--demo` refuses a store
 /// with accounts it did not make, and a plain `serve` refuses a store the demo made.
-fn demo_apart(store: &Store, config: &Config) -> anyhow::Result<()> {
+async fn demo_apart(store: &Store, config: &Config) -> anyhow::Result<()> {
     let demo_store = store.is_demo()?;
     let dir = config.data_dir.display();
     if config.demo && !demo_store {
@@ -213,8 +213,31 @@ fn demo_apart(store: &Store, config: &Config) -> anyhow::Result<()> {
             "{dir} was made by `serve --demo` and its demo/demo account is public; give your \
              shop its own --data-dir (or start this one with --demo again)"
         );
+    } else if !config.demo && public_demo_account(store).await? {
+        // A demo from before the mark existed left its account in what is now a real shop.
+        anyhow::bail!(
+            "{dir} has the account demo with the public password demo (left by `serve --demo`); \
+             set it a new password with `brickdesk user reset-password --login demo` or disable \
+             it with `brickdesk user disable --login demo`, then start again"
+        );
     }
     Ok(())
+}
+
+/// Whether the store holds an enabled account `demo` whose password is `demo`.
+async fn public_demo_account(store: &Store) -> anyhow::Result<bool> {
+    let Some(user) = store.users().find_by_login(crate::demo::LOGIN)? else {
+        return Ok(false);
+    };
+    if user.disabled {
+        return Ok(false);
+    }
+    let hash = Some(user.password_hash);
+    Ok(
+        crate::auth::password::verify(crate::demo::LOGIN.to_owned(), hash)
+            .await
+            .unwrap_or(true),
+    )
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -46,8 +46,11 @@ impl Shared {
             if list.summary.id != minifig.list_id {
                 return;
             }
+            // An older copy never replaces a newer one: the answer to adding a minifig can
+            // arrive after the events of its fetch.
             match list.minifigs.iter_mut().find(|m| m.id == minifig.id) {
-                Some(slot) => *slot = minifig,
+                Some(slot) if slot.updated_at <= minifig.updated_at => *slot = minifig,
+                Some(_) => return,
                 None => list.minifigs.push(minifig),
             }
             recount(list);

@@ -79,39 +79,55 @@ fn follow_change(
     key: impl Fn() -> Option<(Marketplace, String)> + Send + Sync + 'static,
 ) {
     let live = use_live_events();
-    let Change { waiting, outcome } = change;
     Effect::new(move |_| {
         let Some(job) = live.job.get() else { return };
-        if waiting.get_untracked() != Some(job.id) {
+        if change.waiting.get_untracked() != Some(job.id) {
             return;
         }
-        let Some((marketplace, _)) = key() else {
-            return;
-        };
-        match job.state {
-            JobState::Succeeded => {
-                waiting.set(None);
-                outcome.set(Some(Ok(format!("{marketplace} has the new status."))));
-            }
-            JobState::Dead | JobState::Cancelled => {
-                waiting.set(None);
-                leptos::task::spawn_local(async move {
-                    let reason = api::get::<JobView>(&format!("/api/jobs/{}", job.id))
-                        .await
-                        .ok()
-                        .and_then(|j| j.last_error)
-                        .unwrap_or_else(|| "the marketplace refused it".into());
-                    outcome.set(Some(Err(format!(
-                        "{marketplace} did not take the change: {reason}"
-                    ))));
-                });
-            }
-            JobState::Retrying => outcome.set(Some(Ok(format!(
-                "{marketplace} did not answer; brickdesk keeps trying."
-            )))),
-            _ => {}
+        if let Some((marketplace, _)) = key() {
+            settle(change, marketplace, job.id, job.state);
         }
     });
+}
+
+/// Waits for the change's job `id`: reads its state once now, since the job may have ended
+/// before this page heard of its id (its event then came first and was not for us), and
+/// follows its events after that.
+async fn watch(change: Change, marketplace: Marketplace, id: JobId) {
+    change.waiting.set(Some(id));
+    if let Ok(job) = api::get::<JobView>(&format!("/api/jobs/{id}")).await
+        && change.waiting.get_untracked() == Some(id)
+    {
+        settle(change, marketplace, id, job.state);
+    }
+}
+
+/// Says how the change's job `id` stands, once it has ended (or is retrying).
+fn settle(change: Change, marketplace: Marketplace, id: JobId, state: JobState) {
+    let Change { waiting, outcome } = change;
+    match state {
+        JobState::Succeeded => {
+            waiting.set(None);
+            outcome.set(Some(Ok(format!("{marketplace} has the new status."))));
+        }
+        JobState::Dead | JobState::Cancelled => {
+            waiting.set(None);
+            leptos::task::spawn_local(async move {
+                let reason = api::get::<JobView>(&format!("/api/jobs/{id}"))
+                    .await
+                    .ok()
+                    .and_then(|j| j.last_error)
+                    .unwrap_or_else(|| "the marketplace refused it".into());
+                outcome.set(Some(Err(format!(
+                    "{marketplace} did not take the change: {reason}"
+                ))));
+            });
+        }
+        JobState::Retrying => outcome.set(Some(Ok(format!(
+            "{marketplace} did not answer; brickdesk keeps trying."
+        )))),
+        _ => {}
+    }
 }
 
 #[component]
@@ -218,7 +234,10 @@ fn StatusForm(
         let path = routes::order_status(marketplace, &order_id.get_value());
         leptos::task::spawn_local(async move {
             match api::put::<_, Queued>(&path, &body).await {
-                Ok(queued) => waiting.set(queued.job_ids.first().copied()),
+                Ok(queued) => match queued.job_ids.first().copied() {
+                    Some(id) => watch(change, marketplace, id).await,
+                    None => waiting.set(None),
+                },
                 Err(err) => outcome.set(Some(Err(err.message))),
             }
         });

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use app::{
-    ConnectionView, JobState, Marketplace, OrderList, OrderQuery, OrderSort, OrderStatus, Queued,
-    SyncRequest, jobs::kinds, routes,
+    ConnectionView, JobState, JobView, Marketplace, OrderList, OrderQuery, OrderSort, OrderStatus,
+    Queued, SyncRequest, jobs::kinds, routes,
 };
 use leptos::prelude::*;
 
@@ -261,11 +261,25 @@ pub fn OrdersPage() -> impl IntoView {
         notice.set(None);
         leptos::task::spawn_local(async move {
             match api::post::<_, Queued>(routes::SYNC, &SyncRequest::default()).await {
-                Ok(_) => running.set(Some(Running {
-                    percent: None,
-                    message: "Checking for new and changed orders…".into(),
-                    eta: None,
-                })),
+                Ok(queued) => {
+                    running.set(Some(Running {
+                        percent: None,
+                        message: "Checking for new and changed orders…".into(),
+                        eta: None,
+                    }));
+                    // The jobs may have ended before this answer came (their events first, not
+                    // yet ours): read them once, so the page never waits for an event it missed.
+                    let mut open = false;
+                    for id in queued.job_ids {
+                        let job = api::get::<JobView>(&format!("/api/jobs/{id}")).await;
+                        open |= job.is_ok_and(|j| !j.state.is_terminal());
+                    }
+                    if !open {
+                        running.set(None);
+                        load_connections();
+                        reload_soon();
+                    }
+                }
                 Err(err) => notice.set(Some(err.message)),
             }
         });

@@ -136,6 +136,7 @@ async fn notified(
         user,
         marketplace: Marketplace::BrickOwl,
         order_id,
+        background: false,
     };
     state
         .services

@@ -63,6 +63,7 @@ impl Job for BrickLinkNotifications {
                         user,
                         marketplace: Marketplace::BrickLink,
                         order_id: note.resource_id.to_string(),
+                        background: false,
                     };
                     syncs.push(super::spec::<SyncOrder>(&input)?.queue(QueueName::Critical));
                 }

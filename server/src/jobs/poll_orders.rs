@@ -64,6 +64,7 @@ impl Job for PollOrders {
                 user,
                 marketplace,
                 order_id: order_id.clone(),
+                background: true,
             };
             super::enqueue::<SyncOrder>(&services.queue, &input).await?;
         }

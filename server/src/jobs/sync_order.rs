@@ -25,6 +25,10 @@ pub struct Input {
     pub user: UserId,
     pub marketplace: Marketplace,
     pub order_id: String,
+    /// Found by a scheduled poll: nobody waits on it, so it never spends BrickLink's reserve
+    /// for work a person waits on. A push about the same order merges in and clears it.
+    #[serde(default)]
+    pub background: bool,
 }
 
 /// Runs on the default queue (polling); pushes move it to `Critical` with
@@ -53,7 +57,12 @@ impl Job for SyncOrder {
     }
 
     async fn run(services: Services, _ctx: JobContext, input: Input) -> Outcome {
-        let (outcome, order) = fetch_and_store(&services, &input, Priority::Interactive).await?;
+        let priority = if input.background {
+            Priority::Background
+        } else {
+            Priority::Interactive
+        };
+        let (outcome, order) = fetch_and_store(&services, &input, priority).await?;
         // A new order's pictures are wanted soon; warm them in the background.
         if outcome == Upserted::New {
             prefetch_pictures::enqueue_for(&services, input.user, &order).await?;

@@ -72,6 +72,7 @@ async fn run_chunk(services: &Services, ctx: &JobContext, chunk: Chunk) -> Outco
                 user: chunk.user,
                 marketplace: chunk.marketplace,
                 order_id: order_id.clone(),
+                background: true,
             };
             let outcome = fetch_with_retries(services, &input).await?;
             changed += usize::from(outcome != Upserted::Unchanged);

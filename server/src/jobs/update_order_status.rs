@@ -67,6 +67,7 @@ impl Job for UpdateOrderStatus {
             user: input.user,
             marketplace: input.marketplace,
             order_id: input.order_id.clone(),
+            background: false,
         };
         sync_order::fetch_and_store(&services, &sync, Priority::Interactive).await?;
         Ok(serde_json::json!({"status": input.status}))

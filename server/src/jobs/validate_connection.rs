@@ -97,7 +97,7 @@ async fn check(deps: &Services, ctx: &JobContext, input: Input) -> Outcome {
     match checked {
         Ok(()) => {
             let message = format!("Connected: {marketplace} accepted the keys.");
-            settle(deps, &input, ConnectionStatus::Valid, message)?;
+            settle(deps, &input, ConnectionStatus::Valid, &message)?;
             // The first time keys work, bring in every order.
             if record.last_sync_at.is_none() {
                 let import = super::import_orders::Input { user, marketplace };
@@ -115,13 +115,13 @@ async fn check(deps: &Services, ctx: &JobContext, input: Input) -> Outcome {
                 deps,
                 &input,
                 ConnectionStatus::Invalid,
-                refusal(marketplace, &reason),
+                &refusal(marketplace, &reason),
             )?;
             Ok(serde_json::json!({"status": "invalid", "reason": reason}))
         }
         Err(MarketplaceError::Refused(reason)) => {
             let message = format!("{marketplace} refused the request: {reason}");
-            settle(deps, &input, ConnectionStatus::Invalid, message)?;
+            settle(deps, &input, ConnectionStatus::Invalid, &message)?;
             Ok(serde_json::json!({"status": "invalid", "reason": reason}))
         }
         Err(err) => {
@@ -136,7 +136,7 @@ async fn check(deps: &Services, ctx: &JobContext, input: Input) -> Outcome {
                 ),
                 _ => format!("{marketplace} did not answer ({err}); brickdesk keeps trying."),
             };
-            settle(deps, &input, ConnectionStatus::Pending, message)?;
+            settle(deps, &input, ConnectionStatus::Pending, &message)?;
             Err(err.into())
         }
     }
@@ -160,7 +160,7 @@ fn unreadable(
     input: &Input,
     err: &StoreError,
 ) -> Result<serde_json::Value, JobError> {
-    settle(deps, input, ConnectionStatus::Invalid, err.to_string())?;
+    settle(deps, input, ConnectionStatus::Invalid, &err.to_string())?;
     Err(JobError::permanent(err))
 }
 
@@ -168,7 +168,7 @@ fn settle(
     deps: &Services,
     input: &Input,
     status: ConnectionStatus,
-    message: String,
+    message: &str,
 ) -> Result<(), JobError> {
     let updated = deps.store.connections().set_status(
         input.user,

@@ -193,10 +193,20 @@ impl Queue {
             let excess = dead.len() - retention.dead_cap;
             doomed.extend(dead.into_iter().take(excess).map(|(_, id)| id));
         }
-        let pruned = doomed.len();
-        if pruned > 0 {
-            let writes = doomed.into_iter().map(Write::Delete).collect();
-            self.submit(writes, Vec::new())?.wait().await?;
+        // The scan ran without the index lock: a candidate run again meanwhile (a retry) is
+        // live now and stays. Checked and submitted under the lock, so none slips in between.
+        let (pruned, commit) = {
+            let index = lock(&self.inner.index);
+            doomed.retain(|id| !index.live.contains_key(id) && !index.committing.contains_key(id));
+            let pruned = doomed.len();
+            let writes: Vec<Write> = doomed.into_iter().map(Write::Delete).collect();
+            let commit = (pruned > 0)
+                .then(|| self.submit(writes, Vec::new()))
+                .transpose()?;
+            (pruned, commit)
+        };
+        if let Some(commit) = commit {
+            commit.wait().await?;
             tracing::info!(pruned, "finished jobs past their retention deleted");
         }
         Ok(pruned)

@@ -132,28 +132,20 @@ impl Connections {
         marketplace: Marketplace,
         generation: u64,
         status: ConnectionStatus,
-        message: Option<String>,
+        message: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Option<ConnectionRecord>, StoreError> {
-        let Some(mut record) = self.get(user, marketplace)? else {
-            return Ok(None);
-        };
-        if record.generation != generation {
-            return Ok(None);
-        }
-        record.status = status;
-        record.message = message;
-        if status != ConnectionStatus::Pending {
-            record.checked_at = Some(now);
-        }
-        self.records
-            .compare_and_swap(
-                key(user, marketplace),
-                self.records.get(key(user, marketplace))?,
-                Some(codec::encode(&record)),
-            )?
-            .map_err(|_| StoreError::Corrupt("the connection changed meanwhile".into()))?;
-        Ok(Some(record))
+        self.modify(user, marketplace, |record| {
+            if record.generation != generation {
+                return false;
+            }
+            record.status = status;
+            record.message = message.map(str::to_owned);
+            if status != ConnectionStatus::Pending {
+                record.checked_at = Some(now);
+            }
+            true
+        })
     }
 
     /// Notes a finished sync.
@@ -163,12 +155,11 @@ impl Connections {
         marketplace: Marketplace,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        if let Some(mut record) = self.get(user, marketplace)? {
+        self.modify(user, marketplace, |record| {
             record.last_sync_at = Some(at);
-            self.records
-                .insert(key(user, marketplace), codec::encode(&record))?;
-        }
-        Ok(())
+            true
+        })
+        .map(drop)
     }
 
     /// Notes the marketplace's store id (once known, or when it changes).
@@ -178,14 +169,42 @@ impl Connections {
         marketplace: Marketplace,
         store_id: &str,
     ) -> Result<(), StoreError> {
-        if let Some(mut record) = self.get(user, marketplace)?
-            && record.store_id.as_deref() != Some(store_id)
-        {
+        self.modify(user, marketplace, |record| {
+            let changes = record.store_id.as_deref() != Some(store_id);
             record.store_id = Some(store_id.to_owned());
-            self.records
-                .insert(key(user, marketplace), codec::encode(&record))?;
+            changes
+        })
+        .map(drop)
+    }
+
+    /// Changes a connection's record compare-and-swap: `change` edits the current record and
+    /// says whether to write it; when the record changed meanwhile (new keys, a rotated
+    /// webhook token), it is read again and `change` runs on that, so an update never writes
+    /// an older copy back. `None` when there is no record or nothing was written.
+    fn modify(
+        &self,
+        user: UserId,
+        marketplace: Marketplace,
+        mut change: impl FnMut(&mut ConnectionRecord) -> bool,
+    ) -> Result<Option<ConnectionRecord>, StoreError> {
+        let record_key = key(user, marketplace);
+        loop {
+            let Some(current) = self.records.get(&record_key)? else {
+                return Ok(None);
+            };
+            let mut record: ConnectionRecord = codec::decode(&current)?;
+            if !change(&mut record) {
+                return Ok(None);
+            }
+            let swapped = self.records.compare_and_swap(
+                &record_key,
+                Some(current),
+                Some(codec::encode(&record)),
+            )?;
+            if swapped.is_ok() {
+                return Ok(Some(record));
+            }
         }
-        Ok(())
     }
 
     /// A fresh webhook token; the old URL stops working at once.
@@ -327,7 +346,7 @@ mod tests {
                 Marketplace::BrickOwl,
                 2,
                 ConnectionStatus::Invalid,
-                Some("no".into()),
+                Some("no"),
                 now,
             )
             .expect("ok")
@@ -417,5 +436,58 @@ mod tests {
                 .connections()
                 .keys(USER, Marketplace::BrickOwl, &record);
         assert!(matches!(keys, Err(StoreError::SecretUnreadable)));
+    }
+
+    #[test]
+    fn bookkeeping_never_writes_back_an_older_copy_over_new_keys() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("store");
+        let connections = store.connections().clone();
+        let now = OffsetDateTime::now_utc();
+        connections
+            .save_keys(USER, Marketplace::BrickOwl, &key_of("key0000000"), now)
+            .expect("saved");
+        let busy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (bookkeeper, running) = (connections.clone(), busy.clone());
+        let writer = std::thread::spawn(move || {
+            let mut n = 0u64;
+            while running.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                bookkeeper
+                    .set_last_sync(USER, Marketplace::BrickOwl, now)
+                    .expect("sync noted");
+                bookkeeper
+                    .set_store_id(USER, Marketplace::BrickOwl, &format!("store{}", n % 2))
+                    .expect("store noted");
+            }
+        });
+        let mut last = None;
+        for n in 1..=300 {
+            last = Some(
+                connections
+                    .save_keys(
+                        USER,
+                        Marketplace::BrickOwl,
+                        &key_of(&format!("key{n:07}")),
+                        now,
+                    )
+                    .expect("saved"),
+            );
+        }
+        busy.store(false, std::sync::atomic::Ordering::Relaxed);
+        writer.join().expect("joins");
+        let stored = connections
+            .get(USER, Marketplace::BrickOwl)
+            .expect("reads")
+            .expect("there");
+        assert_eq!(
+            stored.generation,
+            last.expect("saved").generation,
+            "the newest keys stay"
+        );
+        let keys: BrickOwlKeys = connections
+            .keys(USER, Marketplace::BrickOwl, &stored)
+            .expect("opens");
+        assert_eq!(keys.api_key, "key0000300");
     }
 }

@@ -243,6 +243,24 @@ async fn a_push_that_never_came_is_caught_by_the_scheduled_poll() {
         .unwrap();
     assert_eq!(queued, 2);
     app.settle().await;
+    // Nobody waits on what a poll finds: it leaves BrickLink's reserve to work people wait on.
+    let syncs: Vec<_> = app
+        .state
+        .services
+        .queue
+        .list()
+        .unwrap()
+        .into_iter()
+        // BrickOwl's: BrickLink's lost push also comes back through its notifications.
+        .filter(|j| {
+            j.kind == app::jobs::kinds::SYNC_ORDER && j.payload["marketplace"] == "brickowl"
+        })
+        .collect();
+    assert!(!syncs.is_empty());
+    assert!(
+        syncs.iter().all(|j| j.payload["background"] == true),
+        "{syncs:?}"
+    );
     assert_eq!(
         app.api
             .get_order(Marketplace::BrickLink, &lost)

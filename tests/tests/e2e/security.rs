@@ -262,6 +262,34 @@ async fn the_demos_public_account_never_meets_a_real_shop() {
         "{refused}"
     );
 
+    // A demo from before stores were marked left demo/demo in what became a real shop.
+    let old_demo = TestApp::spawn().await;
+    old_demo.setup_admin().await;
+    old_demo
+        .state
+        .services
+        .store
+        .users()
+        .create(
+            server::store::NewUser {
+                username: app::validate::Username::parse("demo").unwrap(),
+                email: app::validate::Email::parse("demo@example.com").unwrap(),
+                is_admin: false,
+                password_hash: server::auth::password::hash("demo".into()).await.unwrap(),
+            },
+            server::store::users::Creation::Any,
+        )
+        .unwrap();
+    let dir = old_demo.stop().await;
+    let refused = server::Application::build(config(dir.path(), false))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        refused.to_string().contains("public password demo"),
+        "{refused}"
+    );
+
     let shop = TestApp::spawn().await;
     shop.setup_admin().await;
     let dir = shop.stop().await;
