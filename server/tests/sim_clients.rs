@@ -479,3 +479,31 @@ async fn fifty_concurrent_calls_reach_bricklink_at_most_four_at_a_time() {
         "concurrent, and never above the limit"
     );
 }
+
+#[tokio::test]
+async fn a_refused_timestamp_blames_the_clock_and_is_worth_another_try() {
+    let world = world().await;
+    let skewed = Faults {
+        clock_skew_s: 900,
+        ..Faults::default()
+    };
+    world.server.sim.set_faults(Side::BrickLink, skewed);
+    let err = world
+        .bricklink(0)
+        .check(Priority::Interactive)
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(&err, MarketplaceError::Unavailable(m) if m.contains("clock")),
+        "{err:?}"
+    );
+    world
+        .server
+        .sim
+        .set_faults(Side::BrickLink, Faults::default());
+    world
+        .bricklink(0)
+        .check(Priority::Interactive)
+        .await
+        .expect("accepted once the clocks agree");
+}

@@ -229,7 +229,12 @@ impl AccountGuard {
     /// while the breaker is open or the day's budget is spent.
     pub async fn acquire(&self, priority: Priority) -> Result<Permit, Gated> {
         let account = &self.account;
-        let probe = self.admit(priority, OffsetDateTime::now_utc())?;
+        // Held until the permit takes it over: a wait that ends any other way (a timeout
+        // drops this future, the guard stops) gives the probe back at once.
+        let probe = ProbeClaim {
+            account: account.clone(),
+            probe: self.admit(priority, OffsetDateTime::now_utc())?,
+        };
         if let Some(rate) = &account.rate {
             rate.until_ready().await;
         }
@@ -246,7 +251,7 @@ impl AccountGuard {
         Ok(Permit {
             account: account.clone(),
             guard: self.guard.clone(),
-            probe,
+            probe: probe.hand_over(),
             _slot: slot,
         })
     }
@@ -417,11 +422,37 @@ impl Drop for Permit {
     fn drop(&mut self) {
         // A probe that ended neither way (a 404, say) lets the next call probe.
         if self.probe {
-            let mut state = lock(&self.account.state);
-            if state.breaker == (Breaker::HalfOpen { probing: true }) {
-                state.breaker = Breaker::HalfOpen { probing: false };
-            }
+            release_probe(&self.account);
         }
+    }
+}
+
+/// The half-open probe a call was admitted as, while it waits for its slot.
+struct ProbeClaim {
+    account: Arc<Account>,
+    probe: bool,
+}
+
+impl ProbeClaim {
+    /// The permit takes the probe over.
+    fn hand_over(mut self) -> bool {
+        std::mem::take(&mut self.probe)
+    }
+}
+
+impl Drop for ProbeClaim {
+    fn drop(&mut self) {
+        if self.probe {
+            release_probe(&self.account);
+        }
+    }
+}
+
+/// Lets the next call probe, unless the probe settled the breaker meanwhile.
+fn release_probe(account: &Account) {
+    let mut state = lock(&account.state);
+    if state.breaker == (Breaker::HalfOpen { probing: true }) {
+        state.breaker = Breaker::HalfOpen { probing: false };
     }
 }
 

@@ -190,3 +190,46 @@ async fn calls_are_counted_per_account_and_survive_a_new_guard() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_probe_whose_wait_is_abandoned_lets_the_next_call_probe() {
+    let guard = Guard::new(small(), None);
+    let account = guard.account(USER, Marketplace::BrickLink);
+    for _ in 0..3 {
+        account
+            .acquire(Priority::Interactive)
+            .await
+            .expect("closed")
+            .failed();
+    }
+    lock(&account.account.state).breaker = Breaker::Open {
+        until: OffsetDateTime::now_utc() - Duration::from_secs(1),
+    };
+    // Every slot is busy, so the probe waits; its caller gives up (a job's time limit).
+    let busy: Vec<_> = (0..4)
+        .map(|_| {
+            account
+                .account
+                .in_flight
+                .clone()
+                .try_acquire_owned()
+                .expect("a slot")
+        })
+        .collect();
+    let abandoned = tokio::time::timeout(
+        Duration::from_millis(20),
+        account.acquire(Priority::Interactive),
+    )
+    .await;
+    assert!(abandoned.is_err(), "still waiting for a slot");
+    drop(busy);
+    account
+        .acquire(Priority::Interactive)
+        .await
+        .expect("the next call is the probe, not refused until a restart")
+        .succeeded();
+    assert_eq!(
+        account.usage(OffsetDateTime::now_utc()).breaker,
+        BreakerState::Closed
+    );
+}

@@ -173,6 +173,39 @@ mod retry_after_tests {
     }
 }
 
+/// A list read element by element: one element that cannot be read is skipped and reported
+/// in the log, not an outage of the whole list. Anything but a list is read as usual.
+pub(crate) fn lenient_list<T: serde::de::DeserializeOwned>(
+    what: &str,
+    value: serde_json::Value,
+) -> Result<Vec<T>, MarketplaceError> {
+    let serde_json::Value::Array(items) = value else {
+        return serde_json::from_value(value)
+            .map_err(|e| MarketplaceError::Undecodable(format!("{what}: {e}")));
+    };
+    let total = items.len();
+    let mut read = Vec::with_capacity(total);
+    let mut first_error = None;
+    for item in items {
+        match serde_json::from_value(item) {
+            Ok(value) => read.push(value),
+            Err(err) => {
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    if let Some(err) = first_error {
+        tracing::warn!(
+            what,
+            skipped = total - read.len(),
+            total,
+            %err,
+            "elements of a marketplace list could not be read and were skipped"
+        );
+    }
+    Ok(read)
+}
+
 /// Deserializers for the marketplaces' loose JSON.
 pub(crate) mod de {
     use app::Money;

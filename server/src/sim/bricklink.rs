@@ -114,7 +114,8 @@ impl FromRequestParts<Sim> for Caller {
             .map(|a| a.issued.clone())
             .collect();
         let base_uri = format!("http://{host}{}", uri.path());
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = OffsetDateTime::now_utc().unix_timestamp()
+            + sim.faults(super::Side::BrickLink).clock_skew_s;
         let mut nonces = lock(&sim.inner.nonces);
         let request = oauth::Request {
             method: parts.method.as_str(),

@@ -33,6 +33,9 @@ pub struct Faults {
     pub malformed: f64,
     /// The answer starts, then the connection drops mid-body.
     pub cut_off: f64,
+    /// Seconds BrickLink's clock is ahead of the caller's (OAuth timestamps are checked
+    /// against it): past five minutes every signed call is refused.
+    pub clock_skew_s: i64,
     /// Every request's credentials are refused.
     pub reject_auth: bool,
     /// Pushes (callbacks, notifies) silently not sent.

@@ -112,7 +112,8 @@ impl BrickLink {
         filter: &OrderFilter,
         priority: Priority,
     ) -> Result<Vec<wire::OrderSummary>, MarketplaceError> {
-        self.get("/orders", &filter.query(), priority).await
+        let list: serde_json::Value = self.get("/orders", &filter.query(), priority).await?;
+        super::lenient_list("/orders", list)
     }
 
     /// `GET /orders/{id}`, with the `UK` country code made `GB`.
@@ -372,6 +373,12 @@ async fn read(response: reqwest::Response) -> Result<Option<serde_json::Value>, 
     };
     match meta.code {
         200..=299 => Ok(envelope.data),
+        // A request whose time BrickLink refuses says nothing about the keys: this server's
+        // clock is off. Worth another try once it is right, and said so.
+        401 if reason.contains("TIMESTAMP") => Err(MarketplaceError::Unavailable(format!(
+            "BrickLink refused the request's time ({reason}); check that this server's clock \
+             is right to within a few minutes"
+        ))),
         401 => Err(MarketplaceError::BadCredentials(reason)),
         404 => Err(MarketplaceError::NotFound(reason)),
         429 => Err(MarketplaceError::RateLimited { retry_after }),

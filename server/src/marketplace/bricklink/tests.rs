@@ -290,3 +290,28 @@ async fn repeated_outages_open_the_breaker_and_later_calls_are_gated_without_a_r
         5
     );
 }
+
+#[tokio::test]
+async fn one_unreadable_order_in_a_list_is_skipped_not_an_outage() {
+    let server = MockServer::start().await;
+    let good = serde_json::json!({
+        "order_id": 1, "date_ordered": "2014-04-16T17:55:49.960Z", "status": "PAID",
+        "buyer_name": "Anna", "total_count": 1, "unique_count": 1, "is_filed": false,
+        "cost": {"currency_code": "USD", "subtotal": "1.00", "grand_total": "2.00"}
+    });
+    let mut broken = good.clone();
+    broken["order_id"] = serde_json::json!("not a number");
+    broken["date_ordered"] = serde_json::json!(42);
+    Mock::given(method("GET"))
+        .and(path("/api/store/v1/orders"))
+        .respond_with(ok(serde_json::json!([good, broken])))
+        .mount(&server)
+        .await;
+    let (client, _guard) = client(&server);
+    let orders = client
+        .orders(&OrderFilter::default(), Priority::Background)
+        .await
+        .expect("the readable ones");
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].order_id, 1);
+}

@@ -82,7 +82,8 @@ impl BrickOwl {
         if query.by_updated {
             args.push(("sort_by", "updated".into()));
         }
-        self.get("order/list", &args, priority).await
+        let list: serde_json::Value = self.get("order/list", &args, priority).await?;
+        super::lenient_list("order/list", list)
     }
 
     /// `GET order/view`.
