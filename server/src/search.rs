@@ -12,7 +12,10 @@ use std::{
 
 use app::{Hit, HitKind, SearchResults, UserId};
 
-use crate::store::{Store, StoreError, orders::text_score};
+use crate::store::{
+    Store, StoreError,
+    orders::{OrderMatches, text_score},
+};
 
 /// Hits of each kind; the answer holds at most [`MAX_HITS`].
 const PER_KIND: usize = 8;
@@ -117,9 +120,58 @@ impl Search {
     }
 }
 
+/// What the orders index found, in a seller's words, with the pages that show it.
+pub fn order_hits(found: OrderMatches) -> Vec<Hit> {
+    let plural = |n: u32| if n == 1 { "" } else { "s" };
+    let orders = found.orders.into_iter().map(|(score, s)| Hit {
+        kind: HitKind::Order,
+        title: format!("{} order #{}", s.marketplace, s.order_id),
+        detail: format!(
+            "{} · {} · {}",
+            s.buyer,
+            s.status.label(),
+            s.ordered_at.date()
+        ),
+        href: app::routes::order(s.marketplace, &s.order_id).replacen("/api", "", 1),
+        score,
+        minifig: None,
+    });
+    let buyers = found.buyers.into_iter().map(|b| Hit {
+        kind: HitKind::Buyer,
+        detail: format!("{} order{}", b.orders, plural(b.orders)),
+        href: format!("/orders?q={}", encode(&b.name)),
+        title: b.name,
+        score: b.score,
+        minifig: None,
+    });
+    let items = found.items.into_iter().map(|i| Hit {
+        kind: HitKind::Item,
+        title: format!("{} {}", i.item_no, i.name),
+        detail: format!(
+            "{}{} in {} order{}",
+            i.item_type.to_lowercase(),
+            i.color_name
+                .as_deref()
+                .map(|c| format!(", {c}"))
+                .unwrap_or_default(),
+            i.orders,
+            plural(i.orders)
+        ),
+        href: format!("/orders?q={}", encode(&i.item_no)),
+        score: i.score,
+        minifig: None,
+    });
+    orders.chain(buyers).chain(items).collect()
+}
+
+/// Text for a URL query value.
+fn encode(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 /// The ranked hits, uncached. `query` is normalised.
 pub fn compute(store: &Store, user: UserId, query: &str) -> Result<SearchResults, StoreError> {
-    let mut hits = store.orders().search(user, query, PER_KIND);
+    let mut hits = order_hits(store.orders().search(user, query, PER_KIND));
     let words: Vec<&str> = query.split_whitespace().collect();
     let all_words = |text: &str| {
         let text = text.to_lowercase();
@@ -199,6 +251,52 @@ mod tests {
     use crate::store::{minifigs::NewMinifig, orders::tests::order};
 
     const ANNA: UserId = UserId(1);
+
+    #[test]
+    fn search_ranks_order_numbers_then_buyers_then_items() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("store");
+        let orders = store.orders();
+        for (id, buyer) in [
+            (3001, "zed"),
+            (12, "brick_anna"),
+            (13, "anna"),
+            (14, "anna"),
+        ] {
+            orders
+                .upsert(
+                    ANNA,
+                    &order(Marketplace::BrickLink, id, buyer, OrderStatus::Paid, 1),
+                )
+                .expect("ok");
+        }
+        orders
+            .upsert(
+                UserId(2),
+                &order(Marketplace::BrickLink, 99, "anna", OrderStatus::Paid, 1),
+            )
+            .expect("ok");
+        let hits = order_hits(orders.search(ANNA, "3001", 8));
+        assert_eq!(hits[0].kind, app::HitKind::Order);
+        assert_eq!(hits[0].title, "BrickLink order #3001");
+        assert_eq!(hits[0].href, "/orders/bricklink/3001");
+        assert!(
+            hits.iter()
+                .any(|h| h.kind == app::HitKind::Item && h.score == 85)
+        );
+
+        let hits = order_hits(orders.search(ANNA, "anna", 8));
+        let buyers: Vec<(&str, &str)> = hits
+            .iter()
+            .filter(|h| h.kind == app::HitKind::Buyer)
+            .map(|h| (h.title.as_str(), h.detail.as_str()))
+            .collect();
+        assert_eq!(buyers, [("anna", "2 orders"), ("brick_anna", "1 order")]);
+        assert!(
+            hits.iter().all(|h| !h.title.contains("#99")),
+            "never another user's orders"
+        );
+    }
 
     #[test]
     fn answers_are_cached_until_a_write_and_refreshed_in_the_background() {

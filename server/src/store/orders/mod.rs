@@ -18,7 +18,7 @@ use app::{
 use time::OffsetDateTime;
 
 use super::{StoreError, codec, keys};
-pub use search::text_score;
+pub use search::{BuyerMatch, ItemMatch, OrderMatches, text_score};
 
 /// Filters of `GET /api/orders`.
 #[derive(Debug, Clone, Default)]

@@ -4,9 +4,36 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use app::{Hit, HitKind, OrderSummary, UserId};
+use app::{OrderSummary, UserId};
 
 use super::{Item, Orders, Row};
+
+/// What an order search found, best first, with the score of each.
+#[derive(Debug, Clone, Default)]
+pub struct OrderMatches {
+    pub orders: Vec<(u32, OrderSummary)>,
+    pub buyers: Vec<BuyerMatch>,
+    pub items: Vec<ItemMatch>,
+}
+
+/// A buyer whose name matched, and how many of the user's orders are theirs.
+#[derive(Debug, Clone)]
+pub struct BuyerMatch {
+    pub score: u32,
+    pub name: String,
+    pub orders: u32,
+}
+
+/// An item sold that matched, and how many orders it was in.
+#[derive(Debug, Clone)]
+pub struct ItemMatch {
+    pub score: u32,
+    pub item_type: String,
+    pub item_no: String,
+    pub name: String,
+    pub color_name: Option<String>,
+    pub orders: u32,
+}
 
 /// Below this many rows a search scans on one thread.
 const PARALLEL_ROWS: usize = 20_000;
@@ -85,18 +112,13 @@ pub fn text_score(text: &str, query: &str, exact: u32, prefix: u32, inside: u32)
     }
 }
 
-/// Text for a URL query value.
-fn encode(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
 impl Orders {
     /// Search hits among `user`'s orders, buyers and the items they bought: at most `limit`
-    /// of each kind, best first. `query` is lower case.
-    pub fn search(&self, user: UserId, query: &str, limit: usize) -> Vec<Hit> {
+    /// of each kind, best first. `query` is lower case. How they are shown is the caller's.
+    pub fn search(&self, user: UserId, query: &str, limit: usize) -> OrderMatches {
         let words: Vec<&str> = query.split_whitespace().collect();
         if words.is_empty() {
-            return Vec::new();
+            return OrderMatches::default();
         }
         let index = self
             .index
@@ -170,38 +192,22 @@ impl Orders {
             orders.truncate(limit);
         }
         orders.sort_by(best_order);
-        let mut hits: Vec<Hit> = orders
+        let orders = orders
             .into_iter()
             .take(limit)
-            .map(|(score, s)| Hit {
-                kind: HitKind::Order,
-                title: format!("{} order #{}", s.marketplace, s.order_id),
-                detail: format!(
-                    "{} · {} · {}",
-                    s.buyer,
-                    s.status.label(),
-                    s.ordered_at.date()
-                ),
-                href: app::routes::order(s.marketplace, &s.order_id).replacen("/api", "", 1),
-                score,
-                minifig: None,
-            })
+            .map(|(score, s)| (score, s.clone()))
             .collect();
         let mut buyers: Vec<(u32, &str, u32)> = buyers.into_values().collect();
         buyers.sort_by(|a, b| b.0.cmp(&a.0).then(b.2.cmp(&a.2)).then(a.1.cmp(b.1)));
-        hits.extend(
-            buyers
-                .into_iter()
-                .take(limit)
-                .map(|(score, buyer, count)| Hit {
-                    kind: HitKind::Buyer,
-                    title: buyer.to_owned(),
-                    detail: format!("{count} order{}", if count == 1 { "" } else { "s" }),
-                    href: format!("/orders?q={}", encode(buyer)),
-                    score,
-                    minifig: None,
-                }),
-        );
+        let buyers = buyers
+            .into_iter()
+            .take(limit)
+            .map(|(score, name, orders)| BuyerMatch {
+                score,
+                name: name.to_owned(),
+                orders,
+            })
+            .collect();
         let mut items: Vec<(u32, Arc<Item>, u32)> = matching
             .into_iter()
             .filter_map(|(score, item, count)| {
@@ -213,27 +219,22 @@ impl Orders {
                 .then(b.2.cmp(&a.2))
                 .then_with(|| a.1.item_no.cmp(&b.1.item_no))
         });
-        hits.extend(
-            items
-                .into_iter()
-                .take(limit)
-                .map(|(score, item, count)| Hit {
-                    kind: HitKind::Item,
-                    title: format!("{} {}", item.item_no, item.name),
-                    detail: format!(
-                        "{}{} in {count} order{}",
-                        item.item_type.to_lowercase(),
-                        item.color_name
-                            .as_deref()
-                            .map(|c| format!(", {c}"))
-                            .unwrap_or_default(),
-                        if count == 1 { "" } else { "s" }
-                    ),
-                    href: format!("/orders?q={}", encode(&item.item_no)),
-                    score,
-                    minifig: None,
-                }),
-        );
-        hits
+        let items = items
+            .into_iter()
+            .take(limit)
+            .map(|(score, item, orders)| ItemMatch {
+                score,
+                item_type: item.item_type.clone(),
+                item_no: item.item_no.clone(),
+                name: item.name.clone(),
+                color_name: item.color_name.clone(),
+                orders,
+            })
+            .collect();
+        OrderMatches {
+            orders,
+            buyers,
+            items,
+        }
     }
 }

@@ -337,52 +337,6 @@ fn stats_count_sales_per_store_and_window_and_what_waits() {
 }
 
 #[test]
-fn search_ranks_order_numbers_then_buyers_then_items() {
-    let dir = tempfile::tempdir().expect("dir");
-    let store = Store::open(dir.path()).expect("store");
-    let orders = store.orders();
-    for (id, buyer) in [
-        (3001, "zed"),
-        (12, "brick_anna"),
-        (13, "anna"),
-        (14, "anna"),
-    ] {
-        orders
-            .upsert(
-                ANNA,
-                &order(Marketplace::BrickLink, id, buyer, OrderStatus::Paid, 1),
-            )
-            .expect("ok");
-    }
-    orders
-        .upsert(
-            BOB,
-            &order(Marketplace::BrickLink, 99, "anna", OrderStatus::Paid, 1),
-        )
-        .expect("ok");
-    let hits = orders.search(ANNA, "3001", 8);
-    assert_eq!(hits[0].kind, app::HitKind::Order);
-    assert_eq!(hits[0].title, "BrickLink order #3001");
-    assert_eq!(hits[0].href, "/orders/bricklink/3001");
-    assert!(
-        hits.iter()
-            .any(|h| h.kind == app::HitKind::Item && h.score == 85)
-    );
-
-    let hits = orders.search(ANNA, "anna", 8);
-    let buyers: Vec<(&str, &str)> = hits
-        .iter()
-        .filter(|h| h.kind == app::HitKind::Buyer)
-        .map(|h| (h.title.as_str(), h.detail.as_str()))
-        .collect();
-    assert_eq!(buyers, [("anna", "2 orders"), ("brick_anna", "1 order")]);
-    assert!(
-        hits.iter().all(|h| !h.title.contains("#99")),
-        "never another user's orders"
-    );
-}
-
-#[test]
 fn an_older_copy_of_an_order_never_replaces_a_newer_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("store");
