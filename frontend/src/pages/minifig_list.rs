@@ -21,6 +21,7 @@ use crate::{
     components::{
         form::ErrorNotice,
         format::money,
+        loaded::loaded,
         minifigs::{CollectedBar, Swatch, cost_to_complete},
     },
     sse::use_live_events,
@@ -114,11 +115,11 @@ pub fn MinifigListPage() -> impl IntoView {
 
     view! {
         <p class="crumbs"><A href="/minifigs">"← Minifig lists"</A></p>
-        {move || match shared.list.with(|l| l.as_ref().map(|r| r.as_ref().map(|l| l.summary.clone()).map_err(Clone::clone))) {
-            None => view! { <div class="empty"><p class="muted">"Loading the list…"</p></div> }.into_any(),
-            Some(Err(message)) => view! { <p class="notice notice-error" role="alert">{message}</p> }.into_any(),
-            Some(Ok(summary)) => view! { <ListHead summary shared /> }.into_any(),
-        }}
+        {loaded(
+            Signal::derive(move || shared.list.with(|l| l.as_ref().map(|r| r.as_ref().map(|l| l.summary.clone()).map_err(Clone::clone)))),
+            "Loading the list…",
+            move |summary| view! { <ListHead summary shared /> },
+        )}
         <ErrorNotice message=shared.error />
         {move || shared.list.with(|l| matches!(l, Some(Ok(_)))).then(|| view! { <AddMinifigForm shared /> })}
         {move || match shared.list.with(|l| l.as_ref().and_then(|r| r.as_ref().ok()).map(|l| l.minifigs.is_empty())) {
