@@ -4,12 +4,12 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::{
-    io::{BufRead as _, BufReader},
+    io::{BufRead as _, BufReader, Write as _},
     path::Path,
-    process::{Child, Command, Stdio},
+    process::{Child, Command, Output, Stdio},
 };
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use server::sim::SimServer;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_brickdesk");
@@ -56,4 +56,116 @@ pub fn random(low: u64, high: u64) -> u64 {
 /// A GET whose answer is JSON.
 pub async fn get(http: &reqwest::Client, url: String) -> Value {
     http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// A `brickdesk serve` child on a free port.
+pub struct Served {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Served {
+    pub fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[("BRICKDESK_LOG", "warn")], Stdio::inherit())
+    }
+
+    pub fn start_with(data_dir: &Path, env: &[(&str, &str)], stderr: Stdio) -> Self {
+        Self::start_args(data_dir, env, stderr, &[])
+    }
+
+    pub fn start_args(
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        stderr: Stdio,
+        extra: &[&str],
+    ) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("listening on http://…");
+        Self {
+            base: base.to_owned(),
+            child,
+        }
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(self.child.id().to_string())
+            .status();
+        assert!(status.unwrap().success());
+    }
+
+    pub fn wait(mut self) -> std::process::ExitStatus {
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+pub async fn login(base: &str, login: &str, password: &str) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .post(format!("{base}/api/session"))
+        .json(&json!({"login": login, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Sets up `anna` as the first admin: a browser-like client with her session, and its CSRF
+/// token.
+pub async fn first_admin(base: &str) -> (reqwest::Client, String) {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let session: serde_json::Value = client
+        .post(format!("{base}/api/setup"))
+        .json(&json!({"username": "anna", "email": "anna@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = session["csrf_token"].as_str().unwrap().to_owned();
+    (client, csrf)
 }

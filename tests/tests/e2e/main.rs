@@ -19,5 +19,6 @@ mod import;
 mod jobs;
 mod minifigs;
 mod orders;
+mod payments;
 mod security;
 mod users;

@@ -1,0 +1,316 @@
+//! The `brickdesk` commands beside `serve`: `user` (passwords from stdin, list, disable,
+//! enable), `backup` while serving and `restore`, `setup-code`, a mistyped data directory,
+//! and the systemd unit.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::Command;
+
+use common::{BIN, PASSWORD, Served, login, run_with_stdin};
+use serde_json::json;
+
+#[tokio::test]
+async fn user_add_and_reset_password_read_passwords_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+
+    let added = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--data-dir",
+            data,
+            "--username",
+            "bob",
+            "--email",
+            "bob@example.com",
+            "--admin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    assert!(String::from_utf8_lossy(&added.stdout).contains("created admin bob"));
+
+    let short = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--data-dir",
+            data,
+            "--username",
+            "eve",
+            "--email",
+            "eve@example.com",
+        ],
+        "short\n",
+    );
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8 characters"));
+
+    let duplicate = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--data-dir",
+            data,
+            "--username",
+            "BOB",
+            "--email",
+            "x@example.com",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(!duplicate.status.success());
+    assert!(String::from_utf8_lossy(&duplicate.stderr).contains("already taken"));
+
+    let reset = run_with_stdin(
+        &[
+            "user",
+            "reset-password",
+            "--data-dir",
+            data,
+            "--login",
+            "bob@example.com",
+        ],
+        "a different password\n",
+    );
+    assert!(
+        reset.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reset.stderr)
+    );
+
+    let unknown = run_with_stdin(
+        &[
+            "user",
+            "reset-password",
+            "--data-dir",
+            data,
+            "--login",
+            "nobody",
+        ],
+        "a different password\n",
+    );
+    assert!(!unknown.status.success());
+
+    let served = Served::start(dir.path());
+    let setup: serde_json::Value = reqwest::get(format!("{}/api/setup", served.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        setup["needed"], false,
+        "an account made on the command line completes setup"
+    );
+    assert_eq!(login(&served.base, "bob", PASSWORD).await, 401);
+    assert_eq!(
+        login(&served.base, "bob", "a different password").await,
+        200
+    );
+}
+
+#[tokio::test]
+async fn backup_works_while_serving_and_restore_wants_an_empty_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path());
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/setup", served.base))
+        .json(&json!({"username": "anna", "email": "anna@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let files = tempfile::tempdir().unwrap();
+    let out = files.path().join("shop.backup");
+    let (data, file) = (dir.path().display().to_string(), out.display().to_string());
+    let made = tokio::task::spawn_blocking(move || {
+        run_with_stdin(&["backup", "--data-dir", &data, "--out", &file], "")
+    })
+    .await
+    .unwrap();
+    let said = String::from_utf8_lossy(&made.stdout);
+    assert!(
+        made.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert!(said.contains("backup written to"), "{said}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only its owner reads a backup");
+    }
+    served.signal("-TERM");
+    tokio::task::spawn_blocking(move || served.wait())
+        .await
+        .unwrap();
+    // With the server stopped, straight from the store.
+    let offline = files.path().join("offline.backup");
+    let (data, file) = (
+        dir.path().display().to_string(),
+        offline.display().to_string(),
+    );
+    let made = run_with_stdin(&["backup", "--data-dir", &data, "--out", &file], "");
+    assert!(made.status.success());
+    assert!(offline.exists());
+
+    let fresh = tempfile::tempdir().unwrap();
+    let target = fresh.path().join("data");
+    let target_text = target.display().to_string();
+    let file = out.display().to_string();
+    let restored = run_with_stdin(&["restore", "--data-dir", &target_text, "--in", &file], "");
+    let said = String::from_utf8_lossy(&restored.stdout);
+    assert!(restored.status.success(), "{said}");
+    assert!(said.contains("enter the marketplace keys again"), "{said}");
+    let twice = run_with_stdin(&["restore", "--data-dir", &target_text, "--in", &file], "");
+    assert!(!twice.status.success());
+    assert!(
+        String::from_utf8_lossy(&twice.stderr).contains("is not empty"),
+        "{}",
+        String::from_utf8_lossy(&twice.stderr)
+    );
+    let again = Served::start(&target);
+    assert_eq!(login(&again.base, "anna", PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn user_list_disable_and_enable() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let added = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--data-dir",
+            data,
+            "--username",
+            "carol",
+            "--email",
+            "carol@example.com",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(added.status.success());
+    let disabled = run_with_stdin(
+        &["user", "disable", "--data-dir", data, "--login", "carol"],
+        "",
+    );
+    assert!(disabled.status.success());
+    assert!(String::from_utf8_lossy(&disabled.stdout).contains("carol is disabled"));
+    let listed = run_with_stdin(&["user", "list", "--data-dir", data], "");
+    let table = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("carol") && l.contains("disabled")),
+        "{table}"
+    );
+
+    let served = Served::start(dir.path());
+    assert_eq!(login(&served.base, "carol", PASSWORD).await, 403);
+    served.signal("-TERM");
+    tokio::task::spawn_blocking(move || served.wait())
+        .await
+        .unwrap();
+    let enabled = run_with_stdin(
+        &["user", "enable", "--data-dir", data, "--login", "carol"],
+        "",
+    );
+    assert!(enabled.status.success());
+    let served = Served::start(dir.path());
+    assert_eq!(login(&served.base, "carol", PASSWORD).await, 200);
+}
+
+#[test]
+fn the_systemd_unit_verifies() {
+    let Ok(probe) = Command::new("systemd-analyze").arg("--version").output() else {
+        eprintln!("systemd-analyze is not installed; skipping");
+        return;
+    };
+    if !probe.status.success() {
+        return;
+    }
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../assets/brickdesk.service"
+    ))
+    .unwrap();
+    assert!(unit.contains("NoNewPrivileges=yes") && unit.contains("ProtectSystem=strict"));
+    assert!(unit.contains("StateDirectory=brickdesk") && unit.contains("PrivateTmp=yes"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("brickdesk.service");
+    std::fs::write(&path, unit.replace("/usr/local/bin/brickdesk", BIN)).unwrap();
+    let verified = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&verified.stderr);
+    assert!(verified.status.success(), "{said}");
+    assert!(
+        !said.contains("brickdesk.service"),
+        "no complaint about the unit: {said}"
+    );
+}
+
+#[test]
+fn commands_on_a_mistyped_data_directory_say_so_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("brickdesk-dtaa");
+    let typo_text = typo.display().to_string();
+    let out = dir.path().join("shop.backup").display().to_string();
+    for args in [
+        vec!["user", "list", "--data-dir", &typo_text],
+        vec![
+            "user",
+            "disable",
+            "--data-dir",
+            &typo_text,
+            "--login",
+            "anna",
+        ],
+        vec!["backup", "--data-dir", &typo_text, "--out", &out],
+    ] {
+        let ran = run_with_stdin(&args, "");
+        let said = String::from_utf8_lossy(&ran.stderr);
+        assert!(!ran.status.success(), "{args:?}");
+        assert!(said.contains("no brickdesk data in"), "{args:?}: {said}");
+        assert!(!typo.exists(), "{args:?} created the directory");
+    }
+    assert!(!dir.path().join("shop.backup").exists());
+}
+
+#[tokio::test]
+async fn setup_code_shows_the_code_until_the_first_account_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::start(dir.path());
+    let data = dir.path().display().to_string();
+    let shown = run_with_stdin(&["setup-code", "--data-dir", &data], "");
+    let code = String::from_utf8_lossy(&shown.stdout).trim().to_owned();
+    assert!(shown.status.success());
+    assert_eq!(code.len(), 9, "{code}");
+    assert_eq!(code.as_bytes()[4], b'-', "{code}");
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/setup", served.base))
+        .json(&json!({"username": "anna", "email": "anna@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status(),
+        200,
+        "from the server itself no code is needed"
+    );
+    let after = run_with_stdin(&["setup-code", "--data-dir", &data], "");
+    assert!(!after.status.success());
+    assert!(String::from_utf8_lossy(&after.stderr).contains("first account exists"));
+}
