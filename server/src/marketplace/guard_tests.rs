@@ -4,6 +4,20 @@ use super::*;
 
 const USER: UserId = UserId(7);
 
+/// Three calls fail in a row: with [`small`] limits the breaker opens.
+async fn trip(account: &AccountGuard, priority: Priority) {
+    for _ in 0..3 {
+        account.acquire(priority).await.expect("closed").failed();
+    }
+}
+
+/// The breaker's open period is over: the next call may probe.
+fn open_period_over(account: &AccountGuard) {
+    lock(&account.account.state).breaker = Breaker::Open {
+        until: OffsetDateTime::now_utc() - Duration::from_secs(1),
+    };
+}
+
 fn small() -> Limits {
     Limits {
         bricklink_daily: 10,
@@ -82,13 +96,7 @@ async fn background_work_leaves_the_reserve_to_interactive_work() {
 async fn consecutive_failures_open_the_breaker_and_one_probe_closes_it() {
     let guard = Guard::new(small(), None);
     let account = guard.account(USER, Marketplace::BrickOwl);
-    for _ in 0..3 {
-        account
-            .acquire(Priority::Background)
-            .await
-            .expect("closed")
-            .failed();
-    }
+    trip(&account, Priority::Background).await;
     let gated = account
         .acquire(Priority::Background)
         .await
@@ -101,9 +109,7 @@ async fn consecutive_failures_open_the_breaker_and_one_probe_closes_it() {
     );
 
     // Time passes: pretend the open period is over.
-    lock(&account.account.state).breaker = Breaker::Open {
-        until: OffsetDateTime::now_utc() - Duration::from_secs(1),
-    };
+    open_period_over(&account);
     let probe = account.acquire(Priority::Background).await.expect("probe");
     assert!(
         account.acquire(Priority::Background).await.is_err(),
@@ -125,22 +131,14 @@ async fn consecutive_failures_open_the_breaker_and_one_probe_closes_it() {
 async fn a_failed_probe_opens_the_breaker_for_longer() {
     let guard = Guard::new(small(), None);
     let account = guard.account(USER, Marketplace::BrickLink);
-    for _ in 0..3 {
-        account
-            .acquire(Priority::Interactive)
-            .await
-            .expect("closed")
-            .failed();
-    }
+    trip(&account, Priority::Interactive).await;
     let first = account
         .acquire(Priority::Interactive)
         .await
         .err()
         .expect("open")
         .until;
-    lock(&account.account.state).breaker = Breaker::Open {
-        until: OffsetDateTime::now_utc() - Duration::from_secs(1),
-    };
+    open_period_over(&account);
     account
         .acquire(Priority::Interactive)
         .await
@@ -195,16 +193,8 @@ async fn calls_are_counted_per_account_and_survive_a_new_guard() {
 async fn a_probe_whose_wait_is_abandoned_lets_the_next_call_probe() {
     let guard = Guard::new(small(), None);
     let account = guard.account(USER, Marketplace::BrickLink);
-    for _ in 0..3 {
-        account
-            .acquire(Priority::Interactive)
-            .await
-            .expect("closed")
-            .failed();
-    }
-    lock(&account.account.state).breaker = Breaker::Open {
-        until: OffsetDateTime::now_utc() - Duration::from_secs(1),
-    };
+    trip(&account, Priority::Interactive).await;
+    open_period_over(&account);
     // Every slot is busy, so the probe waits; its caller gives up (a job's time limit).
     let busy: Vec<_> = (0..4)
         .map(|_| {
