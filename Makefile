@@ -38,10 +38,16 @@ run: build
 test: build
 	scripts/tools.sh test
 	$(MAKE) lint
-	BRICKDESK_REQUIRE_BROWSER=1 BRICKDESK_BIN=$(CURDIR)/$(BIN) cargo test --locked 2>&1 \
-		| tee target/test.log
-	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' \
-		target/test.log
+	@# The log is followed until cargo itself exits (not through a pipe, which a process left
+	@# behind by a failed test could hold open for ever); its exit status is the target's.
+	: > target/test.log; \
+		BRICKDESK_REQUIRE_BROWSER=1 BRICKDESK_BIN=$(CURDIR)/$(BIN) cargo test --locked \
+		> target/test.log 2>&1 & tests=$$!; \
+		tail -n +1 --pid=$$tests -f target/test.log; \
+		wait $$tests && status=0 || status=$$?; \
+		awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' \
+			target/test.log; \
+		exit $$status
 
 ## lint: rustfmt and clippy, warnings are errors
 lint:

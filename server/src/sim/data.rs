@@ -444,7 +444,10 @@ pub fn orders(
         .map(|i| {
             let id = first_id + i as i64;
             let age = Duration::minutes(((count - i) as i64) * 97 + rng.below(60) as i64);
-            let order = order(rng, flavour, id, lines, now - age);
+            let mut order = order(rng, flavour, id, lines, now - age);
+            // A marketplace never dates a status change in the future: a later change must
+            // always carry a later date than the one before it.
+            order.changed = order.changed.min(now);
             (id, order)
         })
         .collect()
@@ -515,5 +518,25 @@ pub fn order(
         shipping: 2_5000 + rng.below(5) as i64 * 5000,
         tracking: None,
         batches,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A status change dated "now" must be later than the one before it, so no generated
+    /// order may carry a status date in the future (brickdesk keeps the newer copy).
+    #[test]
+    fn no_status_date_is_in_the_future() {
+        let now = OffsetDateTime::now_utc();
+        for flavour in [Flavour::BrickLink, Flavour::BrickOwl] {
+            let orders = orders(&mut Rng::new(7), flavour, 1, 500, None, now);
+            assert!(
+                orders
+                    .values()
+                    .all(|o| o.changed <= now && o.ordered <= o.changed)
+            );
+        }
     }
 }

@@ -16,30 +16,18 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_brickdesk");
 pub const PASSWORD: &str = "correct horse battery";
 
 /// `brickdesk serve` on a free port with `data_dir`, talking to `sim`, polling off; `env` is
-/// added. Returns the child and the base URL it announced.
-pub fn serve(data_dir: &Path, sim: &SimServer, env: &[(&str, &str)]) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("BRICKDESK_LOG", "error")
-        .env("BRICKDESK_POLL_CRON", "")
-        .env("BRICKDESK_BRICKLINK_BASE_URL", sim.bricklink_url())
-        .env("BRICKDESK_BRICKOWL_BASE_URL", sim.brickowl_url())
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
-    (child, base)
+/// added. The child is killed when the returned guard drops, so a failing test never leaves a
+/// server behind holding the test's output open.
+pub fn serve(data_dir: &Path, sim: &SimServer, env: &[(&str, &str)]) -> Served {
+    let (bricklink, brickowl) = (sim.bricklink_url(), sim.brickowl_url());
+    let mut all = vec![
+        ("BRICKDESK_LOG", "error"),
+        ("BRICKDESK_POLL_CRON", ""),
+        ("BRICKDESK_BRICKLINK_BASE_URL", bricklink.as_str()),
+        ("BRICKDESK_BRICKOWL_BASE_URL", brickowl.as_str()),
+    ];
+    all.extend_from_slice(env);
+    Served::start_with(data_dir, &all, Stdio::inherit())
 }
 
 /// A number in `low..high` from the clock's nanoseconds: varied enough for kill moments.
@@ -112,6 +100,12 @@ impl Served {
 
     pub fn wait(mut self) -> std::process::ExitStatus {
         self.child.wait().unwrap()
+    }
+
+    /// `kill -9`, and the exit reaped.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 }
 
