@@ -71,6 +71,7 @@ error_codes! {
     MarketplaceUnavailable => "marketplace-unavailable",
     Unavailable => "unavailable",
     Busy => "busy",
+    RequestTimeout => "request-timeout",
     Internal => "internal",
 }
 

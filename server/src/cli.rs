@@ -58,6 +58,10 @@ struct BackupArgs {
     /// then use your BrickLink and BrickOwl keys: keep it as safe as the server.
     #[arg(long)]
     with_secret_key: bool,
+    /// Copy every stored byte without reading any record, for a store that no longer opens
+    /// (a damaged record). The server must be stopped.
+    #[arg(long)]
+    salvage: bool,
 }
 
 #[derive(Debug, Args)]
@@ -344,6 +348,24 @@ async fn backup(args: BackupArgs) -> anyhow::Result<()> {
         );
     }
     let out = args.out.clone();
+    if args.salvage {
+        let with_key = args.with_secret_key;
+        let (header, cut) =
+            tokio::task::spawn_blocking(move || crate::backup::salvage(&data_dir, &out, with_key))
+                .await??;
+        say(&format!(
+            "salvaged {} entries of {} trees into {} without reading them{}",
+            header.trees.values().sum::<u64>(),
+            header.trees.len(),
+            args.out.display(),
+            if cut.is_empty() {
+                String::new()
+            } else {
+                format!("; sled could not read on in: {}", cut.join("; "))
+            }
+        ));
+        return Ok(());
+    }
     let opened = {
         let data_dir = data_dir.clone();
         tokio::task::spawn_blocking(move || Store::open_existing(&data_dir)).await?

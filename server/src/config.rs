@@ -18,6 +18,9 @@ const KEYS: &[&str] = &[
     "trust_proxy_headers",
     "session_days",
     "max_body_bytes",
+    "header_timeout_seconds",
+    "request_timeout_seconds",
+    "connections_per_address",
     "log",
     "log_format",
     "bricklink_base_url",
@@ -54,6 +57,14 @@ pub struct Config {
     pub session_days: u32,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// Longest wait for a request's line and headers (slow clients are cut off).
+    pub header_timeout_seconds: u64,
+    /// Longest a request may take to arrive whole and be answered (event streams and the
+    /// control backup excepted); past it the answer is 408.
+    pub request_timeout_seconds: u64,
+    /// Connections one client address may hold open; 0 means no cap. Behind a trusted proxy
+    /// (`trust_proxy_headers`) the proxy on loopback is exempt.
+    pub connections_per_address: usize,
     /// tracing filter, e.g. `info,server=debug`.
     pub log: String,
     /// `text` or `json`.
@@ -113,6 +124,9 @@ impl Default for Config {
             trust_proxy_headers: false,
             session_days: 30,
             max_body_bytes: 64 * 1024,
+            header_timeout_seconds: 20,
+            request_timeout_seconds: 60,
+            connections_per_address: 64,
             log: "info".to_owned(),
             log_format: LogFormat::Text,
             bricklink_base_url: "https://api.bricklink.com/api/store/v1".to_owned(),
@@ -222,6 +236,9 @@ impl fmt::Debug for Config {
             .field("trust_proxy_headers", &self.trust_proxy_headers)
             .field("session_days", &self.session_days)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("header_timeout_seconds", &self.header_timeout_seconds)
+            .field("request_timeout_seconds", &self.request_timeout_seconds)
+            .field("connections_per_address", &self.connections_per_address)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
             .field("bricklink_base_url", &self.bricklink_base_url)

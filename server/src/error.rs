@@ -54,6 +54,8 @@ pub enum ApiError {
     Unavailable,
     #[error("Too many sign-ins at once; try again in a moment.")]
     Busy,
+    #[error("The request took too long to arrive or to answer; try again.")]
+    RequestTimeout,
     #[error("{0}")]
     NotConnected(String),
     #[error("{0}")]
@@ -87,6 +89,7 @@ impl ApiError {
             Self::JobConflict(_) => ErrorCode::JobConflict,
             Self::Unavailable => ErrorCode::Unavailable,
             Self::Busy => ErrorCode::Busy,
+            Self::RequestTimeout => ErrorCode::RequestTimeout,
             Self::NotConnected(_) => ErrorCode::NotConnected,
             Self::NotAllowed(_) => ErrorCode::NotAllowed,
             Self::MarketplaceDown(_) => ErrorCode::MarketplaceUnavailable,
@@ -107,6 +110,7 @@ impl ApiError {
             | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::SetupDone | Self::UsernameTaken | Self::EmailTaken | Self::JobConflict(_) => {
                 StatusCode::CONFLICT
             }

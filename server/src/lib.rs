@@ -15,6 +15,7 @@ pub mod http;
 pub mod jobs;
 pub mod marketplace;
 pub mod pictures;
+pub mod push_gate;
 pub mod queue;
 pub mod scheduler;
 pub mod search;

@@ -114,6 +114,7 @@ impl Application {
         let state = AppState {
             services,
             throttle: LoginThrottle::default(),
+            pushes: crate::push_gate::PushGate::default(),
             stopping: tokio_util::sync::CancellationToken::new(),
             config: Arc::new(config),
             scheduler: scheduler.clone(),
@@ -155,17 +156,26 @@ impl Application {
         let data_dir = self.state.config.data_dir.clone();
         let router = http::router(self.state.clone());
         self.state.services.queue.start();
+        let config = &self.state.config;
+        let limits = http::serve::Limits {
+            header_timeout: std::time::Duration::from_secs(config.header_timeout_seconds.max(1)),
+            per_address: config.connections_per_address,
+            exempt_loopback: config.trust_proxy_headers,
+        };
         if let Some(listener) = self.notify_listener {
             let router = http::brickowl_notify_router(self.state.clone());
             let stop = self.state.stopping.clone();
-            tokio::spawn(async move {
-                let served = axum::serve(listener, router)
-                    .with_graceful_shutdown(stop.cancelled_owned())
-                    .await;
-                if let Err(err) = served {
-                    tracing::error!(%err, "the BrickOwl notify listener stopped");
-                }
-            });
+            // Nobody proxies BrickOwl's fixed port: every peer counts against the cap.
+            let limits = http::serve::Limits {
+                exempt_loopback: false,
+                ..limits
+            };
+            tokio::spawn(http::serve::serve(
+                listener,
+                router,
+                limits,
+                stop.cancelled_owned(),
+            ));
         }
         tokio::spawn(
             self.state
@@ -173,22 +183,26 @@ impl Application {
                 .clone()
                 .run(self.state.services.clone(), self.state.stopping.clone()),
         );
-        axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown({
-            let stopping = self.state.stopping.clone();
-            async move {
-                shutdown.await;
-                // Event streams never end by themselves; end them so shutdown can finish.
-                stopping.cancel();
+        let stopping = self.state.stopping.clone();
+        let queue = self.state.services.queue.clone();
+        http::serve::serve(self.listener, router, limits, async move {
+            // A failed commit stops the queue; the server stops with it (fail-stop).
+            tokio::select! {
+                () = shutdown => {}
+                () = queue.stopped() => {}
             }
+            // Event streams never end by themselves; end them so shutdown can finish.
+            stopping.cancel();
         })
-        .await
-        .context("serving HTTP")?;
+        .await;
         crate::control::remove(&data_dir);
         self.state.services.queue.shutdown(SHUTDOWN_GRACE).await;
+        if let Some(reason) = self.state.services.queue.failure() {
+            anyhow::bail!(
+                "stopped because the disk refused a write ({reason}); everything acknowledged \
+                 before it is on disk. Free space or mend the disk, then start brickdesk again"
+            );
+        }
         self.state.services.store.flush().await?;
         tracing::info!("stopped; every acknowledged write is flushed");
         Ok(())

@@ -17,6 +17,8 @@ pub struct AppState {
     pub services: Services,
     /// Login attempt limits.
     pub throttle: LoginThrottle,
+    /// How fast marketplace pushes are taken, per connection.
+    pub pushes: crate::push_gate::PushGate,
     /// Cancelled when the server begins to stop: long-lived streams end on it.
     pub stopping: tokio_util::sync::CancellationToken,
     /// The configuration the server started with.

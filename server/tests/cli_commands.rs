@@ -314,3 +314,65 @@ async fn setup_code_shows_the_code_until_the_first_account_exists() {
     assert!(!after.status.success());
     assert!(String::from_utf8_lossy(&after.stderr).contains("first account exists"));
 }
+
+/// A store with a damaged record no longer opens: the refusal names the tree and key, and
+/// `backup --salvage` still copies every byte (without reading the records) for repair.
+#[test]
+fn a_damaged_store_is_named_and_salvaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let store = server::store::Store::open(&data).unwrap();
+        let orders = store.db().open_tree("orders").unwrap();
+        let mut key = 1u64.to_be_bytes().to_vec();
+        key.push(app::Marketplace::BrickLink.tag());
+        key.extend_from_slice(&7u64.to_be_bytes());
+        orders.insert(key, &b"\x01{\"summary\": tru"[..]).unwrap();
+        store
+            .db()
+            .open_tree("notes")
+            .unwrap()
+            .insert("a", "b")
+            .unwrap();
+        store.flush_blocking().unwrap();
+    }
+    let data_text = data.display().to_string();
+    let out = dir.path().join("shop.backup");
+    let out_text = out.display().to_string();
+    let plain = run_with_stdin(
+        &["backup", "--data-dir", &data_text, "--out", &out_text],
+        "",
+    );
+    let said = String::from_utf8_lossy(&plain.stderr);
+    assert!(!plain.status.success());
+    assert!(
+        said.contains("the orders record 0000000000000001") && said.contains("--salvage"),
+        "{said}"
+    );
+    assert!(!out.exists());
+
+    let salvaged = run_with_stdin(
+        &[
+            "backup",
+            "--salvage",
+            "--data-dir",
+            &data_text,
+            "--out",
+            &out_text,
+        ],
+        "",
+    );
+    let told = String::from_utf8_lossy(&salvaged.stdout);
+    assert!(
+        salvaged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&salvaged.stderr)
+    );
+    assert!(told.contains("without reading them"), "{told}");
+    let bytes = std::fs::read(&out).unwrap();
+    let needle: &[u8] = b"{\"summary\": tru";
+    assert!(
+        bytes.windows(needle.len()).any(|w| w == needle),
+        "the damaged record's bytes are in the backup"
+    );
+}

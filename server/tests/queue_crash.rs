@@ -115,7 +115,7 @@ fn spawn_child(dir: &std::path::Path, mode: &str, start: u64) -> std::process::C
         .env(CHILD_MODE, mode)
         .env(CHILD_START, start.to_string())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .unwrap()
 }

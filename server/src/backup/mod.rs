@@ -89,6 +89,11 @@ pub enum BackupError {
          running server, not even with --force)"
     )]
     InUse(String),
+    #[error(
+        "only {} MiB are free in {dir} and a backup needs about {} MiB; free some space there or \
+         point backup_dir at another disk", .free / MIB, .needed.div_ceil(MIB)
+    )]
+    NoRoom { dir: String, free: u64, needed: u64 },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
@@ -146,7 +151,15 @@ pub fn write(
     out: &Path,
     with_secret_key: bool,
 ) -> Result<Header, BackupError> {
-    let written = write_parts(store, data_dir, out, with_secret_key);
+    check_room(store.db(), out)?;
+    let written = write_parts(
+        store.db(),
+        store.ids(),
+        data_dir,
+        out,
+        with_secret_key,
+        None,
+    );
     if written.is_err() {
         // A failed backup (a full disk, say) leaves nothing half-written behind.
         for partial in [
@@ -159,13 +172,91 @@ pub fn write(
     written
 }
 
-fn write_parts(
-    store: &Store,
+/// `brickdesk backup --salvage`: every tree's raw bytes, read straight from sled without
+/// decoding a single record, for a store that no longer opens (a damaged record). A tree sled
+/// itself cannot read any further is cut there and named in the answer. Needs the server
+/// stopped.
+pub fn salvage(
     data_dir: &Path,
     out: &Path,
     with_secret_key: bool,
+) -> Result<(Header, Vec<String>), BackupError> {
+    let dir = data_dir.join("db");
+    if !dir.is_dir() {
+        return Err(crate::store::StoreError::NoStore(data_dir.display().to_string()).into());
+    }
+    let db = sled::Config::new().path(&dir).open().map_err(|source| {
+        if crate::store::is_held(&source) {
+            BackupError::InUse(data_dir.display().to_string())
+        } else {
+            BackupError::Sled(source)
+        }
+    })?;
+    let ids = crate::store::Ids::open(&db, &db.open_tree("meta")?)?;
+    check_room(&db, out)?;
+    let mut cut = Vec::new();
+    let written = write_parts(&db, &ids, data_dir, out, with_secret_key, Some(&mut cut));
+    if written.is_err() {
+        for partial in [
+            out.with_extension("body.partial"),
+            out.with_extension("partial"),
+        ] {
+            let _ = std::fs::remove_file(partial);
+        }
+    }
+    Ok((written?, cut))
+}
+
+const MIB: u64 = 1024 * 1024;
+/// Free space a backup leaves untouched beyond its own expected size.
+const SPARE_BYTES: u64 = 16 * MIB;
+
+/// Refuses a backup that cannot fit in `out`'s folder before a byte is written. Its expected
+/// size is the newest rotating backup there (a store grows slowly), else the store's size on
+/// disk (an upper bound: sled keeps room it has not filled).
+fn check_room(db: &sled::Db, out: &Path) -> Result<(), BackupError> {
+    let dir = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let expected = newest_size(dir).unwrap_or_else(|| db.size_on_disk().unwrap_or(0));
+    let free = fs2::available_space(dir).map_err(io(dir))?;
+    room(free, expected, dir)
+}
+
+/// Whether `free` bytes in `dir` hold a backup of about `expected` bytes, with a margin.
+fn room(free: u64, expected: u64, dir: &Path) -> Result<(), BackupError> {
+    let needed = expected + expected / 10 + SPARE_BYTES;
+    if free < needed {
+        return Err(BackupError::NoRoom {
+            dir: dir.display().to_string(),
+            free,
+            needed,
+        });
+    }
+    Ok(())
+}
+
+fn newest_size(dir: &Path) -> Option<u64> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| is_rotated(&e.path()))
+        .filter_map(|e| e.metadata().ok())
+        .max_by_key(|m| m.modified().ok())
+        .map(|m| m.len())
+}
+
+/// Writes the backup of `db`. With `salvage`, a tree sled cannot read to its end is cut where
+/// it failed and noted there instead of failing the backup.
+fn write_parts(
+    db: &sled::Db,
+    ids: &crate::store::Ids,
+    data_dir: &Path,
+    out: &Path,
+    with_secret_key: bool,
+    mut salvage: Option<&mut Vec<String>>,
 ) -> Result<Header, BackupError> {
-    let db = store.db();
     let body_path = out.with_extension("body.partial");
     let mut body = Hashing {
         inner: BufWriter::new(create_private(&body_path)?),
@@ -180,11 +271,25 @@ fn write_parts(
     names.sort_by_key(|n| (n != FIRST, n.clone()));
     let mut trees = BTreeMap::new();
     for name in names {
-        let tree = db.open_tree(&name)?;
+        let tree = match (db.open_tree(&name), salvage.as_deref_mut()) {
+            (Ok(tree), _) => tree,
+            (Err(err), Some(cut)) => {
+                cut.push(format!("{name}: cannot be opened ({err})"));
+                continue;
+            }
+            (Err(err), None) => return Err(err.into()),
+        };
         record(&mut body, TREE, &[name.as_bytes()]).map_err(io(&body_path))?;
         let mut count = 0u64;
         for entry in &tree {
-            let (key, value) = entry?;
+            let (key, value) = match (entry, salvage.as_deref_mut()) {
+                (Ok(entry), _) => entry,
+                (Err(err), Some(cut)) => {
+                    cut.push(format!("{name}: cut after {count} entries ({err})"));
+                    break;
+                }
+                (Err(err), None) => return Err(err.into()),
+            };
             record(&mut body, ENTRY, &[&key, &value]).map_err(io(&body_path))?;
             count += 1;
         }
@@ -199,7 +304,7 @@ fn write_parts(
     let Hashing { inner, hash, bytes } = body;
     drop(inner);
     // Taken after every tree was read: each id in the backup was handed out before it.
-    let id_floor = store.ids().next()?;
+    let id_floor = ids.next()?;
     let header = Header {
         format: FORMAT,
         schema: SCHEMA_VERSION,

@@ -19,6 +19,22 @@ mod cleanup {
             .collect();
         assert!(left.is_empty(), "{left:?}");
     }
+
+    #[test]
+    fn a_backup_that_cannot_fit_is_refused_before_a_byte_is_written() {
+        let dir = std::path::Path::new("/srv/backups");
+        let refused = room(20 * MIB, 10 * MIB, dir).expect_err("10 MiB + margin > 20 MiB");
+        let said = refused.to_string();
+        assert!(
+            said.contains("only 20 MiB are free in /srv/backups") && said.contains("27 MiB"),
+            "{said}"
+        );
+        assert!(room(200 * MIB, 10 * MIB, dir).is_ok());
+        // The real check reads the folder's free space; there is room in a temporary folder.
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&tmp.path().join("data")).expect("store");
+        assert!(check_room(store.db(), &tmp.path().join("shop.backup")).is_ok());
+    }
 }
 
 mod never_panics {

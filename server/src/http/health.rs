@@ -19,6 +19,7 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         Err(err) => Some(err.to_string()),
     };
     let workers = state.services.queue.is_running();
+    let failure = state.services.queue.failure();
     let now = time::OffsetDateTime::now_utc();
     let backups = {
         let (scheduler, store) = (state.scheduler.clone(), state.services.store.clone());
@@ -30,7 +31,11 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let body = json!({
         "status": if ok { "ready" } else { "unavailable" },
         "store": store.as_deref().unwrap_or("ok"),
-        "workers": if workers { "running" } else { "stopped" },
+        "workers": match (&failure, workers) {
+            (Some(reason), _) => format!("stopped: {reason}"),
+            (None, true) => "running".to_owned(),
+            (None, false) => "stopped".to_owned(),
+        },
         "backups": backups,
     });
     let status = if ok {

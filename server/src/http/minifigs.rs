@@ -292,6 +292,10 @@ pub async fn update_part(
     if update.color_id.is_some_and(|c| !(0..=10_000).contains(&c)) {
         return Err(app::validate::InvalidInput::new("color_id", "Not a BrickLink colour.").into());
     }
+    if update.color_id.is_some() {
+        // A new colour needs its prices fetched again: check the connection before changing it.
+        require_bricklink(&state, user)?;
+    }
     let mut found = false;
     let mut recolored = false;
     let updated = state
@@ -323,13 +327,17 @@ pub async fn update_part(
                 row.image = app::routes::image(&row.item_type, &row.item_no, color);
                 recolored = true;
             }
+            if recolored {
+                // Loading until the fetch queued below has the new colour's prices, so a page
+                // never shows the minifig finished without them.
+                m.fetch = app::FetchState::Loading { done: 0, total: 0 };
+            }
         })?
         .ok_or(ApiError::NotFound)?;
     if !found {
         return Err(ApiError::NotFound);
     }
     if recolored {
-        require_bricklink(&state, user)?;
         let input = fetch_minifig::Input {
             user,
             no: updated.bricklink_id.clone(),

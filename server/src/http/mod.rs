@@ -15,7 +15,10 @@ mod json;
 mod metrics;
 mod minifigs;
 mod orders;
+pub mod serve;
 mod users;
+
+use std::time::Duration;
 
 use app::routes;
 use axum::{
@@ -134,6 +137,10 @@ pub fn router(state: AppState) -> Router {
             state.services.store.clone(),
             durable,
         ))
+        .layer(middleware::from_fn_with_state(
+            Duration::from_secs(state.config.request_timeout_seconds.max(1)),
+            deadline,
+        ))
         .layer(middleware::from_fn(api_no_store))
         .layer(
             ServiceBuilder::new()
@@ -204,6 +211,20 @@ async fn durable(State(store): State<Store>, request: Request, next: Next) -> Re
         return ApiError::from(err).into_response();
     }
     response
+}
+
+/// A request must arrive whole and be answered within `request_timeout_seconds`, so a client
+/// that trickles its body holds no task for long. Event streams answer at once and then stream,
+/// so they are not cut; the control backup (`brickdesk backup` beside a running server) writes
+/// the whole store before it answers and is left alone.
+async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    if request.uri().path() == routes::ADMIN_BACKUP {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::RequestTimeout.into_response(),
+    }
 }
 
 /// API answers are per-user and live: no cache may keep them.

@@ -1,12 +1,20 @@
 //! Group commit: every state change goes to one committer thread, which applies everything
 //! that arrived together, flushes sled once, and only then answers each caller. One flush per
 //! group keeps durability cheap, and a single flusher avoids sled's `flush_async` deadlock.
+//!
+//! Fail-stop: the first commit that fails (a full or failing disk) is remembered in
+//! [`Failure`], every later one is refused, and the queue stops claiming. Memory may hold a
+//! change the disk refused; nothing acts on it, and the next start rebuilds from the disk.
 
-use std::{sync::mpsc, thread};
+use std::{
+    sync::{Arc, OnceLock, mpsc},
+    thread,
+};
 
 use app::JobId;
 use sled::Transactional as _;
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 use super::{QueueError, record::JobRecord};
 use crate::store::codec;
@@ -26,6 +34,44 @@ struct Request {
     ack: oneshot::Sender<Result<(), String>>,
 }
 
+/// The first failed commit, if any. Once set it stays: the queue has stopped.
+pub struct Failure {
+    reason: OnceLock<String>,
+    /// Cancelled by the first failure: the queue stops claiming, the server stops.
+    stopped: CancellationToken,
+    /// Tests break the disk with it: the next group fails as a refused write would.
+    #[cfg(test)]
+    pub(super) simulated: std::sync::atomic::AtomicBool,
+}
+
+impl Failure {
+    /// A failure record that cancels `stop` when a commit fails.
+    pub fn new(stop: CancellationToken) -> Self {
+        Self {
+            reason: OnceLock::new(),
+            stopped: stop,
+            #[cfg(test)]
+            simulated: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Why commits stopped, once one failed.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.get().map(String::as_str)
+    }
+
+    fn record(&self, reason: &str) {
+        if self.reason.set(reason.to_owned()).is_ok() {
+            tracing::error!(
+                %reason,
+                "the disk refused a write: the job queue stops and brickdesk with it; what was \
+                 acknowledged before is on disk, and the next start continues from there"
+            );
+            self.stopped.cancel();
+        }
+    }
+}
+
 /// Handle to the committer thread; the thread ends when the last handle is dropped.
 pub struct Committer {
     tx: mpsc::Sender<Request>,
@@ -36,7 +82,11 @@ const MAX_GROUP: usize = 8192;
 
 impl Committer {
     /// Starts the committer for `jobs` in `db`.
-    pub fn spawn(db: sled::Db, jobs: sled::Tree) -> (Self, thread::JoinHandle<()>) {
+    pub fn spawn(
+        db: sled::Db,
+        jobs: sled::Tree,
+        failure: Arc<Failure>,
+    ) -> (Self, thread::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel::<Request>();
         let handle = thread::Builder::new()
             .name("brickdesk-commit".into())
@@ -49,7 +99,7 @@ impl Committer {
                             Err(_) => break,
                         }
                     }
-                    commit_group(&db, &jobs, group);
+                    commit_group(&db, &jobs, group, &failure);
                 }
             })
             .unwrap_or_else(|e| panic!("cannot start the commit thread: {e}"));
@@ -81,7 +131,18 @@ impl Pending {
     }
 }
 
-fn commit_group(db: &sled::Db, jobs: &sled::Tree, group: Vec<Request>) {
+fn commit_group(db: &sled::Db, jobs: &sled::Tree, group: Vec<Request>, failure: &Failure) {
+    #[cfg(test)]
+    if failure.simulated.load(std::sync::atomic::Ordering::Relaxed) {
+        failure.record("simulated I/O error: no space left on device");
+    }
+    if let Some(reason) = failure.reason() {
+        let refused = format!("an earlier write failed ({reason}); nothing more is written");
+        for Request { ack, .. } in group {
+            let _ = ack.send(Err(refused.clone()));
+        }
+        return;
+    }
     let mut batch = sled::Batch::default();
     let mut pending = false;
     let mut results: Vec<Result<(), String>> = Vec::with_capacity(group.len());
@@ -123,6 +184,9 @@ fn commit_group(db: &sled::Db, jobs: &sled::Tree, group: Vec<Request>) {
     }
     if let Err(e) = db.flush() {
         results.iter_mut().for_each(|r| *r = Err(e.to_string()));
+    }
+    if let Some(Err(reason)) = results.iter().find(|r| r.is_err()) {
+        failure.record(reason);
     }
     for (ack, result) in acks.into_iter().zip(results) {
         let _ = ack.send(result);

@@ -35,9 +35,7 @@ impl Queue {
         specs: Vec<JobSpec>,
         extra: Extra,
     ) -> Result<Vec<Enqueued>, QueueError> {
-        if self.inner.stop_claiming.is_cancelled() {
-            return Err(QueueError::Stopped);
-        }
+        self.accepting()?;
         let now = OffsetDateTime::now_utc();
         let policies: Vec<RetryPolicy> = specs.iter().map(|s| self.policy(&s.kind)).collect();
         let (placed, pending) = {
@@ -63,6 +61,19 @@ impl Queue {
             enqueued.push(done);
         }
         Ok(enqueued)
+    }
+
+    /// Refuses new work once the queue stops: after a failed commit with its reason.
+    fn accepting(&self) -> Result<(), QueueError> {
+        if let Some(reason) = self.inner.failure.reason() {
+            return Err(QueueError::Storage(format!(
+                "the job queue stopped after a failed write: {reason}"
+            )));
+        }
+        if self.inner.stop_claiming.is_cancelled() {
+            return Err(QueueError::Stopped);
+        }
+        Ok(())
     }
 
     /// Puts one new job in the index, or merges it into the waiting job with its key; hands
@@ -112,9 +123,7 @@ impl Queue {
         parent: JobSpec,
         parts: Vec<JobSpec>,
     ) -> Result<(JobId, Vec<JobId>), QueueError> {
-        if self.inner.stop_claiming.is_cancelled() {
-            return Err(QueueError::Stopped);
-        }
+        self.accepting()?;
         let now = OffsetDateTime::now_utc();
         let new_id = || -> Result<JobId, QueueError> { Ok(JobId(self.inner.ids.next()?)) };
         let parent_id = new_id()?;

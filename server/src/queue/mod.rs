@@ -35,7 +35,7 @@ use tokio::sync::{Notify, broadcast};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 pub use commit::Extra;
-use commit::{Committer, Pending, Write};
+use commit::{Committer, Failure, Pending, Write};
 use index::Index;
 pub use policy::{JobError, RetryPolicy};
 pub use record::{Attempt, Batch, JobRecord, JobSpec, Progress};
@@ -153,6 +153,8 @@ struct Inner {
     jobs: sled::Tree,
     index: Mutex<Index>,
     committer: Mutex<Option<Committer>>,
+    /// The first failed commit; from then on nothing is written or claimed.
+    failure: Arc<Failure>,
     commit_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     handlers: Mutex<HashMap<String, Arc<Registered>>>,
     work: HashMap<QueueName, Notify>,
@@ -176,7 +178,9 @@ impl Queue {
         let db = store.db().clone();
         let jobs = db.open_tree("jobs")?;
         let epoch = recover::bump_epoch(&db)?;
-        let (committer, thread) = Committer::spawn(db.clone(), jobs.clone());
+        let stop_claiming = CancellationToken::new();
+        let failure = Arc::new(Failure::new(stop_claiming.clone()));
+        let (committer, thread) = Committer::spawn(db.clone(), jobs.clone(), failure.clone());
         let (events, _) = broadcast::channel(1024);
         let inner = Inner {
             epoch,
@@ -184,6 +188,7 @@ impl Queue {
             jobs,
             index: Mutex::new(Index::default()),
             committer: Mutex::new(Some(committer)),
+            failure,
             commit_thread: Mutex::new(Some(thread)),
             handlers: Mutex::new(HashMap::new()),
             work: QueueName::ALL
@@ -196,7 +201,7 @@ impl Queue {
             batch_shown: Mutex::new(HashMap::new()),
             tokens: AtomicU64::new(0),
             started: std::sync::atomic::AtomicBool::new(false),
-            stop_claiming: CancellationToken::new(),
+            stop_claiming,
             tasks: TaskTracker::new(),
             config,
             metrics: metrics::QueueMetrics::default(),
@@ -262,6 +267,16 @@ impl Queue {
             .started
             .load(std::sync::atomic::Ordering::Relaxed)
             && !self.inner.stop_claiming.is_cancelled()
+    }
+
+    /// Why the queue stopped on its own: a commit failed (a full or failing disk).
+    pub fn failure(&self) -> Option<String> {
+        self.inner.failure.reason().map(str::to_owned)
+    }
+
+    /// Resolves once the queue has stopped, by [`Queue::shutdown`] or a failed commit.
+    pub async fn stopped(&self) {
+        self.inner.stop_claiming.cancelled().await;
     }
 
     /// Live changes of every job.

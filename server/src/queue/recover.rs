@@ -24,8 +24,9 @@ impl Queue {
         let mut died = Vec::new();
         let mut index = Index::default();
         let mut waiting = Vec::new();
-        for value in self.inner.jobs.iter().values() {
-            let mut record: JobRecord = codec::decode(&value?)?;
+        for entry in self.inner.jobs.iter() {
+            let (key, value) = entry?;
+            let mut record: JobRecord = codec::decode_at(&self.inner.jobs, &key, &value)?;
             if record.state.is_terminal() {
                 continue;
             }

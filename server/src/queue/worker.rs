@@ -173,11 +173,17 @@ impl Queue {
             (record, cancel, commit)
         };
         let (record, cancel, commit) = record;
-        // The claim (attempt counted, epoch, token) goes to the committer before the handler
-        // starts and is flushed with the next group, within about a millisecond; the worker
-        // does not wait for it. See docs/durability.md for what that means after a crash.
-        if let Err(err) = commit {
-            tracing::error!(job = record.id.0, %err, "could not record a claim");
+        // The claim (attempt counted, epoch, token) is on disk before the handler starts. The
+        // disk sees commits in order, so a job runs only once its enqueue is durable too: an
+        // enqueue that failed (and answered an error) never runs.
+        let committed = match commit {
+            Ok(pending) => pending.wait().await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = committed {
+            tracing::error!(job = record.id.0, %err, "could not record a claim; not running it");
+            lock(&self.inner.index).running.remove(&record.id);
+            return None;
         }
         self.emit(&record);
         let registered = lock(&self.inner.handlers).get(&record.kind).cloned();

@@ -64,7 +64,10 @@ impl Activity {
             .scan_prefix(keys::user(user))
             .rev()
             .take(limit)
-            .map(|entry| codec::decode(&entry?.1))
+            .map(|entry| {
+                let (key, value) = entry?;
+                codec::decode_at(&self.tree, &key, &value)
+            })
             .collect()
     }
 

@@ -35,7 +35,8 @@ impl Catalog {
         let table = colors
             .iter()
             .map(|entry| {
-                let color: Color = codec::decode(&entry?.1)?;
+                let (key, value) = entry?;
+                let color: Color = codec::decode_at(&colors, &key, &value)?;
                 Ok((color.id, color))
             })
             .collect::<Result<HashMap<_, _>, StoreError>>()?;

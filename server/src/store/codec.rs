@@ -15,6 +15,31 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     bytes
 }
 
+/// Decodes a record read from `tree` under `key`: a damaged one is named by both.
+pub fn decode_at<T: DeserializeOwned>(
+    tree: &sled::Tree,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    decode(bytes).map_err(|err| match err {
+        StoreError::Corrupt(reason) => StoreError::Damaged {
+            tree: String::from_utf8_lossy(&tree.name()).into_owned(),
+            key: readable(key),
+            reason,
+        },
+        other => other,
+    })
+}
+
+/// A key as text when it is printable, else in hex.
+fn readable(key: &[u8]) -> String {
+    if !key.is_empty() && key.iter().all(|b| b.is_ascii_graphic()) {
+        String::from_utf8_lossy(key).into_owned()
+    } else {
+        key.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// Decodes a stored record.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     match bytes.split_first() {

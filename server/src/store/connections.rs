@@ -264,7 +264,7 @@ impl Connections {
                     .get(8)
                     .and_then(|tag| Marketplace::from_tag(*tag))
                     .ok_or_else(|| StoreError::Corrupt("bad connection key".into()))?;
-                Ok((user, marketplace, codec::decode(&v)?))
+                Ok((user, marketplace, codec::decode_at(&self.records, &k, &v)?))
             })
             .collect()
     }

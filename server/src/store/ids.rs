@@ -16,7 +16,7 @@ pub struct Ids {
 }
 
 impl Ids {
-    pub(super) fn open(db: &sled::Db, meta: &sled::Tree) -> Result<Self, StoreError> {
+    pub(crate) fn open(db: &sled::Db, meta: &sled::Tree) -> Result<Self, StoreError> {
         Ok(Self {
             db: db.clone(),
             floor: floor(meta)?,

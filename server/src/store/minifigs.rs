@@ -90,7 +90,7 @@ impl Minifigs {
         for entry in self.lists.scan_prefix(keys::user(user)) {
             let (key, value) = entry?;
             let id = ListId(id_at(&key, 8)?);
-            let record: ListRecord = codec::decode(&value)?;
+            let record: ListRecord = codec::decode_at(&self.lists, &key, &value)?;
             let totals = self.totals(user, id)?;
             lists.push(summary(id, record, totals));
         }
@@ -277,14 +277,20 @@ impl Minifigs {
     pub fn all_minifigs(&self, user: UserId) -> Result<Vec<PartialMinifig>, StoreError> {
         self.minifigs
             .scan_prefix(keys::user(user))
-            .map(|entry| codec::decode(&entry?.1))
+            .map(|entry| {
+                let (key, value) = entry?;
+                codec::decode_at(&self.minifigs, &key, &value)
+            })
             .collect()
     }
 
     fn minifigs_of(&self, user: UserId, list: ListId) -> Result<Vec<PartialMinifig>, StoreError> {
         self.minifigs
             .scan_prefix(list_key(user, list))
-            .map(|entry| codec::decode(&entry?.1))
+            .map(|entry| {
+                let (key, value) = entry?;
+                codec::decode_at(&self.minifigs, &key, &value)
+            })
             .collect()
     }
 

@@ -31,8 +31,22 @@ pub use users::{NewUser, UserRecord, Users};
 /// (`Queue::enqueue_with`). Built by the store's nouns, so callers above never name sled.
 pub type WriteSet = Vec<(sled::Tree, sled::Batch)>;
 
-/// The schema this build writes. Bump it with a migration in [`Store::open`].
+/// The schema this build writes. Bump it with a step in [`MIGRATIONS`].
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// One step of the schema: the version it leaves the store at, what it does (for the log),
+/// and the change itself.
+pub struct Migration {
+    pub to: u32,
+    pub does: &'static str,
+    pub run: fn(&sled::Db) -> Result<(), StoreError>,
+}
+
+/// The steps from schema 1 up to [`SCHEMA_VERSION`], in order. Each runs once: the store
+/// records (and flushes) its version after every step, so a crash part-way repeats only the
+/// unfinished step, and steps are written to be safe to repeat. Golden fixtures of every
+/// older schema's records (`tests/golden/`) must keep reading back after them.
+pub const MIGRATIONS: &[Migration] = &[];
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const DEMO_KEY: &[u8] = b"demo_store";
 
@@ -58,6 +72,24 @@ pub enum StoreError {
     NoStore(String),
     #[error("a stored record is damaged: {0}")]
     Corrupt(String),
+    #[error(
+        "upgrading the data to schema {to} ({does}) failed: {reason}; nothing after the last \
+         finished step was changed, and starting again retries it"
+    )]
+    Migration {
+        to: u32,
+        does: &'static str,
+        reason: String,
+    },
+    #[error(
+        "the {tree} record {key} is damaged ({reason}); `brickdesk backup --salvage` still copies \
+         every stored byte, and the newest backup can be restored"
+    )]
+    Damaged {
+        tree: String,
+        key: String,
+        reason: String,
+    },
     #[error("that username is already taken")]
     UsernameTaken,
     #[error("that email address is already in use")]
@@ -159,7 +191,7 @@ impl Store {
                 }
             })?;
         let meta = db.open_tree("meta")?;
-        check_schema(&meta)?;
+        check_schema(&db, &meta, SCHEMA_VERSION, MIGRATIONS)?;
         let revisions = Revisions::default();
         let ids = Ids::open(&db, &meta)?;
         Ok(Self {
@@ -273,33 +305,50 @@ pub fn is_held(err: &sled::Error) -> bool {
     matches!(err, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
 }
 
-fn check_schema(meta: &sled::Tree) -> Result<(), StoreError> {
-    match meta.get(SCHEMA_KEY)? {
-        None => {
-            meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-            Ok(())
-        }
-        Some(bytes) => {
-            let found = u32::from_be_bytes(
-                bytes
-                    .as_ref()
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt("schema version".into()))?,
-            );
-            if found > SCHEMA_VERSION {
-                return Err(StoreError::NewerSchema {
-                    found,
-                    supported: SCHEMA_VERSION,
-                });
-            }
-            // Older schemas migrate here, one version step at a time, once there are any.
-            Ok(())
-        }
+/// Records `current` in a new store; brings an older one up to it through `steps`.
+fn check_schema(
+    db: &sled::Db,
+    meta: &sled::Tree,
+    current: u32,
+    steps: &[Migration],
+) -> Result<(), StoreError> {
+    let Some(bytes) = meta.get(SCHEMA_KEY)? else {
+        meta.insert(SCHEMA_KEY, &current.to_be_bytes())?;
+        return Ok(());
+    };
+    let found = u32::from_be_bytes(
+        bytes
+            .as_ref()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("schema version".into()))?,
+    );
+    if found > current {
+        return Err(StoreError::NewerSchema {
+            found,
+            supported: current,
+        });
     }
+    for step in steps.iter().filter(|s| s.to > found && s.to <= current) {
+        tracing::info!(to = step.to, does = step.does, "migrating the store");
+        (step.run)(db).map_err(|err| StoreError::Migration {
+            to: step.to,
+            does: step.does,
+            reason: err.to_string(),
+        })?;
+        meta.insert(SCHEMA_KEY, &step.to.to_be_bytes())?;
+        db.flush()?;
+    }
+    if found < current {
+        meta.insert(SCHEMA_KEY, &current.to_be_bytes())?;
+        db.flush()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use app::Marketplace;
+
     use super::*;
 
     #[test]
@@ -310,6 +359,118 @@ mod tests {
         drop(store);
         let store = Store::open(dir.path()).expect("reopen");
         assert!(store.is_ready());
+    }
+
+    fn schema(db: &sled::Db) -> u32 {
+        let meta = db.open_tree("meta").expect("meta");
+        let bytes = meta.get(SCHEMA_KEY).expect("read").expect("there");
+        u32::from_be_bytes(bytes.as_ref().try_into().expect("four bytes"))
+    }
+
+    fn mark(to: u8) -> fn(&sled::Db) -> Result<(), StoreError> {
+        match to {
+            2 => |db| {
+                db.open_tree("steps")?.insert([2], b"two")?;
+                Ok(())
+            },
+            3 => |db| {
+                let steps = db.open_tree("steps")?;
+                // Step 3 builds on step 2.
+                if steps.get([2])?.is_none() {
+                    return Err(StoreError::Corrupt("step 2 missing".into()));
+                }
+                steps.insert([3], b"three")?;
+                Ok(())
+            },
+            _ => |_| Err(StoreError::Corrupt("the disk said no".into())),
+        }
+    }
+
+    #[test]
+    fn an_older_schema_is_brought_up_step_by_step_and_only_once() {
+        let steps = [
+            Migration {
+                to: 2,
+                does: "step two",
+                run: mark(2),
+            },
+            Migration {
+                to: 3,
+                does: "step three",
+                run: mark(3),
+            },
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = sled::open(dir.path()).expect("db");
+        let meta = db.open_tree("meta").expect("meta");
+        meta.insert(SCHEMA_KEY, &1u32.to_be_bytes()).expect("write");
+        check_schema(&db, &meta, 3, &steps).expect("migrates");
+        assert_eq!(schema(&db), 3);
+        let done = db.open_tree("steps").expect("steps");
+        assert_eq!(done.len(), 2);
+        // Run again: nothing to do (a step that ran twice would find its record already).
+        done.remove([2]).expect("remove");
+        check_schema(&db, &meta, 3, &steps).expect("nothing to do");
+        assert!(
+            done.get([2]).expect("read").is_none(),
+            "step 2 did not run again"
+        );
+
+        // A store at 2 runs step 3 only; a failing step stops there and says which.
+        meta.insert(SCHEMA_KEY, &2u32.to_be_bytes()).expect("write");
+        done.insert([2], b"two").expect("write");
+        let failing = [
+            Migration {
+                to: 3,
+                does: "step three",
+                run: mark(3),
+            },
+            Migration {
+                to: 4,
+                does: "step four",
+                run: mark(4),
+            },
+        ];
+        let err = check_schema(&db, &meta, 4, &failing).expect_err("step four fails");
+        assert!(err.to_string().contains("schema 4 (step four)"), "{err}");
+        assert_eq!(schema(&db), 3, "the finished step is recorded");
+    }
+
+    #[test]
+    fn a_damaged_record_is_named_by_its_tree_and_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = Store::open(dir.path()).expect("open");
+            let user = store
+                .users()
+                .create(
+                    NewUser {
+                        username: app::validate::Username::parse("anna").expect("name"),
+                        email: app::validate::Email::parse("anna@example.com").expect("email"),
+                        is_admin: true,
+                        password_hash: "x".into(),
+                    },
+                    users::Creation::FirstOnly,
+                )
+                .expect("user");
+            let key = keys::user_scoped(
+                user.id,
+                &[Marketplace::BrickLink.tag(), 0, 0, 0, 0, 0, 0, 0, 7],
+            );
+            store
+                .db()
+                .open_tree("orders")
+                .expect("tree")
+                .insert(&key, &b"\x01{\"summary\": tru"[..])
+                .expect("write");
+            store.flush_blocking().expect("flush");
+        }
+        let err = Store::open(dir.path()).err().expect("refused");
+        let said = err.to_string();
+        assert!(
+            said.starts_with("the orders record 0000000000000001") && said.contains("--salvage"),
+            "{said}"
+        );
     }
 
     #[test]

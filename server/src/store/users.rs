@@ -162,8 +162,10 @@ impl Users {
     pub fn list(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.users
             .iter()
-            .values()
-            .map(|v| codec::decode(&v?))
+            .map(|entry| {
+                let (key, value) = entry?;
+                codec::decode_at(&self.users, &key, &value)
+            })
             .collect()
     }
 

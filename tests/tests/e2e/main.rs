@@ -21,4 +21,5 @@ mod minifigs;
 mod orders;
 mod payments;
 mod security;
+mod security_floods;
 mod users;

@@ -131,10 +131,15 @@ async fn a_burst_of_500_pushes_is_answered_at_once_and_reads_notifications_at_mo
         .to_string();
     app.sim.sim.reset_stats();
     let http = reqwest::Client::new();
+    // 32 at a time: one address may hold 64 connections (a marketplace pushes from a few).
+    let open = std::sync::Arc::new(tokio::sync::Semaphore::new(32));
     let pushes: Vec<_> = (0..500)
         .map(|_| {
-            let (http, url) = (http.clone(), url.clone());
-            tokio::spawn(async move { http.post(url).send().await.unwrap().status() })
+            let (http, url, open) = (http.clone(), url.clone(), open.clone());
+            tokio::spawn(async move {
+                let _connection = open.acquire_owned().await.unwrap();
+                http.post(url).send().await.unwrap().status()
+            })
         })
         .collect();
     for push in pushes {

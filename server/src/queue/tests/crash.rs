@@ -47,7 +47,7 @@ async fn jobs_left_running_by_a_dead_process_run_again_at_once_after_a_restart()
 }
 
 /// The process "dies": no shutdown, what was committed is on disk, the workers never finish.
-fn crash(store: Store, queue: Queue) {
+pub(super) fn crash(store: Store, queue: Queue) {
     queue.inner.stop_claiming.cancel();
     queue.inner.tasks.close();
     drop(lock(&queue.inner.committer).take());
@@ -61,7 +61,7 @@ fn crash(store: Store, queue: Queue) {
 
 /// What a restart after [`crash`] finds: sled's directory lock belongs to the forgotten
 /// handles, so this is a copy of the files.
-fn reopened(dir: &tempfile::TempDir) -> tempfile::TempDir {
+pub(super) fn reopened(dir: &tempfile::TempDir) -> tempfile::TempDir {
     let copy = tempfile::tempdir().expect("tempdir");
     copy_dir(&dir.path().join("db"), &copy.path().join("db"));
     copy
@@ -122,4 +122,56 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(entry.path(), target).expect("copy");
         }
     }
+}
+
+/// Disk full: an enqueue whose commit fails answers an error, its job never runs (not in this
+/// process, which stops claiming, nor after a restart, which reads the disk), and every later
+/// write is refused with the reason instead of letting memory run ahead of the disk.
+#[tokio::test]
+async fn a_failed_commit_stops_the_queue_and_the_refused_job_never_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ran = Arc::new(Mutex::new(Vec::new()));
+    let record = |ran: Arc<Mutex<Vec<Value>>>| {
+        move |ctx: JobContext| {
+            let ran = ran.clone();
+            async move {
+                ran.lock().expect("lock").push(ctx.payload.clone());
+                Ok(ctx.payload)
+            }
+        }
+    };
+    {
+        let (store, queue) = open(&dir).await;
+        queue.register("sync", fast(), record(ran.clone()));
+        queue.start();
+        queue.inner.failure.simulated.store(true, Ordering::Relaxed);
+        let refused = queue.enqueue(JobSpec::new("sync", json!("refused"))).await;
+        assert!(
+            matches!(refused, Err(QueueError::Storage(_))),
+            "{refused:?}"
+        );
+        queue.stopped().await;
+        assert!(queue.failure().is_some_and(|r| r.contains("no space left")));
+        assert!(!queue.is_running());
+        let later = queue.enqueue(JobSpec::new("sync", json!("later"))).await;
+        assert!(
+            matches!(&later, Err(QueueError::Storage(r)) if r.contains("no space left")),
+            "{later:?}"
+        );
+        queue.shutdown(Duration::from_secs(1)).await;
+        drop(store);
+    }
+    let (_store, queue) = open(&dir).await;
+    queue.register("sync", fast(), record(ran.clone()));
+    queue.start();
+    queue
+        .enqueue(JobSpec::new("sync", json!("after the restart")))
+        .await
+        .expect("the disk takes writes again");
+    queue.until_settled().await;
+    assert_eq!(
+        *ran.lock().expect("lock"),
+        vec![json!("after the restart")],
+        "the refused job never ran"
+    );
 }

@@ -1,6 +1,8 @@
-//! Random sequences of enqueues (keyed or not, failing or not), cancels, deletes and
-//! retries. After every step the index keeps its invariants; at the end every job has
-//! finished, within its attempts, and the stored copy equals what the queue reports.
+//! Random sequences of enqueues (keyed or not, failing or not), cancels, deletes, retries and
+//! crashes (the process dies; the queue reopens from what is on disk). After every step the
+//! index keeps its invariants (after a crash: recovery rebuilt each key's slots, never two of a
+//! key waiting or running); at the end every job has finished, within its attempts, and the
+//! stored copy equals what the queue reports.
 
 use proptest::prelude::*;
 
@@ -16,6 +18,7 @@ enum Op {
     Cancel(u8),
     Delete(u8),
     Retry(u8),
+    Crash,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -25,6 +28,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<u8>().prop_map(Op::Cancel),
         1 => any::<u8>().prop_map(Op::Delete),
         1 => any::<u8>().prop_map(Op::Retry),
+        1 => Just(Op::Crash),
     ]
 }
 
@@ -83,14 +87,17 @@ proptest! {
             .build()
             .expect("runtime");
         runtime.block_on(async move {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let (_store, queue) = open(&dir).await;
-            queue.register("work", fast(), |ctx: JobContext| async move {
-                let (fails, delay_ms): (u32, u64) = ctx.payload()?;
-                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-                if ctx.attempt <= fails { Err(JobError::retryable("flaky")) } else { Ok(Value::Null) }
-            });
-            queue.start();
+            let mut dir = tempfile::tempdir().expect("tempdir");
+            let (mut store, mut queue) = open(&dir).await;
+            let register = |queue: &Queue| {
+                queue.register("work", fast(), |ctx: JobContext| async move {
+                    let (fails, delay_ms): (u32, u64) = ctx.payload()?;
+                    tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                    if ctx.attempt <= fails { Err(JobError::retryable("flaky")) } else { Ok(Value::Null) }
+                });
+                queue.start();
+            };
+            register(&queue);
             let mut ids = Vec::new();
             for op in ops {
                 let pick = |n: u8| (!ids.is_empty()).then(|| ids[usize::from(n) % ids.len()]);
@@ -105,6 +112,13 @@ proptest! {
                     Op::Cancel(n) => if let Some(id) = pick(n) { let _ = queue.cancel(id).await; },
                     Op::Delete(n) => if let Some(id) = pick(n) { let _ = queue.delete(id).await; },
                     Op::Retry(n) => if let Some(id) = pick(n) { let _ = queue.retry(id).await; },
+                    Op::Crash => {
+                        super::crash::crash(store, queue);
+                        dir = super::crash::reopened(&dir);
+                        (store, queue) = open(&dir).await;
+                        check_invariants(&queue);
+                        register(&queue);
+                    }
                 }
                 check_invariants(&queue);
             }

@@ -1,13 +1,13 @@
 //! Orders per user and marketplace. The `orders` tree holds each order in full (key: user id |
-//! marketplace tag | order id); an in-memory index of the list rows, rebuilt at open, answers
-//! filtered, sorted, searched and paged lists without touching the disk. Upserts are
+//! marketplace tag | order id); a compact in-memory index of the list rows, rebuilt at open,
+//! answers filtered, sorted, searched and paged lists without touching the disk. Upserts are
 //! idempotent: the same order fetched twice changes nothing.
 
 mod search;
 mod stats;
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::{Arc, Mutex, RwLock},
 };
 
@@ -43,32 +43,84 @@ pub enum Upserted {
     Unchanged,
 }
 
+/// One order as the index keeps it: numbers, dates and handles to what many orders share
+/// (buyer, item, currency, marketplace status), about a hundred bytes plus eight per line, so
+/// a million orders fit in a small server's memory. The full order stays on disk.
 struct Row {
-    summary: OrderSummary,
-    /// Lower-cased order number, buyer, email, item numbers and names, in one string so a scan
-    /// over rows touches one allocation per order.
-    haystack: String,
-    /// Where the order number ends and the buyer lies in `haystack`.
-    id_end: u32,
-    buyer: (u32, u32),
-    /// What it sold: each item (shared between orders) and its pieces.
-    sold: Box<[(Arc<Item>, u32)]>,
+    id: u64,
+    /// Unix nanoseconds (UTC).
+    ordered_at: i64,
+    changed_at: i64,
+    total: app::Money,
+    items: u32,
+    lots: u32,
+    buyer: Arc<Buyer>,
+    currency: Arc<str>,
+    marketplace_status: Arc<str>,
+    marketplace: Marketplace,
+    status: OrderStatus,
+    filed: bool,
+    /// What it sold: item ids in the interner, and pieces.
+    sold: Box<[(u32, u32)]>,
 }
 
 impl Row {
-    /// The lower-cased order number.
-    fn id_key(&self) -> &str {
-        self.haystack
-            .get(..self.id_end as usize)
-            .unwrap_or_default()
+    /// The list row the API shows.
+    fn summary(&self) -> OrderSummary {
+        OrderSummary {
+            marketplace: self.marketplace,
+            order_id: self.id.to_string(),
+            ordered_at: at(self.ordered_at),
+            changed_at: at(self.changed_at),
+            status: self.status,
+            marketplace_status: self.marketplace_status.to_string(),
+            buyer: self.buyer.name.clone(),
+            total: self.total,
+            currency: self.currency.to_string(),
+            items: i64::from(self.items),
+            lots: i64::from(self.lots),
+            filed: self.filed,
+        }
     }
 
     /// The lower-cased buyer, the sort key.
     fn buyer_key(&self) -> &str {
-        self.haystack
-            .get(self.buyer.0 as usize..self.buyer.1 as usize)
-            .unwrap_or_default()
+        &self.buyer.name_key
     }
+
+    /// Whether every word (lower case) is in the order number, the buyer, their email or an
+    /// item sold; `items[w][id]` says whether item `id` holds word `w`.
+    fn holds_all(&self, words: &[&str], items: &[Vec<bool>]) -> bool {
+        let mut digits = itoa::Buffer::new();
+        let id = digits.format(self.id);
+        words.iter().zip(items).all(|(word, items)| {
+            id.contains(word)
+                || self.buyer.name_key.contains(word)
+                || self.buyer.email_key.contains(word)
+                || self
+                    .sold
+                    .iter()
+                    .any(|(item, _)| items.get(*item as usize).copied().unwrap_or(false))
+        })
+    }
+}
+
+fn nanos(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos()).unwrap_or(i64::MAX)
+}
+
+fn at(nanos: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A buyer as orders name them, stored once however many orders are theirs.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Buyer {
+    name: String,
+    /// Lower-cased name (the sort and search key) and email.
+    name_key: String,
+    email_key: String,
 }
 
 /// A catalogue item as orders sell it, stored once however many orders hold it.
@@ -82,11 +134,76 @@ struct Item {
     /// Lower-cased number and name, for search.
     no_key: String,
     name_key: String,
-    /// Its place in the interner: counts over items are plain vectors indexed by it.
-    id: usize,
 }
 
 type ItemKey = (String, String, i64);
+
+/// What rows share, each stored once: items (numbered in the order they were first seen, so
+/// counts over items are plain vectors), buyers, and short texts.
+#[derive(Default)]
+struct Shared {
+    item_ids: HashMap<ItemKey, u32>,
+    items: Vec<Arc<Item>>,
+    buyers: HashSet<Arc<Buyer>>,
+    texts: HashSet<Arc<str>>,
+}
+
+impl Shared {
+    fn item(&mut self, line: &app::OrderLine) -> u32 {
+        let key = (line.item_type.clone(), line.item_no.clone(), line.color_id);
+        if let Some(id) = self.item_ids.get(&key) {
+            return *id;
+        }
+        let id = u32::try_from(self.items.len()).unwrap_or(u32::MAX);
+        self.items.push(Arc::new(Item {
+            item_type: line.item_type.clone(),
+            item_no: line.item_no.clone(),
+            name: line.name.clone(),
+            color_id: line.color_id,
+            color_name: line.color_name.clone(),
+            no_key: line.item_no.to_lowercase(),
+            name_key: line.name.to_lowercase(),
+        }));
+        self.item_ids.insert(key, id);
+        id
+    }
+
+    fn buyer(&mut self, name: &str, email: Option<&str>) -> Arc<Buyer> {
+        let buyer = Buyer {
+            name: name.to_owned(),
+            name_key: name.to_lowercase(),
+            email_key: email.unwrap_or_default().to_lowercase(),
+        };
+        if let Some(known) = self.buyers.get(&buyer) {
+            return known.clone();
+        }
+        let buyer = Arc::new(buyer);
+        self.buyers.insert(buyer.clone());
+        buyer
+    }
+
+    fn text(&mut self, text: &str) -> Arc<str> {
+        if let Some(known) = self.texts.get(text) {
+            return known.clone();
+        }
+        let text: Arc<str> = Arc::from(text);
+        self.texts.insert(text.clone());
+        text
+    }
+
+    /// Per word, which items hold it in their number or name.
+    fn items_holding(&self, words: &[&str]) -> Vec<Vec<bool>> {
+        words
+            .iter()
+            .map(|word| {
+                self.items
+                    .iter()
+                    .map(|i| i.no_key.contains(word) || i.name_key.contains(word))
+                    .collect()
+            })
+            .collect()
+    }
+}
 
 /// Sales, orders waiting on the seller, and the best sellers, from the index.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -106,7 +223,7 @@ type UserRows = BTreeMap<(Marketplace, u64), Row>;
 pub struct Orders {
     tree: sled::Tree,
     index: Arc<RwLock<HashMap<UserId, UserRows>>>,
-    items: Arc<Mutex<HashMap<ItemKey, Arc<Item>>>>,
+    shared: Arc<Mutex<Shared>>,
     revisions: super::Revisions,
 }
 
@@ -122,89 +239,55 @@ fn key(user: UserId, marketplace: Marketplace, id: u64) -> Vec<u8> {
     keys::user_scoped(user, &suffix)
 }
 
-fn row(detail: &OrderDetail, items: &Mutex<HashMap<ItemKey, Arc<Item>>>) -> Row {
-    let mut items = items
+fn row(id: u64, detail: &OrderDetail, shared: &Mutex<Shared>) -> Row {
+    let mut shared = shared
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let s = &detail.summary;
     let sold = detail
         .lines
         .iter()
         .map(|line| {
-            let key = (line.item_type.clone(), line.item_no.clone(), line.color_id);
-            let id = items.len();
-            let item = items
-                .entry(key)
-                .or_insert_with(|| {
-                    Arc::new(Item {
-                        item_type: line.item_type.clone(),
-                        item_no: line.item_no.clone(),
-                        name: line.name.clone(),
-                        color_id: line.color_id,
-                        color_name: line.color_name.clone(),
-                        no_key: line.item_no.to_lowercase(),
-                        name_key: line.name.to_lowercase(),
-                        id,
-                    })
-                })
-                .clone();
-            (
-                item,
-                u32::try_from(line.quantity.max(0)).unwrap_or(u32::MAX),
-            )
+            let quantity = u32::try_from(line.quantity.max(0)).unwrap_or(u32::MAX);
+            (shared.item(line), quantity)
         })
         .collect();
-    drop(items);
-    let (haystack, id_end, buyer) = search_text(detail);
     Row {
-        summary: detail.summary.clone(),
-        haystack,
-        id_end,
-        buyer,
+        id,
+        ordered_at: nanos(s.ordered_at),
+        changed_at: nanos(s.changed_at),
+        total: s.total,
+        items: u32::try_from(s.items.max(0)).unwrap_or(u32::MAX),
+        lots: u32::try_from(s.lots.max(0)).unwrap_or(u32::MAX),
+        buyer: shared.buyer(&s.buyer, detail.buyer_email.as_deref()),
+        currency: shared.text(&s.currency),
+        marketplace_status: shared.text(&s.marketplace_status),
+        marketplace: s.marketplace,
+        status: s.status,
+        filed: s.filed,
         sold,
     }
-}
-
-/// The lower-cased search text of an order, with where its number ends and its buyer lies.
-fn search_text(detail: &OrderDetail) -> (String, u32, (u32, u32)) {
-    let offset = |text: &String| u32::try_from(text.len()).unwrap_or(u32::MAX);
-    let mut haystack = detail.summary.order_id.to_lowercase();
-    let id_end = offset(&haystack);
-    haystack.push(' ');
-    let buyer_start = offset(&haystack);
-    haystack.push_str(&detail.summary.buyer.to_lowercase());
-    let buyer_end = offset(&haystack);
-    for text in std::iter::once(detail.buyer_email.as_deref().unwrap_or_default()).chain(
-        detail
-            .lines
-            .iter()
-            .flat_map(|l| [l.item_no.as_str(), l.name.as_str()]),
-    ) {
-        haystack.push(' ');
-        haystack.push_str(&text.to_lowercase());
-    }
-    haystack.shrink_to_fit();
-    (haystack, id_end, (buyer_start, buyer_end))
 }
 
 impl Orders {
     pub(super) fn open(db: &sled::Db, revisions: super::Revisions) -> Result<Self, StoreError> {
         let tree = db.open_tree("orders")?;
-        let items = Mutex::default();
+        let shared = Mutex::default();
         let mut index: HashMap<UserId, UserRows> = HashMap::new();
         for entry in &tree {
             let (k, v) = entry?;
             let user = keys::user_from(&k)?;
-            let detail: OrderDetail = codec::decode(&v)?;
+            let detail: OrderDetail = codec::decode_at(&tree, &k, &v)?;
             let id = numeric(&detail.summary.order_id)?;
             index
                 .entry(user)
                 .or_default()
-                .insert((detail.summary.marketplace, id), row(&detail, &items));
+                .insert((detail.summary.marketplace, id), row(id, &detail, &shared));
         }
         Ok(Self {
             tree,
             index: Arc::new(RwLock::new(index)),
-            items: Arc::new(items),
+            shared: Arc::new(shared),
             revisions,
         })
     }
@@ -244,7 +327,7 @@ impl Orders {
         index
             .entry(user)
             .or_default()
-            .insert((marketplace, id), row(detail, &self.items));
+            .insert((marketplace, id), row(id, detail, &self.shared));
         drop(index);
         if outcome != Upserted::Unchanged {
             self.revisions.bump(user);
@@ -284,15 +367,27 @@ impl Orders {
             .map(|rows| {
                 rows.range((marketplace, 0)..=(marketplace, u64::MAX))
                     .map(|(_, r)| {
-                        let s = &r.summary;
                         (
-                            s.order_id.clone(),
-                            (s.changed_at, s.marketplace_status.clone(), s.status),
+                            r.id.to_string(),
+                            (at(r.changed_at), r.marketplace_status.to_string(), r.status),
                         )
                     })
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The lowest id among `user`'s stored orders on `marketplace`, if any.
+    pub fn lowest_id(&self, user: UserId, marketplace: Marketplace) -> Option<u64> {
+        let index = self
+            .index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        index.get(&user).and_then(|rows| {
+            rows.range((marketplace, 0)..=(marketplace, u64::MAX))
+                .next()
+                .map(|((_, id), _)| *id)
+        })
     }
 
     /// How many orders `user` has.
@@ -312,19 +407,23 @@ impl Orders {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         index
             .get(&user)
-            .map(|rows| rows.values().map(|r| r.summary.clone()).collect())
+            .map(|rows| rows.values().map(Row::summary).collect())
             .unwrap_or_default()
     }
 
     /// One page of `user`'s orders.
     pub fn list(&self, user: UserId, filter: &OrderFilter) -> OrderList {
-        let words: Vec<String> = filter
-            .query
-            .as_deref()
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_lowercase)
-            .collect();
+        let query = filter.query.as_deref().unwrap_or_default().to_lowercase();
+        let words: Vec<&str> = query.split_whitespace().collect();
+        let items = if words.is_empty() {
+            Vec::new()
+        } else {
+            self.shared
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .items_holding(&words)
+        };
+        let (from, to) = (filter.from.map(nanos), filter.to.map(nanos));
         let index = self
             .index
             .read()
@@ -333,26 +432,21 @@ impl Orders {
             .get(&user)
             .into_iter()
             .flat_map(BTreeMap::values)
-            .filter(|r| {
-                filter
-                    .marketplace
-                    .is_none_or(|m| r.summary.marketplace == m)
-            })
-            .filter(|r| filter.statuses.is_empty() || filter.statuses.contains(&r.summary.status))
-            .filter(|r| filter.from.is_none_or(|from| r.summary.ordered_at >= from))
-            .filter(|r| filter.to.is_none_or(|to| r.summary.ordered_at < to))
-            .filter(|r| words.iter().all(|w| r.haystack.contains(w.as_str())))
+            .filter(|r| filter.marketplace.is_none_or(|m| r.marketplace == m))
+            .filter(|r| filter.statuses.is_empty() || filter.statuses.contains(&r.status))
+            .filter(|r| from.is_none_or(|from| r.ordered_at >= from))
+            .filter(|r| to.is_none_or(|to| r.ordered_at < to))
+            .filter(|r| words.is_empty() || r.holds_all(&words, &items))
             .collect();
         let by = |a: &&Row, b: &&Row| {
-            let (x, y) = (&a.summary, &b.summary);
             match filter.sort {
-                OrderSort::Date => x.ordered_at.cmp(&y.ordered_at),
-                OrderSort::Changed => x.changed_at.cmp(&y.changed_at),
-                OrderSort::Total => x.total.cmp(&y.total),
+                OrderSort::Date => a.ordered_at.cmp(&b.ordered_at),
+                OrderSort::Changed => a.changed_at.cmp(&b.changed_at),
+                OrderSort::Total => a.total.cmp(&b.total),
                 OrderSort::Buyer => a.buyer_key().cmp(b.buyer_key()),
-                OrderSort::Status => x.status.cmp(&y.status),
+                OrderSort::Status => a.status.cmp(&b.status),
             }
-            .then_with(|| x.order_id.cmp(&y.order_id))
+            .then_with(|| (a.id, a.marketplace).cmp(&(b.id, b.marketplace)))
         };
         let order = |a: &&Row, b: &&Row| {
             if filter.descending {
@@ -377,7 +471,7 @@ impl Orders {
                 .into_iter()
                 .skip((page - 1).saturating_mul(per_page))
                 .take(per_page)
-                .map(|r| r.summary.clone())
+                .map(Row::summary)
                 .collect(),
             page,
             per_page,

@@ -41,23 +41,32 @@ const PARALLEL_ROWS: usize = 20_000;
 /// One thread's share of a search: matching orders, buyers, and orders per item id.
 #[derive(Default)]
 struct Partial<'a> {
-    orders: Vec<(u32, &'a OrderSummary)>,
+    orders: Vec<(u32, &'a Row)>,
     buyers: HashMap<&'a str, (u32, &'a str, u32)>,
     items: Vec<u32>,
 }
 
 /// Orders ranked best first: score, then newest.
-fn best_order(a: &(u32, &OrderSummary), b: &(u32, &OrderSummary)) -> std::cmp::Ordering {
+fn best_order(a: &(u32, &Row), b: &(u32, &Row)) -> std::cmp::Ordering {
     b.0.cmp(&a.0).then(b.1.ordered_at.cmp(&a.1.ordered_at))
 }
 
-fn scan_rows<'a>(
-    rows: &[&'a Row],
-    query: &str,
-    words: &[&str],
-    scores: &[u32],
-    limit: usize,
-) -> Partial<'a> {
+/// What a scan looks for: the query, its words, which items hold each word, and each item's
+/// score (0: no match).
+struct Wanted<'q> {
+    query: &'q str,
+    words: &'q [&'q str],
+    holding: &'q [Vec<bool>],
+    scores: &'q [u32],
+}
+
+fn scan_rows<'a>(rows: &[&'a Row], wanted: &Wanted<'_>, limit: usize) -> Partial<'a> {
+    let Wanted {
+        query,
+        words,
+        holding,
+        scores,
+    } = *wanted;
     let mut partial = Partial {
         items: vec![0; scores.len()],
         ..Partial::default()
@@ -69,28 +78,30 @@ fn scan_rows<'a>(
             partial.orders.select_nth_unstable_by(keep - 1, best_order);
             partial.orders.truncate(keep);
         }
-        let s = &row.summary;
-        if let Some(score) = text_score(row.id_key(), query, 100, 80, 0).filter(|n| *n > 0) {
-            partial.orders.push((score, s));
-        } else if words.iter().all(|w| row.haystack.contains(w)) {
+        let mut digits = itoa::Buffer::new();
+        let id = digits.format(row.id);
+        if let Some(score) = text_score(id, query, 100, 80, 0).filter(|n| *n > 0) {
+            partial.orders.push((score, row));
+        } else if row.holds_all(words, holding) {
             let score = if words.iter().all(|w| row.buyer_key().contains(w)) {
                 50
             } else {
                 30
             };
-            partial.orders.push((score, s));
+            partial.orders.push((score, row));
         }
         if let Some(score) = text_score(row.buyer_key(), query, 90, 70, 40) {
             partial
                 .buyers
                 .entry(row.buyer_key())
-                .or_insert((score, s.buyer.as_str(), 0))
+                .or_insert((score, row.buyer.name.as_str(), 0))
                 .2 += 1;
         }
         if !scores.is_empty() {
-            for (item, _) in row.sold.iter() {
-                if scores.get(item.id).is_some_and(|score| *score > 0) {
-                    partial.items[item.id] += 1;
+            for (item, _) in &row.sold {
+                let item = *item as usize;
+                if scores.get(item).is_some_and(|score| *score > 0) {
+                    partial.items[item] += 1;
                 }
             }
         }
@@ -126,34 +137,43 @@ impl Orders {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // Items are shared between orders: score each distinct one once, up front (0: no
         // match), then count orders per item id.
-        let mut matching: Vec<(u32, Option<Arc<Item>>, u32)> = Vec::new();
-        for item in self
-            .items
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .values()
-        {
-            let score = text_score(&item.no_key, query, 85, 65, 0)
-                .filter(|n| *n > 0)
-                .or_else(|| {
-                    words
-                        .iter()
-                        .all(|w| item.name_key.contains(w))
-                        .then_some(35)
-                });
-            if let Some(score) = score {
-                if matching.len() <= item.id {
-                    matching.resize(item.id + 1, (0, None, 0));
-                }
-                matching[item.id] = (score, Some(item.clone()), 0);
-            }
-        }
+        let (mut matching, holding) = {
+            let shared = self
+                .shared
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let matching: Vec<(u32, Option<Arc<Item>>, u32)> = shared
+                .items
+                .iter()
+                .map(|item| {
+                    let score = text_score(&item.no_key, query, 85, 65, 0)
+                        .filter(|n| *n > 0)
+                        .or_else(|| {
+                            words
+                                .iter()
+                                .all(|w| item.name_key.contains(w))
+                                .then_some(35)
+                        });
+                    match score {
+                        Some(score) => (score, Some(item.clone()), 0),
+                        None => (0, None, 0),
+                    }
+                })
+                .collect();
+            (matching, shared.items_holding(&words))
+        };
         // The scan is split over the cores: a large shop's rows take a few passes of memory.
         let rows: Vec<&Row> = index
             .get(&user)
             .map(|r| r.values().collect())
             .unwrap_or_default();
         let scores: Vec<u32> = matching.iter().map(|m| m.0).collect();
+        let wanted = Wanted {
+            query,
+            words: &words,
+            holding: &holding,
+            scores: &scores,
+        };
         let parts = if rows.len() < PARALLEL_ROWS {
             1
         } else {
@@ -163,12 +183,12 @@ impl Orders {
         };
         let chunk = rows.len().div_ceil(parts).max(1);
         let partials: Vec<Partial<'_>> = if parts == 1 {
-            vec![scan_rows(&rows, query, &words, &scores, limit)]
+            vec![scan_rows(&rows, &wanted, limit)]
         } else {
             std::thread::scope(|scope| {
                 let running: Vec<_> = rows
                     .chunks(chunk)
-                    .map(|part| scope.spawn(|| scan_rows(part, query, &words, &scores, limit)))
+                    .map(|part| scope.spawn(|| scan_rows(part, &wanted, limit)))
                     .collect();
                 running
                     .into_iter()
@@ -176,7 +196,7 @@ impl Orders {
                     .collect()
             })
         };
-        let mut orders: Vec<(u32, &OrderSummary)> = Vec::new();
+        let mut orders: Vec<(u32, &Row)> = Vec::new();
         let mut buyers: HashMap<&str, (u32, &str, u32)> = HashMap::new();
         for partial in partials {
             orders.extend(partial.orders);
@@ -195,7 +215,7 @@ impl Orders {
         let orders = orders
             .into_iter()
             .take(limit)
-            .map(|(score, s)| (score, s.clone()))
+            .map(|(score, row)| (score, row.summary()))
             .collect();
         let mut buyers: Vec<(u32, &str, u32)> = buyers.into_values().collect();
         buyers.sort_by(|a, b| b.0.cmp(&a.0).then(b.2.cmp(&a.2)).then(a.1.cmp(b.1)));

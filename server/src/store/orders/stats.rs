@@ -6,7 +6,10 @@ use std::{collections::BTreeMap, sync::Arc};
 use app::{Day, Marketplace, NeedsAction, OrderStatus, Period, Sales, TopItem, UserId};
 use time::{Duration, OffsetDateTime};
 
-use super::{CHART_DAYS, Item, OrderStats, Orders};
+use super::{CHART_DAYS, Item, OrderStats, Orders, at};
+
+/// One store (marketplace and currency) and its sales per day of the chart.
+type StoreDays = ((Marketplace, Arc<str>), [Period; CHART_DAYS]);
 
 impl Orders {
     /// Sales per store over the last [`CHART_DAYS`] UTC days (today included, cancelled
@@ -19,18 +22,17 @@ impl Orders {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut needs = NeedsAction::default();
-        // A shop has a store or two: a short list beats hashing a currency string per order.
-        let mut stores: Vec<((Marketplace, String), [Period; CHART_DAYS])> = Vec::new();
-        let known = self
-            .items
+        // A shop has a store or two: a short list beats hashing a currency per order.
+        let mut stores: Vec<StoreDays> = Vec::new();
+        let items: Vec<Arc<Item>> = self
+            .shared
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len();
+            .items
+            .clone();
         // Pieces and orders per item id.
-        let mut sold: Vec<(u64, u32)> = vec![(0, 0); known];
-        let mut seen: Vec<Option<Arc<Item>>> = vec![None; known];
-        for row in index.get(&user).into_iter().flat_map(BTreeMap::values) {
-            let s = &row.summary;
+        let mut sold: Vec<(u64, u32)> = vec![(0, 0); items.len()];
+        for s in index.get(&user).into_iter().flat_map(BTreeMap::values) {
             match s.status {
                 OrderStatus::New => needs.to_invoice += 1,
                 OrderStatus::Paid | OrderStatus::Picking => needs.to_pack += 1,
@@ -38,7 +40,7 @@ impl Orders {
                 OrderStatus::OnHold => needs.on_hold += 1,
                 _ => {}
             }
-            let day = s.ordered_at.date();
+            let day = at(s.ordered_at).date();
             if s.status == OrderStatus::Cancelled || day < first {
                 continue;
             }
@@ -48,7 +50,7 @@ impl Orders {
                 .min(CHART_DAYS - 1);
             let at = match stores
                 .iter()
-                .position(|((m, c), _)| *m == s.marketplace && *c == s.currency)
+                .position(|((m, c), _)| *m == s.marketplace && Arc::ptr_eq(c, &s.currency))
             {
                 Some(at) => at,
                 None => {
@@ -62,15 +64,12 @@ impl Orders {
             let days = &mut stores[at].1;
             days[slot].total = days[slot].total + s.total;
             days[slot].orders += 1;
-            for (item, quantity) in &row.sold {
-                // An item interned after `known` was read belongs to an upsert racing this
+            for (item, quantity) in &s.sold {
+                // An item interned after the list was read belongs to an upsert racing this
                 // read; it is left out.
-                if let Some(count) = sold.get_mut(item.id) {
+                if let Some(count) = sold.get_mut(*item as usize) {
                     count.0 += u64::from(*quantity);
                     count.1 += 1;
-                    if count.1 == 1 {
-                        seen[item.id] = Some(item.clone());
-                    }
                 }
             }
         }
@@ -86,7 +85,7 @@ impl Orders {
             .into_iter()
             .map(|((marketplace, currency), days)| Sales {
                 marketplace,
-                currency,
+                currency: currency.to_string(),
                 today: days[CHART_DAYS - 1],
                 week: sum(&days[CHART_DAYS - 7..]),
                 month: sum(&days),
@@ -101,10 +100,11 @@ impl Orders {
                     .collect(),
             })
             .collect();
-        let mut top_items: Vec<(Arc<Item>, u64, u32)> = seen
+        let mut top_items: Vec<(Arc<Item>, u64, u32)> = items
             .into_iter()
             .zip(sold)
-            .filter_map(|(item, (quantity, orders))| item.map(|i| (i, quantity, orders)))
+            .filter(|(_, (_, orders))| *orders > 0)
+            .map(|(item, (quantity, orders))| (item, quantity, orders))
             .collect();
         top_items.sort_by(|a, b| {
             b.1.cmp(&a.1)
