@@ -323,11 +323,13 @@ fn a_damaged_store_is_named_and_salvaged() {
     let data = dir.path().join("data");
     {
         let store = server::store::Store::open(&data).unwrap();
-        let orders = store.db().open_tree("orders").unwrap();
-        let mut key = 1u64.to_be_bytes().to_vec();
+        let rows = store.db().open_tree("orders").unwrap();
+        let mut key = vec![0xFF, b'r'];
+        key.extend_from_slice(&1u64.to_be_bytes());
         key.push(app::Marketplace::BrickLink.tag());
         key.extend_from_slice(&7u64.to_be_bytes());
-        orders.insert(key, &b"\x01{\"summary\": tru"[..]).unwrap();
+        rows.insert(key, &b"damaged: {\"summary\": tru"[..])
+            .unwrap();
         store
             .db()
             .open_tree("notes")
@@ -346,7 +348,7 @@ fn a_damaged_store_is_named_and_salvaged() {
     let said = String::from_utf8_lossy(&plain.stderr);
     assert!(!plain.status.success());
     assert!(
-        said.contains("the orders record 0000000000000001") && said.contains("--salvage"),
+        said.contains("the orders record ff720000000000000001") && said.contains("--salvage"),
         "{said}"
     );
     assert!(!out.exists());
@@ -370,7 +372,7 @@ fn a_damaged_store_is_named_and_salvaged() {
     );
     assert!(told.contains("without reading them"), "{told}");
     let bytes = std::fs::read(&out).unwrap();
-    let needle: &[u8] = b"{\"summary\": tru";
+    let needle: &[u8] = b"damaged: {\"summary\": tru";
     assert!(
         bytes.windows(needle.len()).any(|w| w == needle),
         "the damaged record's bytes are in the backup"

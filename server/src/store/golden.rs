@@ -1,6 +1,7 @@
 //! Upgrades never strand stored data: records as schema 1 wrote them
-//! (`server/tests/golden/records.json`) are put into their trees under their keys, and the
-//! store reads every one back through its public face after a reopen.
+//! (`server/tests/golden/records.json`) are put into their trees under their keys, the store
+//! is marked schema 1, and after a reopen (which runs every migration step since) the store
+//! reads every one back through its public face.
 
 use app::{ActivityKind, ListId, Marketplace, MinifigId, OrderStatus, UserId};
 use serde_json::Value;
@@ -23,11 +24,7 @@ fn stored(value: &Value) -> Vec<u8> {
 #[test]
 fn every_schema_1_record_reads_back_after_an_upgrade() {
     let golden = golden();
-    assert_eq!(
-        golden["schema"],
-        super::SCHEMA_VERSION,
-        "new schema: add its fixtures"
-    );
+    assert_eq!(golden["schema"], 1, "these are schema 1's records");
     let dir = tempfile::tempdir().expect("tempdir");
     let anna = UserId(1);
     let token_hash = [7u8; 32];
@@ -66,6 +63,10 @@ fn every_schema_1_record_reads_back_after_an_upgrade() {
         let mut minifig = list;
         minifig.extend_from_slice(&2u64.to_be_bytes());
         put("minifigs", &minifig, &golden["minifigs"]);
+        db.open_tree("meta")
+            .expect("meta")
+            .insert(super::SCHEMA_KEY, &1u32.to_be_bytes())
+            .expect("mark schema 1");
         store.flush_blocking().expect("flush");
     }
     let store = Store::open(dir.path()).expect("reopens");
@@ -87,8 +88,10 @@ fn every_schema_1_record_reads_back_after_an_upgrade() {
     assert_eq!(
         store.orders().count(anna),
         1,
-        "the index rebuilt from the tree"
+        "step 2 indexed the schema 1 order"
     );
+    let listed = store.orders().list(anna, &super::OrderFilter::default());
+    assert_eq!(listed.orders[0].status, OrderStatus::Paid);
     let kinds: Vec<ActivityKind> = store
         .activity()
         .recent(anna, 10)

@@ -32,7 +32,7 @@ pub use users::{NewUser, UserRecord, Users};
 pub type WriteSet = Vec<(sled::Tree, sled::Batch)>;
 
 /// The schema this build writes. Bump it with a step in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One step of the schema: the version it leaves the store at, what it does (for the log),
 /// and the change itself.
@@ -46,7 +46,11 @@ pub struct Migration {
 /// records (and flushes) its version after every step, so a crash part-way repeats only the
 /// unfinished step, and steps are written to be safe to repeat. Golden fixtures of every
 /// older schema's records (`tests/golden/`) must keep reading back after them.
-pub const MIGRATIONS: &[Migration] = &[];
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    to: 2,
+    does: "store the orders' index rows beside them",
+    run: orders::build_index_trees,
+}];
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const DEMO_KEY: &[u8] = b"demo_store";
 
@@ -461,14 +465,15 @@ mod tests {
                 .db()
                 .open_tree("orders")
                 .expect("tree")
-                .insert(&key, &b"\x01{\"summary\": tru"[..])
+                .insert([&[0xFF, b'r'][..], &key].concat(), &[0xff_u8; 3][..])
                 .expect("write");
             store.flush_blocking().expect("flush");
         }
         let err = Store::open(dir.path()).err().expect("refused");
         let said = err.to_string();
         assert!(
-            said.starts_with("the orders record 0000000000000001") && said.contains("--salvage"),
+            said.starts_with("the orders record ff720000000000000001")
+                && said.contains("--salvage"),
             "{said}"
         );
     }

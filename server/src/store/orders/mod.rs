@@ -3,6 +3,7 @@
 //! answers filtered, sorted, searched and paged lists without touching the disk. Upserts are
 //! idempotent: the same order fetched twice changes nothing.
 
+mod rows;
 mod search;
 mod stats;
 
@@ -18,6 +19,8 @@ use app::{
 use time::OffsetDateTime;
 
 use super::{StoreError, codec, keys};
+pub use rows::build as build_index_trees;
+use rows::{StoredItem, StoredRow};
 pub use search::{BuyerMatch, ItemMatch, OrderMatches, text_score};
 
 /// Filters of `GET /api/orders`.
@@ -88,21 +91,39 @@ impl Row {
         &self.buyer.name_key
     }
 
-    /// Whether every word (lower case) is in the order number, the buyer, their email or an
-    /// item sold; `items[w][id]` says whether item `id` holds word `w`.
-    fn holds_all(&self, words: &[&str], items: &[Vec<bool>]) -> bool {
+    /// Whether every word of `matcher` is in the order number, the buyer, their email or an
+    /// item sold.
+    fn holds_all(&self, matcher: &Matcher<'_>) -> bool {
         let mut digits = itoa::Buffer::new();
-        let id = digits.format(self.id);
-        words.iter().zip(items).all(|(word, items)| {
-            id.contains(word)
-                || self.buyer.name_key.contains(word)
-                || self.buyer.email_key.contains(word)
-                || self
-                    .sold
-                    .iter()
-                    .any(|(item, _)| items.get(*item as usize).copied().unwrap_or(false))
+        let id = matcher
+            .digits
+            .iter()
+            .any(|d| *d)
+            .then(|| digits.format(self.id));
+        let buyer = self.buyer.id as usize;
+        matcher.words.iter().enumerate().all(|(w, word)| {
+            (matcher.digits[w] && id.is_some_and(|id| id.contains(word)))
+                || matcher.buyers[w].get(buyer).copied().unwrap_or(false)
+                || self.sold.iter().any(|(item, _)| {
+                    matcher.items[w]
+                        .get(*item as usize)
+                        .copied()
+                        .unwrap_or(false)
+                })
         })
     }
+}
+
+/// A query's words matched once against what rows share, so that testing a row is a few
+/// lookups: a million rows share some tens of thousands of buyers and items.
+struct Matcher<'q> {
+    words: Vec<&'q str>,
+    /// Per word: whether it could be part of an order number (digits only).
+    digits: Vec<bool>,
+    /// Per word and buyer id: whether the buyer's name or email holds it.
+    buyers: Vec<Vec<bool>>,
+    /// Per word and item id: whether the item's number or name holds it.
+    items: Vec<Vec<bool>>,
 }
 
 fn nanos(at: OffsetDateTime) -> i64 {
@@ -115,16 +136,33 @@ fn at(nanos: i64) -> OffsetDateTime {
 }
 
 /// A buyer as orders name them, stored once however many orders are theirs.
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug)]
 struct Buyer {
     name: String,
     /// Lower-cased name (the sort and search key) and email.
     name_key: String,
     email_key: String,
+    /// Its place in the interner: per-buyer flags of a query are plain vectors indexed by it.
+    id: u32,
+}
+
+/// Buyers are the same buyer when their name and email are; the id is where it was put.
+impl PartialEq for Buyer {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.name, &self.email_key) == (&other.name, &other.email_key)
+    }
+}
+
+impl Eq for Buyer {}
+
+impl std::hash::Hash for Buyer {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.name, &self.email_key).hash(state);
+    }
 }
 
 /// A catalogue item as orders sell it, stored once however many orders hold it.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Item {
     item_type: String,
     item_no: String,
@@ -144,28 +182,68 @@ type ItemKey = (String, String, i64);
 struct Shared {
     item_ids: HashMap<ItemKey, u32>,
     items: Vec<Arc<Item>>,
+    /// Items numbered in memory but not yet stored (their upsert has not landed).
+    unsaved: HashSet<u32>,
     buyers: HashSet<Arc<Buyer>>,
     texts: HashSet<Arc<str>>,
 }
 
 impl Shared {
+    /// The id of the item a line sold, numbering it when it is new (and unsaved until stored).
     fn item(&mut self, line: &app::OrderLine) -> u32 {
         let key = (line.item_type.clone(), line.item_no.clone(), line.color_id);
         if let Some(id) = self.item_ids.get(&key) {
             return *id;
         }
         let id = u32::try_from(self.items.len()).unwrap_or(u32::MAX);
-        self.items.push(Arc::new(Item {
-            item_type: line.item_type.clone(),
-            item_no: line.item_no.clone(),
-            name: line.name.clone(),
-            color_id: line.color_id,
-            color_name: line.color_name.clone(),
-            no_key: line.item_no.to_lowercase(),
-            name_key: line.name.to_lowercase(),
-        }));
-        self.item_ids.insert(key, id);
+        self.put_item(id, StoredItem::from_line(line));
+        self.unsaved.insert(id);
         id
+    }
+
+    /// Puts an item at its id; ids never stored (an upsert that failed) stay empty.
+    fn put_item(&mut self, id: u32, item: StoredItem) {
+        let at = id as usize;
+        while self.items.len() < at {
+            self.items.push(Arc::new(Item::default()));
+        }
+        let item = Item {
+            no_key: item.item_no.to_lowercase(),
+            name_key: item.name.to_lowercase(),
+            item_type: item.item_type,
+            item_no: item.item_no,
+            name: item.name,
+            color_id: item.color_id,
+            color_name: item.color_name,
+        };
+        self.item_ids.insert(
+            (item.item_type.clone(), item.item_no.clone(), item.color_id),
+            id,
+        );
+        if at < self.items.len() {
+            self.items[at] = Arc::new(item);
+        } else {
+            self.items.push(Arc::new(item));
+        }
+    }
+
+    /// The index row of a stored row.
+    fn row(&mut self, marketplace: Marketplace, id: u64, stored: StoredRow) -> Row {
+        Row {
+            id,
+            ordered_at: stored.ordered_at,
+            changed_at: stored.changed_at,
+            total: app::Money(stored.total),
+            items: stored.items,
+            lots: stored.lots,
+            buyer: self.buyer(&stored.buyer, Some(&stored.email)),
+            currency: self.text(&stored.currency),
+            marketplace_status: self.text(&stored.marketplace_status),
+            marketplace,
+            status: stored.status,
+            filed: stored.filed,
+            sold: stored.sold.into_boxed_slice(),
+        }
     }
 
     fn buyer(&mut self, name: &str, email: Option<&str>) -> Arc<Buyer> {
@@ -173,6 +251,7 @@ impl Shared {
             name: name.to_owned(),
             name_key: name.to_lowercase(),
             email_key: email.unwrap_or_default().to_lowercase(),
+            id: u32::try_from(self.buyers.len()).unwrap_or(u32::MAX),
         };
         if let Some(known) = self.buyers.get(&buyer) {
             return known.clone();
@@ -191,17 +270,36 @@ impl Shared {
         text
     }
 
-    /// Per word, which items hold it in their number or name.
-    fn items_holding(&self, words: &[&str]) -> Vec<Vec<bool>> {
-        words
-            .iter()
-            .map(|word| {
-                self.items
-                    .iter()
-                    .map(|i| i.no_key.contains(word) || i.name_key.contains(word))
-                    .collect()
-            })
-            .collect()
+    /// The words (lower case) matched against every buyer and item.
+    fn matcher<'q>(&self, words: &[&'q str]) -> Matcher<'q> {
+        Matcher {
+            words: words.to_vec(),
+            digits: words
+                .iter()
+                .map(|w| w.bytes().all(|b| b.is_ascii_digit()))
+                .collect(),
+            buyers: words
+                .iter()
+                .map(|word| {
+                    let mut holding = vec![false; self.buyers.len()];
+                    for b in &self.buyers {
+                        if let Some(slot) = holding.get_mut(b.id as usize) {
+                            *slot = b.name_key.contains(word) || b.email_key.contains(word);
+                        }
+                    }
+                    holding
+                })
+                .collect(),
+            items: words
+                .iter()
+                .map(|word| {
+                    self.items
+                        .iter()
+                        .map(|i| i.no_key.contains(word) || i.name_key.contains(word))
+                        .collect()
+                })
+                .collect(),
+        }
     }
 }
 
@@ -239,55 +337,79 @@ fn key(user: UserId, marketplace: Marketplace, id: u64) -> Vec<u8> {
     keys::user_scoped(user, &suffix)
 }
 
-fn row(id: u64, detail: &OrderDetail, shared: &Mutex<Shared>) -> Row {
+/// The order as the index stores it, and the items it sold that are not stored yet.
+fn stored(detail: &OrderDetail, shared: &Mutex<Shared>) -> (StoredRow, Vec<(u32, Vec<u8>)>) {
     let mut shared = shared
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let s = &detail.summary;
-    let sold = detail
-        .lines
+    let row = rows::stored_row(detail, |line| shared.item(line));
+    let unsaved = row
+        .sold
         .iter()
-        .map(|line| {
-            let quantity = u32::try_from(line.quantity.max(0)).unwrap_or(u32::MAX);
-            (shared.item(line), quantity)
+        .filter(|(id, _)| shared.unsaved.contains(id))
+        .filter_map(|(id, _)| {
+            let item = shared.items.get(*id as usize)?;
+            let stored = StoredItem {
+                item_type: item.item_type.clone(),
+                item_no: item.item_no.clone(),
+                color_id: item.color_id,
+                name: item.name.clone(),
+                color_name: item.color_name.clone(),
+            };
+            Some((*id, rows::encode(&stored)))
         })
         .collect();
-    Row {
-        id,
-        ordered_at: nanos(s.ordered_at),
-        changed_at: nanos(s.changed_at),
-        total: s.total,
-        items: u32::try_from(s.items.max(0)).unwrap_or(u32::MAX),
-        lots: u32::try_from(s.lots.max(0)).unwrap_or(u32::MAX),
-        buyer: shared.buyer(&s.buyer, detail.buyer_email.as_deref()),
-        currency: shared.text(&s.currency),
-        marketplace_status: shared.text(&s.marketplace_status),
-        marketplace: s.marketplace,
-        status: s.status,
-        filed: s.filed,
-        sold,
-    }
+    (row, unsaved)
+}
+
+/// Where an order's key points: user, marketplace, order id.
+fn parse_key(key: &[u8]) -> Result<(UserId, Marketplace, u64), StoreError> {
+    let user = keys::user_from(key)?;
+    let marketplace = key
+        .get(8)
+        .and_then(|tag| Marketplace::from_tag(*tag))
+        .ok_or_else(|| StoreError::Corrupt("an order key without its marketplace".into()))?;
+    let id = key
+        .get(9..17)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| StoreError::Corrupt("an order key without its number".into()))?;
+    Ok((user, marketplace, id))
 }
 
 impl Orders {
+    /// Opens the orders and builds the index from the stored rows and items (never from the
+    /// full orders: see `rows.rs`).
     pub(super) fn open(db: &sled::Db, revisions: super::Revisions) -> Result<Self, StoreError> {
         let tree = db.open_tree("orders")?;
-        let shared = Mutex::default();
+        let mut shared = Shared::default();
+        for entry in tree.scan_prefix(rows::ITEMS) {
+            let (key, value) = entry?;
+            shared.put_item(rows::item_id(&key)?, rows::decode(&tree, &key, &value)?);
+        }
+        let known = shared.items.len();
         let mut index: HashMap<UserId, UserRows> = HashMap::new();
-        for entry in &tree {
-            let (k, v) = entry?;
-            let user = keys::user_from(&k)?;
-            let detail: OrderDetail = codec::decode_at(&tree, &k, &v)?;
-            let id = numeric(&detail.summary.order_id)?;
+        for entry in tree.scan_prefix(rows::ROWS) {
+            let (key, value) = entry?;
+            let (user, marketplace, id) = parse_key(&key[rows::ROWS.len()..])?;
+            let stored: StoredRow = rows::decode(&tree, &key, &value)?;
+            if stored.sold.iter().any(|(item, _)| *item as usize >= known) {
+                return Err(StoreError::Damaged {
+                    tree: "orders".into(),
+                    key: key.iter().map(|b| format!("{b:02x}")).collect(),
+                    reason: "the row names an item that is not stored".into(),
+                });
+            }
+            let row = shared.row(marketplace, id, stored);
             index
                 .entry(user)
                 .or_default()
-                .insert((detail.summary.marketplace, id), row(id, &detail, &shared));
+                .insert((marketplace, id), row);
         }
         Ok(Self {
             tree,
             index: Arc::new(RwLock::new(index)),
-            shared: Arc::new(shared),
+            shared: Arc::new(Mutex::new(shared)),
             revisions,
         })
     }
@@ -321,13 +443,30 @@ impl Orders {
                 }
             }
         };
-        self.tree
-            .compare_and_swap(&record_key, current, Some(codec::encode(detail)))?
-            .map_err(|_| StoreError::Corrupt("an order changed outside the store".into()))?;
+        // Upserts run one at a time under the index lock: what `current` read is still stored.
+        drop(current);
+        let (stored, new_items) = stored(detail, &self.shared);
+        // The order, its row and the items it sold first seen: one atomic batch.
+        let mut batch = sled::Batch::default();
+        for (id, bytes) in &new_items {
+            batch.insert(rows::item_key(*id), bytes.as_slice());
+        }
+        batch.insert(rows::row_key(&record_key), rows::encode(&stored));
+        batch.insert(record_key.as_slice(), codec::encode(detail));
+        self.tree.apply_batch(batch)?;
+        let mut shared = self
+            .shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (item, _) in &new_items {
+            shared.unsaved.remove(item);
+        }
+        let row = shared.row(marketplace, id, stored);
+        drop(shared);
         index
             .entry(user)
             .or_default()
-            .insert((marketplace, id), row(id, detail, &self.shared));
+            .insert((marketplace, id), row);
         drop(index);
         if outcome != Upserted::Unchanged {
             self.revisions.bump(user);
@@ -345,9 +484,10 @@ impl Orders {
         let Ok(id) = order_id.parse::<u64>() else {
             return Ok(None);
         };
+        let key = key(user, marketplace, id);
         self.tree
-            .get(key(user, marketplace, id))?
-            .map(|v| codec::decode(&v))
+            .get(&key)?
+            .map(|v| codec::decode_at(&self.tree, &key, &v))
             .transpose()
     }
 
@@ -415,14 +555,12 @@ impl Orders {
     pub fn list(&self, user: UserId, filter: &OrderFilter) -> OrderList {
         let query = filter.query.as_deref().unwrap_or_default().to_lowercase();
         let words: Vec<&str> = query.split_whitespace().collect();
-        let items = if words.is_empty() {
-            Vec::new()
-        } else {
+        let matcher = (!words.is_empty()).then(|| {
             self.shared
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .items_holding(&words)
-        };
+                .matcher(&words)
+        });
         let (from, to) = (filter.from.map(nanos), filter.to.map(nanos));
         let index = self
             .index
@@ -436,7 +574,7 @@ impl Orders {
             .filter(|r| filter.statuses.is_empty() || filter.statuses.contains(&r.status))
             .filter(|r| from.is_none_or(|from| r.ordered_at >= from))
             .filter(|r| to.is_none_or(|to| r.ordered_at < to))
-            .filter(|r| words.is_empty() || r.holds_all(&words, &items))
+            .filter(|r| matcher.as_ref().is_none_or(|m| r.holds_all(m)))
             .collect();
         let by = |a: &&Row, b: &&Row| {
             match filter.sort {

@@ -6,7 +6,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use app::{OrderSummary, UserId};
 
-use super::{Item, Orders, Row};
+use super::{Item, Matcher, Orders, Row};
 
 /// What an order search found, best first, with the score of each.
 #[derive(Debug, Clone, Default)]
@@ -51,12 +51,13 @@ fn best_order(a: &(u32, &Row), b: &(u32, &Row)) -> std::cmp::Ordering {
     b.0.cmp(&a.0).then(b.1.ordered_at.cmp(&a.1.ordered_at))
 }
 
-/// What a scan looks for: the query, its words, which items hold each word, and each item's
-/// score (0: no match).
+/// What a scan looks for: the query, its words matched against buyers and items, each buyer's
+/// score by address, and each item's score (0: no match).
 struct Wanted<'q> {
     query: &'q str,
     words: &'q [&'q str],
-    holding: &'q [Vec<bool>],
+    matcher: &'q Matcher<'q>,
+    buyer_scores: &'q [u32],
     scores: &'q [u32],
 }
 
@@ -64,7 +65,8 @@ fn scan_rows<'a>(rows: &[&'a Row], wanted: &Wanted<'_>, limit: usize) -> Partial
     let Wanted {
         query,
         words,
-        holding,
+        matcher,
+        buyer_scores,
         scores,
     } = *wanted;
     let mut partial = Partial {
@@ -82,7 +84,7 @@ fn scan_rows<'a>(rows: &[&'a Row], wanted: &Wanted<'_>, limit: usize) -> Partial
         let id = digits.format(row.id);
         if let Some(score) = text_score(id, query, 100, 80, 0).filter(|n| *n > 0) {
             partial.orders.push((score, row));
-        } else if row.holds_all(words, holding) {
+        } else if row.holds_all(matcher) {
             let score = if words.iter().all(|w| row.buyer_key().contains(w)) {
                 50
             } else {
@@ -90,7 +92,11 @@ fn scan_rows<'a>(rows: &[&'a Row], wanted: &Wanted<'_>, limit: usize) -> Partial
             };
             partial.orders.push((score, row));
         }
-        if let Some(score) = text_score(row.buyer_key(), query, 90, 70, 40) {
+        if let Some(score) = buyer_scores
+            .get(row.buyer.id as usize)
+            .copied()
+            .filter(|s| *s > 0)
+        {
             partial
                 .buyers
                 .entry(row.buyer_key())
@@ -137,7 +143,7 @@ impl Orders {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // Items are shared between orders: score each distinct one once, up front (0: no
         // match), then count orders per item id.
-        let (mut matching, holding) = {
+        let (mut matching, matcher, buyer_scores) = {
             let shared = self
                 .shared
                 .lock()
@@ -160,7 +166,14 @@ impl Orders {
                     }
                 })
                 .collect();
-            (matching, shared.items_holding(&words))
+            // Each buyer scored once: a shop has far fewer buyers than orders.
+            let mut buyer_scores = vec![0; shared.buyers.len()];
+            for b in &shared.buyers {
+                if let Some(slot) = buyer_scores.get_mut(b.id as usize) {
+                    *slot = text_score(&b.name_key, query, 90, 70, 40).unwrap_or(0);
+                }
+            }
+            (matching, shared.matcher(&words), buyer_scores)
         };
         // The scan is split over the cores: a large shop's rows take a few passes of memory.
         let rows: Vec<&Row> = index
@@ -171,7 +184,8 @@ impl Orders {
         let wanted = Wanted {
             query,
             words: &words,
-            holding: &holding,
+            matcher: &matcher,
+            buyer_scores: &buyer_scores,
             scores: &scores,
         };
         let parts = if rows.len() < PARALLEL_ROWS {
