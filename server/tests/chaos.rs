@@ -1,8 +1,9 @@
 //! Chaos: a mixed load against the simulator with faults on — buyers ordering on both
-//! marketplaces (pushes), a seller creating lists and changing order statuses, the first
-//! import — while brickdesk is killed with `kill -9` at random moments and restarted. Then the
-//! invariants: every acknowledged write is there, the orders (and their statuses) are exactly
-//! the marketplaces', no job is left waiting or running, no id was handed out twice.
+//! marketplaces (pushes), a seller creating lists, adding minifigs to them and changing order
+//! statuses, the first import — while brickdesk is killed with `kill -9` at random moments and
+//! restarted. Then the invariants: every acknowledged write is there, every minifig's fetch has
+//! ended, the orders (and their statuses) are exactly the marketplaces', no job is left waiting
+//! or running, no id was handed out twice.
 //!
 //! Short by default; `BRICKDESK_CHAOS_ROUNDS=40 cargo test -p server --test chaos -- --nocapture`
 //! runs a long one. Figures: docs/benchmarks.md.
@@ -134,6 +135,7 @@ async fn mixed_load_with_faults_and_kills_keeps_every_acknowledged_write() {
     sim.sim.set_faults(Side::BrickOwl, faulty());
 
     let (mut lists, mut status_changes, mut placed, mut kills) = (Vec::new(), 0, 0, 0);
+    let mut minifigs: Vec<(u64, u64)> = Vec::new();
     for round in 0..rounds {
         let until = Instant::now() + Duration::from_millis(random(200, 900));
         let mut n = 0;
@@ -163,6 +165,22 @@ async fn mixed_load_with_faults_and_kills_keeps_every_acknowledged_write() {
             {
                 let list: Value = answer.json().await.unwrap();
                 lists.push((list["id"].as_u64().unwrap(), name));
+            }
+            if n % 7 == 0
+                && let Some((list, _)) = lists.last()
+            {
+                let added = http
+                    .post(format!("{base}/api/minifig-lists/{list}/minifigs"))
+                    .header("x-csrf-token", &csrf)
+                    .json(&json!({ "bricklink_id": "sw0001a" }))
+                    .send()
+                    .await;
+                if let Ok(answer) = added
+                    && answer.status() == 202
+                {
+                    let queued: Value = answer.json().await.unwrap();
+                    minifigs.push((*list, queued["minifig"]["id"].as_u64().unwrap()));
+                }
             }
             if n % 5 == 0 {
                 let first = http
@@ -276,11 +294,26 @@ async fn mixed_load_with_faults_and_kills_keeps_every_acknowledged_write() {
     }
     let ids: BTreeSet<u64> = present.iter().map(|(id, _)| *id).collect();
     assert_eq!(ids.len(), present.len(), "a list id twice");
+    // Every acknowledged minifig is in its list, and its fetch has ended one way or the other.
+    for (list, minifig) in &minifigs {
+        let stored = get(
+            &http,
+            format!("{base}/api/minifig-lists/{list}/minifigs/{minifig}"),
+        )
+        .await;
+        assert_eq!(
+            stored["id"].as_u64(),
+            Some(*minifig),
+            "lost minifig {minifig}"
+        );
+        assert_ne!(stored["fetch"]["state"], "loading", "{stored}");
+    }
     eprintln!(
-        "chaos: {rounds} rounds, {kills} kills, {} acknowledged list creates, {status_changes} \
-         acknowledged status changes, {placed} orders placed during the load; {} + {} orders in \
-         the end, {:.1} s",
+        "chaos: {rounds} rounds, {kills} kills, {} acknowledged list creates, {} acknowledged \
+         minifig adds, {status_changes} acknowledged status changes, {placed} orders placed \
+         during the load; {} + {} orders in the end, {:.1} s",
         lists.len(),
+        minifigs.len(),
         wanted(Side::BrickLink).len(),
         wanted(Side::BrickOwl).len(),
         began.elapsed().as_secs_f64()
