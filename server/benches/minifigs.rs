@@ -64,7 +64,7 @@ fn markets(sim: &SimServer, in_flight: usize) -> Marketplaces {
 }
 
 /// One run of the job on a fresh store (nothing cached): the time from queueing to ready.
-async fn job_run(sim: &SimServer, in_flight: usize) -> (Duration, usize) {
+async fn job_run(sim: &SimServer, in_flight: usize) -> (Duration, usize, u64) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let queue = Queue::open(&store, QueueConfig::default()).await.unwrap();
@@ -126,9 +126,9 @@ async fn job_run(sim: &SimServer, in_flight: usize) -> (Duration, usize) {
         }
     }
     let took = started.elapsed();
-    let max_in_flight = sim.sim.stats().bricklink.max_in_flight;
+    let stats = sim.sim.stats().bricklink;
     queue.shutdown(Duration::from_secs(5)).await;
-    (took, max_in_flight)
+    (took, stats.max_in_flight, stats.total)
 }
 
 /// The same calls, one after another.
@@ -208,15 +208,16 @@ async fn main() {
     );
     for in_flight in [4, 32] {
         let mut runs = Vec::new();
-        let mut peak = 0;
+        let (mut peak, mut calls) = (0, 0);
         for _ in 0..RUNS {
-            let (took, max) = job_run(&sim, in_flight).await;
+            let (took, max, made) = job_run(&sim, in_flight).await;
             runs.push(took);
             peak = peak.max(max);
+            calls = made;
         }
         let took = median(&mut runs);
         println!(
-            "  fetch_minifig, limit {in_flight:>2} in flight: {}  = {:.1}x a call, {:.1}x faster than one by one (peak {peak} in flight)",
+            "  fetch_minifig, limit {in_flight:>2} in flight: {}  = {:.1}x a call, {:.1}x faster than one by one (peak {peak} in flight, {calls} BrickLink calls)",
             ms(took),
             took.as_secs_f64() / single.as_secs_f64(),
             sequential.as_secs_f64() / took.as_secs_f64()

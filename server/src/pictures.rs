@@ -1,7 +1,9 @@
-//! Catalogue pictures: a moka cache bounded by bytes, filled from the user's BrickLink account
-//! (the catalogue image endpoint, its answer kept by [`crate::catalog`], then the picture
-//! itself). Concurrent misses for one picture make one upstream call (`try_get_with`).
-//! Served by `/img`, warmed by `prefetch_pictures`.
+//! Catalogue pictures: a moka cache bounded by bytes, filled from BrickLink's image host at the
+//! address the item gives (`Marketplaces::bricklink_picture`, no API call), and only for the few
+//! pictures that are not there (older JPEGs) through the user's BrickLink account (the
+//! catalogue image endpoint, its answer kept by [`crate::catalog`], then the picture).
+//! Concurrent misses for one picture make one upstream fetch (`try_get_with`). Served by
+//! `/img`, warmed by `prefetch_pictures`.
 
 use std::sync::Arc;
 
@@ -86,6 +88,14 @@ impl Pictures {
         color_id: i64,
         priority: Priority,
     ) -> Result<Arc<Picture>, MarketplaceError> {
+        // Most pictures are where their address says; only the others cost a catalogue call.
+        if let Some(url) = self.marketplaces.bricklink_picture(kind, no, color_id) {
+            match self.marketplaces.download(&url).await {
+                Ok((bytes, content_type)) => return Ok(picture(bytes, content_type)),
+                Err(MarketplaceError::NotFound(_) | MarketplaceError::Refused(_)) => {}
+                Err(err) => return Err(err),
+            }
+        }
         let Ok(Account::BrickLink(client)) = connections::open(
             &self.store,
             &self.marketplaces,
@@ -102,12 +112,16 @@ impl Pictures {
             .await
             .map_err(|e| (*e).clone())?;
         let (bytes, content_type) = self.marketplaces.download(&url).await?;
-        let digest = sha2::Sha256::digest(&bytes);
-        let etag = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
-        Ok(Arc::new(Picture {
-            bytes,
-            content_type,
-            etag,
-        }))
+        Ok(picture(bytes, content_type))
     }
+}
+
+fn picture(bytes: bytes::Bytes, content_type: String) -> Arc<Picture> {
+    let digest = sha2::Sha256::digest(&bytes);
+    let etag = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    Arc::new(Picture {
+        bytes,
+        content_type,
+        etag,
+    })
 }

@@ -151,6 +151,49 @@ mod download_tests {
             assert!(err.to_string().contains(says), "{picture}: {err}");
         }
     }
+
+    #[tokio::test]
+    async fn picture_addresses_are_derived_from_the_item() {
+        let real = Marketplaces::new(
+            Endpoints {
+                bricklink: "https://api.bricklink.com/api/store/v1"
+                    .parse()
+                    .expect("url"),
+                brickowl: "https://api.brickowl.com/v1".parse().expect("url"),
+                timeout: Duration::from_secs(5),
+            },
+            guard::Guard::new(guard::Limits::default(), None),
+        )
+        .expect("client");
+        let img = "https://img.bricklink.com/ItemImage";
+        for (kind, no, color, wanted) in [
+            ("PART", "3001", 11, Some(format!("{img}/PN/11/3001.png"))),
+            (
+                "minifig",
+                "sw0001a",
+                0,
+                Some(format!("{img}/MN/0/sw0001a.png")),
+            ),
+            ("SET", "75192-1", 0, Some(format!("{img}/SN/0/75192-1.png"))),
+            ("GEAR", "5005256", 0, None),
+            ("PART", "../etc", 11, None),
+            ("PART", "", 11, None),
+        ] {
+            assert_eq!(
+                real.bricklink_picture(kind, no, color),
+                wanted,
+                "{kind} {no}"
+            );
+        }
+        // Against the simulator: the same paths on its host.
+        assert_eq!(
+            markets()
+                .await
+                .bricklink_picture("PART", "3001", 5)
+                .as_deref(),
+            Some("http://127.0.0.1:9/img/ItemImage/PN/5/3001.png")
+        );
+    }
 }
 
 #[cfg(test)]
@@ -353,6 +396,33 @@ impl Marketplaces {
     /// The guard of every account.
     pub fn guard(&self) -> &guard::Guard {
         &self.guard
+    }
+
+    /// Where BrickLink keeps the picture of an item in one colour, without asking its API: the
+    /// image host's paths are predictable (`ItemImage/PN/{colour}/{no}.png` for parts, `MN/0/`
+    /// for minifigs, `SN/0/` for sets; docs/marketplace-apis.md). Against anything but the real
+    /// API (the simulator) the same paths on that host. `None` for kinds without such paths.
+    pub fn bricklink_picture(&self, kind: &str, no: &str, color_id: i64) -> Option<String> {
+        let (code, color) = match kind.to_ascii_uppercase().as_str() {
+            "PART" => ("PN", color_id),
+            "MINIFIG" => ("MN", 0),
+            "SET" => ("SN", 0),
+            _ => return None,
+        };
+        if no.is_empty()
+            || !no
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return None;
+        }
+        let api = &self.endpoints.bricklink;
+        let host = if api.host_str() == Some("api.bricklink.com") {
+            "https://img.bricklink.com/ItemImage".to_owned()
+        } else {
+            format!("{}/img/ItemImage", api.origin().ascii_serialization())
+        };
+        Some(format!("{host}/{code}/{color}/{no}.png"))
     }
 
     /// Downloads a picture from a marketplace's image server: a raster type only (PNG, JPEG,

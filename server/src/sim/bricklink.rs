@@ -461,12 +461,18 @@ async fn notifications(State(sim): State<Sim>, caller: Caller) -> Response {
 }
 
 fn image_url(host: &str, kind: &str, no: &str, color: i64) -> String {
-    let code = if kind.eq_ignore_ascii_case("MINIFIG") {
-        "MN"
+    let (code, color) = if kind.eq_ignore_ascii_case("MINIFIG") {
+        ("MN", 0)
     } else {
-        "PN"
+        ("PN", color)
     };
-    format!("//{host}/img/ItemImage/{code}/{color}/{no}.png")
+    // As on BrickLink, a few older pictures are JPEGs: only the API knows their address.
+    let extension = if data::JPEG_PICTURES.contains(&no) {
+        "jpg"
+    } else {
+        "png"
+    };
+    format!("//{host}/img/ItemImage/{code}/{color}/{no}.{extension}")
 }
 
 async fn item(caller: Caller, Path((kind, no)): Path<(String, String)>) -> Response {

@@ -332,6 +332,9 @@ pub fn find_item(kind: &str, no: &str) -> Option<&'static Item> {
     }
 }
 
+/// Items whose picture is an older JPEG (`.jpg`): its address must be asked of the API.
+pub const JPEG_PICTURES: &[&str] = &["64567"];
+
 /// A price in ten-thousandths, the same for the same item, colour and condition.
 pub fn price(no: &str, color_id: i64, new: bool) -> i64 {
     let mut hash = 0xcbf2_9ce4_8422_2325u64;

@@ -11,9 +11,15 @@ use super::data;
 
 /// `GET /img/ItemImage/{code}/{color}/{file}`.
 pub async fn image(Path((_code, color, file)): Path<(String, i64, String)>) -> Response {
-    let Some(no) = file.strip_suffix(".png") else {
-        return StatusCode::NOT_FOUND.into_response();
+    let (no, jpeg) = match (file.strip_suffix(".png"), file.strip_suffix(".jpg")) {
+        (Some(no), _) => (no, false),
+        (None, Some(no)) => (no, true),
+        (None, None) => return StatusCode::NOT_FOUND.into_response(),
     };
+    // Each picture is at one address only, as on BrickLink: a JPEG item has no .png.
+    if data::JPEG_PICTURES.contains(&no) != jpeg {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     if data::find_item("PART", no).is_none() && data::find_item("MINIFIG", no).is_none() {
         return StatusCode::NOT_FOUND.into_response();
     }

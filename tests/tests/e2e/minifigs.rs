@@ -88,14 +88,15 @@ async fn adding_a_minifig_fetches_its_parts_concurrently_within_the_limit() {
         stats.max_in_flight <= 4,
         "never above BrickLink's limit: {stats:?}"
     );
-    // Item, parts, and per item and colour: picture address, new and used guides.
-    assert_eq!(catalog_calls(&app), 2 + 7 * 3, "{:?}", stats.calls);
+    // Item, parts, and per item and colour the new and used guides; the picture address only
+    // for the one picture (64567, an older JPEG) that is not where its derived address points.
+    assert_eq!(catalog_calls(&app), 2 + 7 * 2 + 1, "{:?}", stats.calls);
 
     let picture = app.api.get(&minifig.parts[0].image).await;
     assert_eq!(picture.status(), StatusCode::OK);
     assert_eq!(
         catalog_calls(&app),
-        2 + 7 * 3,
+        2 + 7 * 2 + 1,
         "the picture was fetched with the part"
     );
 }

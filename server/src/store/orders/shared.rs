@@ -1,0 +1,195 @@
+//! What the orders index shares between rows, each stored once: buyers, items (numbered, so
+//! per-item counts and flags are plain vectors), short texts; and a query's words matched once
+//! against them ([`Matcher`]).
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
+
+use app::Marketplace;
+
+use super::{
+    Row,
+    rows::{StoredItem, StoredRow},
+};
+
+/// A query's words matched once against what rows share, so that testing a row is a few
+/// lookups: a million rows share some tens of thousands of buyers and items.
+pub(super) struct Matcher<'q> {
+    pub(super) words: Vec<&'q str>,
+    /// Per word: whether it could be part of an order number (digits only).
+    pub(super) digits: Vec<bool>,
+    /// Per word and buyer id: whether the buyer's name or email holds it.
+    pub(super) buyers: Vec<Vec<bool>>,
+    /// Per word and item id: whether the item's number or name holds it.
+    pub(super) items: Vec<Vec<bool>>,
+}
+
+/// A buyer as orders name them, stored once however many orders are theirs.
+#[derive(Debug)]
+pub(super) struct Buyer {
+    pub(super) name: String,
+    /// Lower-cased name (the sort and search key) and email.
+    pub(super) name_key: String,
+    pub(super) email_key: String,
+    /// Its place in the interner: per-buyer flags of a query are plain vectors indexed by it.
+    pub(super) id: u32,
+}
+
+/// Buyers are the same buyer when their name and email are; the id is where it was put.
+impl PartialEq for Buyer {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.name, &self.email_key) == (&other.name, &other.email_key)
+    }
+}
+
+impl Eq for Buyer {}
+
+impl std::hash::Hash for Buyer {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.name, &self.email_key).hash(state);
+    }
+}
+
+/// A catalogue item as orders sell it, stored once however many orders hold it.
+#[derive(Debug, Default)]
+pub(super) struct Item {
+    pub(super) item_type: String,
+    pub(super) item_no: String,
+    pub(super) name: String,
+    pub(super) color_id: i64,
+    pub(super) color_name: Option<String>,
+    /// Lower-cased number and name, for search.
+    pub(super) no_key: String,
+    pub(super) name_key: String,
+}
+
+pub(super) type ItemKey = (String, String, i64);
+
+/// What rows share, each stored once: items (numbered in the order they were first seen, so
+/// counts over items are plain vectors), buyers, and short texts.
+#[derive(Default)]
+pub(super) struct Shared {
+    pub(super) item_ids: HashMap<ItemKey, u32>,
+    pub(super) items: Vec<Arc<Item>>,
+    /// Items numbered in memory but not yet stored (their upsert has not landed).
+    pub(super) unsaved: HashSet<u32>,
+    pub(super) buyers: HashSet<Arc<Buyer>>,
+    pub(super) texts: HashSet<Arc<str>>,
+}
+
+impl Shared {
+    /// The id of the item a line sold, numbering it when it is new (and unsaved until stored).
+    pub(super) fn item(&mut self, line: &app::OrderLine) -> u32 {
+        let key = (line.item_type.clone(), line.item_no.clone(), line.color_id);
+        if let Some(id) = self.item_ids.get(&key) {
+            return *id;
+        }
+        let id = u32::try_from(self.items.len()).unwrap_or(u32::MAX);
+        self.put_item(id, StoredItem::from_line(line));
+        self.unsaved.insert(id);
+        id
+    }
+
+    /// Puts an item at its id; ids never stored (an upsert that failed) stay empty.
+    pub(super) fn put_item(&mut self, id: u32, item: StoredItem) {
+        let at = id as usize;
+        while self.items.len() < at {
+            self.items.push(Arc::new(Item::default()));
+        }
+        let item = Item {
+            no_key: item.item_no.to_lowercase(),
+            name_key: item.name.to_lowercase(),
+            item_type: item.item_type,
+            item_no: item.item_no,
+            name: item.name,
+            color_id: item.color_id,
+            color_name: item.color_name,
+        };
+        self.item_ids.insert(
+            (item.item_type.clone(), item.item_no.clone(), item.color_id),
+            id,
+        );
+        if at < self.items.len() {
+            self.items[at] = Arc::new(item);
+        } else {
+            self.items.push(Arc::new(item));
+        }
+    }
+
+    /// The index row of a stored row.
+    pub(super) fn row(&mut self, marketplace: Marketplace, id: u64, stored: StoredRow) -> Row {
+        Row {
+            id,
+            ordered_at: stored.ordered_at,
+            changed_at: stored.changed_at,
+            total: app::Money(stored.total),
+            items: stored.items,
+            lots: stored.lots,
+            buyer: self.buyer(&stored.buyer, Some(&stored.email)),
+            currency: self.text(&stored.currency),
+            marketplace_status: self.text(&stored.marketplace_status),
+            marketplace,
+            status: stored.status,
+            filed: stored.filed,
+            sold: stored.sold.into_boxed_slice(),
+        }
+    }
+
+    pub(super) fn buyer(&mut self, name: &str, email: Option<&str>) -> Arc<Buyer> {
+        let buyer = Buyer {
+            name: name.to_owned(),
+            name_key: name.to_lowercase(),
+            email_key: email.unwrap_or_default().to_lowercase(),
+            id: u32::try_from(self.buyers.len()).unwrap_or(u32::MAX),
+        };
+        if let Some(known) = self.buyers.get(&buyer) {
+            return known.clone();
+        }
+        let buyer = Arc::new(buyer);
+        self.buyers.insert(buyer.clone());
+        buyer
+    }
+
+    pub(super) fn text(&mut self, text: &str) -> Arc<str> {
+        if let Some(known) = self.texts.get(text) {
+            return known.clone();
+        }
+        let text: Arc<str> = Arc::from(text);
+        self.texts.insert(text.clone());
+        text
+    }
+
+    /// The words (lower case) matched against every buyer and item.
+    pub(super) fn matcher<'q>(&self, words: &[&'q str]) -> Matcher<'q> {
+        Matcher {
+            words: words.to_vec(),
+            digits: words
+                .iter()
+                .map(|w| w.bytes().all(|b| b.is_ascii_digit()))
+                .collect(),
+            buyers: words
+                .iter()
+                .map(|word| {
+                    let mut holding = vec![false; self.buyers.len()];
+                    for b in &self.buyers {
+                        if let Some(slot) = holding.get_mut(b.id as usize) {
+                            *slot = b.name_key.contains(word) || b.email_key.contains(word);
+                        }
+                    }
+                    holding
+                })
+                .collect(),
+            items: words
+                .iter()
+                .map(|word| {
+                    self.items
+                        .iter()
+                        .map(|i| i.no_key.contains(word) || i.name_key.contains(word))
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+}
