@@ -160,8 +160,12 @@ pub fn write(
         with_secret_key,
         None,
     );
+    cleaned_up(out, written)
+}
+
+/// A failed backup (a full disk, say) leaves nothing half-written behind.
+fn cleaned_up(out: &Path, written: Result<Header, BackupError>) -> Result<Header, BackupError> {
     if written.is_err() {
-        // A failed backup (a full disk, say) leaves nothing half-written behind.
         for partial in [
             out.with_extension("body.partial"),
             out.with_extension("partial"),
@@ -196,15 +200,7 @@ pub fn salvage(
     check_room(&db, out)?;
     let mut cut = Vec::new();
     let written = write_parts(&db, &ids, data_dir, out, with_secret_key, Some(&mut cut));
-    if written.is_err() {
-        for partial in [
-            out.with_extension("body.partial"),
-            out.with_extension("partial"),
-        ] {
-            let _ = std::fs::remove_file(partial);
-        }
-    }
-    Ok((written?, cut))
+    Ok((cleaned_up(out, written)?, cut))
 }
 
 const MIB: u64 = 1024 * 1024;

@@ -32,7 +32,7 @@ pub fn decode_at<T: DeserializeOwned>(
 }
 
 /// A key as text when it is printable, else in hex.
-fn readable(key: &[u8]) -> String {
+pub(super) fn readable(key: &[u8]) -> String {
     if !key.is_empty() && key.iter().all(|b| b.is_ascii_graphic()) {
         String::from_utf8_lossy(key).into_owned()
     } else {

@@ -218,7 +218,7 @@ impl Orders {
             if stored.sold.iter().any(|(item, _)| *item as usize >= known) {
                 return Err(StoreError::Damaged {
                     tree: "orders".into(),
-                    key: key.iter().map(|b| format!("{b:02x}")).collect(),
+                    key: codec::readable(&key),
                     reason: "the row names an item that is not stored".into(),
                 });
             }
@@ -359,18 +359,6 @@ impl Orders {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         index.get(&user).map_or(0, BTreeMap::len)
-    }
-
-    /// Every list row of `user` (for dashboards and exports).
-    pub fn summaries(&self, user: UserId) -> Vec<OrderSummary> {
-        let index = self
-            .index
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        index
-            .get(&user)
-            .map(|rows| rows.values().map(Row::summary).collect())
-            .unwrap_or_default()
     }
 
     /// One page of `user`'s orders.

@@ -88,7 +88,7 @@ pub(super) fn decode<T: for<'de> Deserialize<'de>>(
 ) -> Result<T, StoreError> {
     postcard::from_bytes(bytes).map_err(|e| StoreError::Damaged {
         tree: String::from_utf8_lossy(&tree.name()).into_owned(),
-        key: key.iter().map(|b| format!("{b:02x}")).collect(),
+        key: codec::readable(key),
         reason: e.to_string(),
     })
 }
