@@ -19,7 +19,7 @@ build: ui
 ## something it is built from changed: an untouched dist/ keeps the server from re-embedding it,
 ## so a `make build` with nothing changed takes seconds.
 UI_SOURCES := $(shell find frontend app/src assets -type f 2>/dev/null) app/Cargo.toml \
-	Trunk.toml Cargo.toml Cargo.lock
+	Trunk.toml Cargo.toml Cargo.lock .cargo/config.toml
 ui: dist/index.html
 
 dist/index.html: $(UI_SOURCES)

@@ -73,6 +73,21 @@ pub async fn delete(path: &str) -> Result<(), ApiError> {
     send(Request::delete(path), None::<&()>).await.map(drop)
 }
 
+/// What `GET /readyz` says about the orders index: `Some(orders read so far)` while the
+/// server is still reading it after a start, `None` once it is done (or unknown).
+pub async fn orders_loading() -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Ready {
+        status: String,
+        #[serde(default)]
+        orders_read: u64,
+    }
+    // `/readyz` answers 503 while loading: read the body whatever the status.
+    let response = Request::get(app::routes::READYZ).send().await.ok()?;
+    let ready: Ready = response.json().await.ok()?;
+    (ready.status == "loading").then_some(ready.orders_read)
+}
+
 async fn send<B: Serialize>(
     request: RequestBuilder,
     body: Option<&B>,

@@ -20,7 +20,7 @@ use crate::{
     scheduler,
     services::Services,
     state::AppState,
-    store::Store,
+    store::{LoadState, Store},
 };
 
 /// How long running jobs get to finish at shutdown before they are put back.
@@ -39,7 +39,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let scheduler = scheduler::Scheduler::from_config(&config)?;
         let data_dir = config.data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open(&data_dir)).await??;
+        let store = tokio::task::spawn_blocking(move || Store::open_serving(&data_dir)).await??;
         demo_apart(&store, &config).await?;
         let pruned = store.sessions().prune_expired(OffsetDateTime::now_utc())?;
         let queue = Queue::open(&store, QueueConfig::default()).await?;
@@ -155,7 +155,33 @@ impl Application {
     ) -> anyhow::Result<()> {
         let data_dir = self.state.config.data_dir.clone();
         let router = http::router(self.state.clone());
-        self.state.services.queue.start();
+        // Jobs use the orders index: the workers start once it is read. A store whose index
+        // cannot be read (a damaged record) stops the server, naming the record.
+        let unreadable = {
+            let (orders, queue, stopping) = (
+                self.state.services.store.orders().clone(),
+                self.state.services.queue.clone(),
+                self.state.stopping.clone(),
+            );
+            let (failed, unreadable) = tokio::sync::oneshot::channel::<String>();
+            // A small store is read by now: its workers start before the first request.
+            if orders.load_state() == LoadState::Ready {
+                queue.start();
+            } else {
+                tokio::spawn(async move {
+                    tokio::select! {
+                        state = orders.loaded() => match state {
+                            LoadState::Failed(reason) => {
+                                let _ = failed.send(reason);
+                            }
+                            _ => queue.start(),
+                        },
+                        () = stopping.cancelled() => {}
+                    }
+                });
+            }
+            unreadable
+        };
         let config = &self.state.config;
         let limits = http::serve::Limits {
             header_timeout: std::time::Duration::from_secs(config.header_timeout_seconds.max(1)),
@@ -185,11 +211,15 @@ impl Application {
         );
         let stopping = self.state.stopping.clone();
         let queue = self.state.services.queue.clone();
+        let (unread_tx, unread_rx) = tokio::sync::oneshot::channel::<String>();
         http::serve::serve(self.listener, router, limits, async move {
             // A failed commit stops the queue; the server stops with it (fail-stop).
             tokio::select! {
                 () = shutdown => {}
                 () = queue.stopped() => {}
+                Ok(reason) = unreadable => {
+                    let _ = unread_tx.send(reason);
+                }
             }
             // Event streams never end by themselves; end them so shutdown can finish.
             stopping.cancel();
@@ -197,6 +227,9 @@ impl Application {
         .await;
         crate::control::remove(&data_dir);
         self.state.services.queue.shutdown(SHUTDOWN_GRACE).await;
+        if let Ok(reason) = unread_rx.await {
+            anyhow::bail!("stopped: {reason}");
+        }
         if let Some(reason) = self.state.services.queue.failure() {
             anyhow::bail!(
                 "stopped because the disk refused a write ({reason}); everything acknowledged \

@@ -315,8 +315,10 @@ async fn setup_code_shows_the_code_until_the_first_account_exists() {
     assert!(String::from_utf8_lossy(&after.stderr).contains("first account exists"));
 }
 
-/// A store with a damaged record no longer opens: the refusal names the tree and key, and
-/// `backup --salvage` still copies every byte (without reading the records) for repair.
+/// A store with a damaged record no longer opens: the refusal names the tree and key (`serve`
+/// listens first, reading its orders index in the background, then stops with the same
+/// words), and `backup --salvage` still copies every byte (without reading the records) for
+/// repair.
 #[test]
 fn a_damaged_store_is_named_and_salvaged() {
     let dir = tempfile::tempdir().unwrap();
@@ -371,6 +373,29 @@ fn a_damaged_store_is_named_and_salvaged() {
         String::from_utf8_lossy(&salvaged.stderr)
     );
     assert!(told.contains("without reading them"), "{told}");
+
+    let mut served = Served::start_with(
+        &data,
+        &[("BRICKDESK_LOG", "error")],
+        std::process::Stdio::piped(),
+    );
+    let mut stderr = served.child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut said = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut said);
+        let _ = tx.send(said);
+    });
+    let said = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("serve stops by itself on a damaged store");
+    let status = served.wait();
+    assert!(!status.success());
+    assert!(
+        said.contains("the orders record ff720000000000000001") && said.contains("--salvage"),
+        "{said}"
+    );
+
     let bytes = std::fs::read(&out).unwrap();
     let needle: &[u8] = b"damaged: {\"summary\": tru";
     assert!(

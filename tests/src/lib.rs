@@ -97,6 +97,8 @@ impl TestApp {
         let addr = app.local_addr().unwrap();
         let notify = app.notify_addr();
         let state = app.state().clone();
+        // The orders index is read in the background; a test starts from a ready server.
+        state.services.store.orders().loaded().await;
         let (tx, rx) = oneshot::channel();
         let handle = tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;

@@ -12,7 +12,7 @@ use crate::{
     api,
     components::{
         form::{ErrorNotice, Field, SuccessNotice},
-        format::relative,
+        format::{count, relative},
     },
     sse::use_live_events,
 };
@@ -237,7 +237,7 @@ fn Usage(view: Signal<Option<ConnectionView>>) -> impl IntoView {
         view.with(|v| {
             let usage = v.as_ref()?.usage.clone();
             let text = match (usage.daily_budget, usage.per_minute) {
-                (Some(budget), _) => format!("{} of {} API calls used today", thousands(usage.calls_today), thousands(budget)),
+                (Some(budget), _) => format!("{} of {} API calls used today", count(usage.calls_today.into()), count(budget.into())),
                 (None, Some(per_minute)) => format!("{} today · at most {per_minute} a minute", calls(usage.calls_today)),
                 (None, None) => format!("{} today", calls(usage.calls_today)),
             };
@@ -267,20 +267,8 @@ fn calls(n: u32) -> String {
     if n == 1 {
         "1 API call".into()
     } else {
-        format!("{} API calls", thousands(n))
+        format!("{} API calls", count(n.into()))
     }
-}
-
-fn thousands(n: u32) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[component]

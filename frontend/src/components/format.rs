@@ -81,3 +81,16 @@ pub fn date_time(at: OffsetDateTime) -> String {
         at.minute()
     )
 }
+
+/// A count with thousands separated: 1,234,567.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

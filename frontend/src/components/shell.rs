@@ -77,7 +77,38 @@ pub fn Shell(children: Children) -> impl IntoView {
                     </Show>
                 </div>
             </header>
+            <StartupNotice />
             <main class="page">{children()}</main>
         </div>
     }
+}
+
+/// Right after a start a large store's orders are still being read: lists, search and the
+/// dashboard wait for it. Says so, with how far it got, checking again every second.
+#[component]
+fn StartupNotice() -> impl IntoView {
+    let loading = RwSignal::new(None::<u64>);
+    check_loading(loading);
+    view! {
+        <Show when=move || loading.get().is_some()>
+            <p class="notice startup-notice" role="status" id="startup-notice">
+                "brickdesk has just started and is still reading its orders ("
+                {move || crate::components::format::count(loading.get().unwrap_or_default())}
+                " so far). Order lists, search and the dashboard show them when it is done; new orders are received meanwhile."
+            </p>
+        </Show>
+    }
+}
+
+fn check_loading(loading: RwSignal<Option<u64>>) {
+    leptos::task::spawn_local(async move {
+        let read = api::orders_loading().await;
+        loading.set(read);
+        if read.is_some() {
+            set_timeout(
+                move || check_loading(loading),
+                std::time::Duration::from_secs(1),
+            );
+        }
+    });
 }

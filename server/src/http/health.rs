@@ -3,7 +3,7 @@
 use axum::{Json, extract::State, http::StatusCode};
 use serde_json::{Value, json};
 
-use crate::state::AppState;
+use crate::{state::AppState, store::LoadState};
 
 /// `GET /healthz`: the process answers.
 pub async fn live() -> Json<Value> {
@@ -11,13 +11,17 @@ pub async fn live() -> Json<Value> {
 }
 
 /// `GET /readyz`: the store takes a durable write (a tiny record, flushed: a full disk or a
-/// failing one shows here) and the job workers run. `backups` says how fresh the newest
-/// scheduled backup is; a stale one does not make the server unready.
+/// failing one shows here), the orders index is read (`loading` with the orders read so far
+/// while it is: the server listens and takes pushes meanwhile) and the job workers run.
+/// `backups` says how fresh the newest scheduled backup is; a stale one does not make the
+/// server unready.
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let store = match state.services.store.probe().await {
         Ok(()) => None,
         Err(err) => Some(err.to_string()),
     };
+    let orders = state.services.store.orders().load_state();
+    let loading = matches!(orders, LoadState::Loading { .. });
     let workers = state.services.queue.is_running();
     let failure = state.services.queue.failure();
     let now = time::OffsetDateTime::now_utc();
@@ -27,17 +31,30 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             .await
             .unwrap_or_default()
     };
-    let ok = store.is_none() && workers;
-    let body = json!({
-        "status": if ok { "ready" } else { "unavailable" },
+    let ok = store.is_none() && workers && orders == LoadState::Ready;
+    let mut body = json!({
+        "status": match (ok, loading) {
+            (true, _) => "ready",
+            (false, true) => "loading",
+            (false, false) => "unavailable",
+        },
         "store": store.as_deref().unwrap_or("ok"),
-        "workers": match (&failure, workers) {
-            (Some(reason), _) => format!("stopped: {reason}"),
-            (None, true) => "running".to_owned(),
-            (None, false) => "stopped".to_owned(),
+        "orders": match &orders {
+            LoadState::Ready => "ready".to_owned(),
+            LoadState::Loading { orders } => format!("loading: {orders} orders read"),
+            LoadState::Failed(reason) => format!("failed: {reason}"),
+        },
+        "workers": match (&failure, workers, loading) {
+            (Some(reason), _, _) => format!("stopped: {reason}"),
+            (None, true, _) => "running".to_owned(),
+            (None, false, true) => "waiting for the orders index".to_owned(),
+            (None, false, false) => "stopped".to_owned(),
         },
         "backups": backups,
     });
+    if let LoadState::Loading { orders } = orders {
+        body["orders_read"] = json!(orders);
+    }
     let status = if ok {
         StatusCode::OK
     } else {

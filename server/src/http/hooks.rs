@@ -143,6 +143,7 @@ async fn notified(
     // BrickOwl numbers orders upwards: one this store can have is stored already or newer than
     // the oldest stored one.
     let orders = state.services.store.orders();
+    orders.loaded().await;
     if orders
         .lowest_id(user, Marketplace::BrickOwl)
         .is_some_and(|lowest| id < lowest)

@@ -74,9 +74,10 @@ pub async fn list(
         page: query.page.unwrap_or(1),
         per_page: query.per_page.unwrap_or(50),
     };
-    Ok(ApiJson(
-        state.services.store.orders().list(current.user.id, &filter),
-    ))
+    let orders = state.services.store.orders();
+    // At start the index may still be read: wait for it without holding a thread.
+    orders.loaded().await;
+    Ok(ApiJson(orders.list(current.user.id, &filter)))
 }
 
 fn marketplace(path: &str) -> Result<Marketplace, ApiError> {

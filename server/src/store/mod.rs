@@ -23,7 +23,7 @@ pub use catalog::Catalog;
 pub use connections::{ConnectionRecord, Connections};
 pub use ids::Ids;
 pub use minifigs::Minifigs;
-pub use orders::{OrderFilter, Orders, Upserted};
+pub use orders::{LoadState, OrderFilter, Orders, Upserted};
 pub use sessions::{SessionRecord, Sessions};
 pub use users::{NewUser, UserRecord, Users};
 
@@ -166,8 +166,29 @@ impl Store {
         Self::open(data_dir)
     }
 
-    /// Opens (creating if needed) the database under `data_dir/db`, checking the schema version.
+    /// Opens (creating if needed) the database under `data_dir/db`, checking the schema version,
+    /// and reads the orders index before it returns (a damaged record is refused here).
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let store = Self::open_unread(data_dir)?;
+        store.orders.read_index()?;
+        Ok(store)
+    }
+
+    /// As [`Store::open`], but the orders index is read by a thread of its own after this
+    /// returns, so a server listens at once whatever the store's size; what needs the index
+    /// waits for it ([`Orders::loaded`], [`Orders::load_state`]).
+    pub fn open_serving(data_dir: &Path) -> Result<Self, StoreError> {
+        let store = Self::open_unread(data_dir)?;
+        let orders = store.orders.clone();
+        std::thread::spawn(move || {
+            if let Err(err) = orders.read_index() {
+                tracing::error!(%err, "cannot read the orders index");
+            }
+        });
+        Ok(store)
+    }
+
+    fn open_unread(data_dir: &Path) -> Result<Self, StoreError> {
         let mut dirs = std::fs::DirBuilder::new();
         dirs.recursive(true);
         // What is created here is the seller's alone.

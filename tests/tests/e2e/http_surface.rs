@@ -14,8 +14,12 @@ async fn health_and_readiness_answer() {
     assert_eq!(ready.status(), StatusCode::OK);
     let ready: serde_json::Value = ready.json();
     assert_eq!(
-        (ready["status"].as_str(), ready["workers"].as_str()),
-        (Some("ready"), Some("running"))
+        (
+            ready["status"].as_str(),
+            ready["orders"].as_str(),
+            ready["workers"].as_str()
+        ),
+        (Some("ready"), Some("ready"), Some("running"))
     );
 }
 

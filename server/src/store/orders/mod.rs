@@ -1,8 +1,10 @@
 //! Orders per user and marketplace. The `orders` tree holds each order in full (key: user id |
-//! marketplace tag | order id); a compact in-memory index of the list rows, rebuilt at open,
-//! answers filtered, sorted, searched and paged lists without touching the disk. Upserts are
-//! idempotent: the same order fetched twice changes nothing.
+//! marketplace tag | order id); a compact in-memory index of the list rows, rebuilt at open
+//! (in the background when serving: `load.rs`), answers filtered, sorted, searched and paged
+//! lists without touching the disk. Upserts are idempotent: the same order fetched twice
+//! changes nothing.
 
+mod load;
 mod rows;
 mod search;
 mod shared;
@@ -10,7 +12,7 @@ mod stats;
 
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::{Arc, Mutex, RwLock},
+    sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
 };
 
 use app::{
@@ -20,6 +22,8 @@ use app::{
 use time::OffsetDateTime;
 
 use super::{StoreError, codec, keys};
+use load::Load;
+pub use load::LoadState;
 pub use rows::build as build_index_trees;
 use rows::{StoredItem, StoredRow};
 pub use search::{BuyerMatch, ItemMatch, OrderMatches, text_score};
@@ -145,6 +149,7 @@ pub struct Orders {
     index: Arc<RwLock<HashMap<UserId, UserRows>>>,
     shared: Arc<Mutex<Shared>>,
     revisions: super::Revisions,
+    load: Arc<Load>,
 }
 
 fn numeric(order_id: &str) -> Result<u64, StoreError> {
@@ -160,10 +165,7 @@ fn key(user: UserId, marketplace: Marketplace, id: u64) -> Vec<u8> {
 }
 
 /// The order as the index stores it, and the items it sold that are not stored yet.
-fn stored(detail: &OrderDetail, shared: &Mutex<Shared>) -> (StoredRow, Vec<(u32, Vec<u8>)>) {
-    let mut shared = shared
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+fn stored(detail: &OrderDetail, shared: &mut Shared) -> (StoredRow, Vec<(u32, Vec<u8>)>) {
     let row = rows::stored_row(detail, |line| shared.item(line));
     let unsaved = row
         .sold
@@ -200,21 +202,48 @@ fn parse_key(key: &[u8]) -> Result<(UserId, Marketplace, u64), StoreError> {
 }
 
 impl Orders {
-    /// Opens the orders and builds the index from the stored rows and items (never from the
-    /// full orders: see `rows.rs`).
+    /// Opens the orders with an index still to be read ([`Orders::read_index`]); whatever
+    /// needs it waits until then.
     pub(super) fn open(db: &sled::Db, revisions: super::Revisions) -> Result<Self, StoreError> {
-        let tree = db.open_tree("orders")?;
+        Ok(Self {
+            tree: db.open_tree("orders")?,
+            index: Arc::default(),
+            shared: Arc::default(),
+            revisions,
+            load: Arc::new(Load::new()),
+        })
+    }
+
+    /// Reads the index from the stored rows and items (never from the full orders: see
+    /// `rows.rs`) and opens the gate, also when it fails (a damaged record, named).
+    pub fn read_index(&self) -> Result<(), StoreError> {
+        match self.read_rows() {
+            Ok((index, shared)) => {
+                *self.index.write().unwrap_or_else(PoisonError::into_inner) = index;
+                *self.shared.lock().unwrap_or_else(PoisonError::into_inner) = shared;
+                self.load.end(None);
+                Ok(())
+            }
+            Err(err) => {
+                self.load.end(Some(err.to_string()));
+                Err(err)
+            }
+        }
+    }
+
+    fn read_rows(&self) -> Result<(HashMap<UserId, UserRows>, Shared), StoreError> {
+        let tree = &self.tree;
         let mut shared = Shared::default();
         for entry in tree.scan_prefix(rows::ITEMS) {
             let (key, value) = entry?;
-            shared.put_item(rows::item_id(&key)?, rows::decode(&tree, &key, &value)?);
+            shared.put_item(rows::item_id(&key)?, rows::decode(tree, &key, &value)?);
         }
         let known = shared.items.len();
         let mut index: HashMap<UserId, UserRows> = HashMap::new();
-        for entry in tree.scan_prefix(rows::ROWS) {
+        for (read, entry) in (1..).zip(tree.scan_prefix(rows::ROWS)) {
             let (key, value) = entry?;
             let (user, marketplace, id) = parse_key(&key[rows::ROWS.len()..])?;
-            let stored: StoredRow = rows::decode(&tree, &key, &value)?;
+            let stored: StoredRow = rows::decode(tree, &key, &value)?;
             if stored.sold.iter().any(|(item, _)| *item as usize >= known) {
                 return Err(StoreError::Damaged {
                     tree: "orders".into(),
@@ -227,13 +256,39 @@ impl Orders {
                 .entry(user)
                 .or_default()
                 .insert((marketplace, id), row);
+            if read % 4096 == 0 {
+                self.load.progress(read);
+            }
         }
-        Ok(Self {
-            tree,
-            index: Arc::new(RwLock::new(index)),
-            shared: Arc::new(Mutex::new(shared)),
-            revisions,
-        })
+        Ok((index, shared))
+    }
+
+    /// How far reading the index got.
+    pub fn load_state(&self) -> LoadState {
+        self.load.state()
+    }
+
+    /// Resolves once the index is read (or could not be), without holding a thread: async
+    /// callers await this before they use the index.
+    pub async fn loaded(&self) -> LoadState {
+        self.load.ended().await
+    }
+
+    /// The index, once read.
+    fn rows(&self) -> RwLockReadGuard<'_, HashMap<UserId, UserRows>> {
+        self.load.wait();
+        self.index.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn rows_mut(&self) -> RwLockWriteGuard<'_, HashMap<UserId, UserRows>> {
+        self.load.wait();
+        self.index.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What rows share, once read.
+    fn shared(&self) -> MutexGuard<'_, Shared> {
+        self.load.wait();
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Stores the order as fetched; `Unchanged` when it is what was stored (apart from the
@@ -244,10 +299,10 @@ impl Orders {
         let record_key = key(user, marketplace, id);
         // Upserts of one store run one at a time under the index lock, so the stored order and
         // its index row always hold the same, winning, copy.
-        let mut index = self
-            .index
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut index = self.rows_mut();
+        if let LoadState::Failed(reason) = self.load.state() {
+            return Err(StoreError::Corrupt(reason));
+        }
         let current = self.tree.get(&record_key)?;
         let outcome = match &current {
             None => Upserted::New,
@@ -267,7 +322,7 @@ impl Orders {
         };
         // Upserts run one at a time under the index lock: what `current` read is still stored.
         drop(current);
-        let (stored, new_items) = stored(detail, &self.shared);
+        let (stored, new_items) = stored(detail, &mut self.shared());
         // The order, its row and the items it sold first seen: one atomic batch.
         let mut batch = sled::Batch::default();
         for (id, bytes) in &new_items {
@@ -276,10 +331,7 @@ impl Orders {
         batch.insert(rows::row_key(&record_key), rows::encode(&stored));
         batch.insert(record_key.as_slice(), codec::encode(detail));
         self.tree.apply_batch(batch)?;
-        let mut shared = self
-            .shared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut shared = self.shared();
         for (item, _) in &new_items {
             shared.unsaved.remove(item);
         }
@@ -320,10 +372,7 @@ impl Orders {
         user: UserId,
         marketplace: Marketplace,
     ) -> HashMap<String, (OffsetDateTime, String, OrderStatus)> {
-        let index = self
-            .index
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let index = self.rows();
         index
             .get(&user)
             .map(|rows| {
@@ -341,10 +390,7 @@ impl Orders {
 
     /// The lowest id among `user`'s stored orders on `marketplace`, if any.
     pub fn lowest_id(&self, user: UserId, marketplace: Marketplace) -> Option<u64> {
-        let index = self
-            .index
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let index = self.rows();
         index.get(&user).and_then(|rows| {
             rows.range((marketplace, 0)..=(marketplace, u64::MAX))
                 .next()
@@ -354,10 +400,7 @@ impl Orders {
 
     /// How many orders `user` has.
     pub fn count(&self, user: UserId) -> usize {
-        let index = self
-            .index
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let index = self.rows();
         index.get(&user).map_or(0, BTreeMap::len)
     }
 
@@ -365,17 +408,9 @@ impl Orders {
     pub fn list(&self, user: UserId, filter: &OrderFilter) -> OrderList {
         let query = filter.query.as_deref().unwrap_or_default().to_lowercase();
         let words: Vec<&str> = query.split_whitespace().collect();
-        let matcher = (!words.is_empty()).then(|| {
-            self.shared
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .matcher(&words)
-        });
+        let matcher = (!words.is_empty()).then(|| self.shared().matcher(&words));
         let (from, to) = (filter.from.map(nanos), filter.to.map(nanos));
-        let index = self
-            .index
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let index = self.rows();
         let mut hits: Vec<&Row> = index
             .get(&user)
             .into_iter()

@@ -137,17 +137,11 @@ impl Orders {
         if words.is_empty() {
             return OrderMatches::default();
         }
-        let index = self
-            .index
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let index = self.rows();
         // Items are shared between orders: score each distinct one once, up front (0: no
         // match), then count orders per item id.
         let (mut matching, matcher, buyer_scores) = {
-            let shared = self
-                .shared
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let shared = self.shared();
             let matching: Vec<(u32, Option<Arc<Item>>, u32)> = shared
                 .items
                 .iter()

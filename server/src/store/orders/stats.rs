@@ -17,19 +17,11 @@ impl Orders {
     pub fn stats(&self, user: UserId, now: OffsetDateTime, top: usize) -> OrderStats {
         let today = now.date();
         let first = today - Duration::days(CHART_DAYS as i64 - 1);
-        let index = self
-            .index
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let index = self.rows();
         let mut needs = NeedsAction::default();
         // A shop has a store or two: a short list beats hashing a currency per order.
         let mut stores: Vec<StoreDays> = Vec::new();
-        let items: Vec<Arc<Item>> = self
-            .shared
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .items
-            .clone();
+        let items: Vec<Arc<Item>> = self.shared().items.clone();
         // Pieces and orders per item id.
         let mut sold: Vec<(u64, u32)> = vec![(0, 0); items.len()];
         for s in index.get(&user).into_iter().flat_map(BTreeMap::values) {

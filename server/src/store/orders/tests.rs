@@ -222,6 +222,44 @@ fn the_index_is_rebuilt_when_the_store_opens_again() {
     );
 }
 
+/// A serving store listens before its index is read: reads wait for the index (never an
+/// empty list), and a damaged row fails the load, named, and refuses upserts.
+#[tokio::test]
+async fn a_serving_store_reads_its_index_in_the_background() {
+    let dir = tempfile::tempdir().expect("dir");
+    {
+        let store = Store::open(dir.path()).expect("store");
+        for id in 1..=300 {
+            let o = order(Marketplace::BrickLink, id, "anna", OrderStatus::Paid, 1);
+            store.orders().upsert(ANNA, &o).expect("ok");
+        }
+        store.flush_blocking().expect("flush");
+    }
+    {
+        let store = Store::open_serving(dir.path()).expect("store");
+        // Whatever the thread has done by now, a read sees every order.
+        assert_eq!(store.orders().list(ANNA, &filter()).total, 300);
+        assert_eq!(store.orders().loaded().await, LoadState::Ready);
+        assert_eq!(store.orders().load_state(), LoadState::Ready);
+        let rows = store.db().open_tree("orders").expect("tree");
+        let mut key = rows::ROWS.to_vec();
+        key.extend_from_slice(&super::key(ANNA, Marketplace::BrickLink, 7));
+        rows.insert(key, &b"not a row"[..]).expect("insert");
+        store.flush_blocking().expect("flush");
+    }
+    let store = Store::open_serving(dir.path()).expect("opens; the index is read later");
+    let LoadState::Failed(reason) = store.orders().loaded().await else {
+        panic!("a damaged row fails the load");
+    };
+    assert!(
+        reason.contains("the orders record ff72000000000000000101") && reason.contains("--salvage"),
+        "{reason}"
+    );
+    let another = order(Marketplace::BrickLink, 301, "anna", OrderStatus::Paid, 1);
+    assert!(store.orders().upsert(ANNA, &another).is_err());
+    assert!(Store::open(dir.path()).is_err(), "a plain open refuses it");
+}
+
 #[test]
 fn stats_count_sales_per_store_and_window_and_what_waits() {
     let dir = tempfile::tempdir().expect("dir");
