@@ -46,22 +46,46 @@ impl Condition {
     }
 }
 
-/// Both price guides of an item in one colour: average sold price, new and used.
+/// The price guides of an item in one colour: average sold price, new and used. Each guide
+/// is asked for only when it is shown (the wanted condition's, and the other one when nothing
+/// sold in it), so one may not be asked yet.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Prices {
     pub new: Option<Money>,
     pub used: Option<Money>,
     /// ISO code of both amounts.
     pub currency: Option<String>,
+    /// Whether the new guide was asked for (`new` empty then means nothing sold new). Prices
+    /// stored before guides were asked one at a time had both.
+    #[serde(default = "asked_before")]
+    pub new_asked: bool,
+    #[serde(default = "asked_before")]
+    pub used_asked: bool,
+}
+
+fn asked_before() -> bool {
+    true
 }
 
 impl Prices {
     /// The price of one piece in `condition`, falling back to the other condition when nothing
-    /// sold in this one.
+    /// sold in this one; `None` also while the condition's guide is not asked yet.
     pub fn per_piece(&self, condition: Condition) -> Option<Money> {
+        if !self.has(condition) {
+            return None;
+        }
         match condition {
             Condition::New => self.new.or(self.used),
             Condition::Used => self.used.or(self.new),
+        }
+    }
+
+    /// Whether what [`Prices::per_piece`] shows for `condition` is known: its guide was asked
+    /// for, and the other one too when nothing sold in it.
+    pub fn has(&self, condition: Condition) -> bool {
+        match condition {
+            Condition::New => self.new_asked && (self.new.is_some() || self.used_asked),
+            Condition::Used => self.used_asked && (self.used.is_some() || self.new_asked),
         }
     }
 }
@@ -426,6 +450,8 @@ mod tests {
                 new: new.map(Money),
                 used: used.map(Money),
                 currency: Some("USD".into()),
+                new_asked: true,
+                used_asked: true,
             }),
             image: String::new(),
         }
@@ -447,6 +473,40 @@ mod tests {
         assert_eq!(totals.complete, 0);
         assert_eq!(totals.currency.as_deref(), Some("USD"));
         assert_eq!(totals.percent_collected(), 25);
+    }
+
+    /// A guide not asked yet is no price; one asked with nothing sold falls back to the other
+    /// condition only once that one is asked too. Prices stored before carry both.
+    #[test]
+    fn a_guide_not_asked_is_no_price_yet() {
+        let only_new = Prices {
+            new: Some(Money(1_0000)),
+            used: None,
+            currency: Some("USD".into()),
+            new_asked: true,
+            used_asked: false,
+        };
+        assert_eq!(only_new.per_piece(Condition::New), Some(Money(1_0000)));
+        assert!(!only_new.has(Condition::Used));
+        assert_eq!(only_new.per_piece(Condition::Used), None);
+        let nothing_sold_new = Prices {
+            new: None,
+            ..only_new
+        };
+        assert!(
+            !nothing_sold_new.has(Condition::New),
+            "the used guide is still to ask"
+        );
+        let both = Prices {
+            used: Some(Money(4000)),
+            used_asked: true,
+            ..nothing_sold_new
+        };
+        assert_eq!(both.per_piece(Condition::New), Some(Money(4000)));
+        let before: Prices =
+            serde_json::from_str(r#"{"new": 5000, "used": null, "currency": "EUR"}"#).unwrap();
+        assert!(before.has(Condition::Used) && before.has(Condition::New));
+        assert_eq!(before.per_piece(Condition::Used), Some(Money(5000)));
     }
 
     #[test]

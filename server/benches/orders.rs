@@ -282,11 +282,17 @@ async fn webhook_benchmark() {
     );
 }
 
+/// `BRICKDESK_BENCH_IMPORT_ORDERS` orders (default 10,000) of 20 lines imported by the release
+/// binary: time, peak RSS, and RSS once the import is over.
 async fn import_benchmark() {
+    let count: usize = std::env::var("BRICKDESK_BENCH_IMPORT_ORDERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
     let sim = SimServer::start(
         Sim::new(&SimConfig {
             accounts: 1,
-            bricklink_orders: 10_000,
+            bricklink_orders: count,
             brickowl_orders: 0,
             lines: Some(20),
             ..SimConfig::default()
@@ -301,7 +307,7 @@ async fn import_benchmark() {
         .arg(dir.path())
         .env("BRICKDESK_LOG", "error")
         .env("BRICKDESK_POLL_CRON", "")
-        .env("BRICKDESK_BRICKLINK_DAILY_CALLS", "100000")
+        .env("BRICKDESK_BRICKLINK_DAILY_CALLS", "1000000")
         .env("BRICKDESK_BRICKLINK_BASE_URL", sim.bricklink_url())
         .env("BRICKDESK_BRICKOWL_BASE_URL", sim.brickowl_url())
         .stdout(Stdio::piped())
@@ -345,27 +351,31 @@ async fn import_benchmark() {
             .json()
             .await
             .unwrap();
-        if list["total"].as_u64() == Some(10_000) {
+        if list["total"].as_u64() == Some(count as u64) {
             break;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(600),
+            started.elapsed() < Duration::from_secs(3600),
             "import stuck at {list}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let took = started.elapsed();
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-    let peak = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .map(str::trim)
-        .unwrap_or("unknown")
-        .to_owned();
+    let memory = |field: &str| {
+        std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .map_or_else(|| "unknown".to_owned(), |v| v.trim().to_owned())
+    };
+    let peak = memory("VmHWM:");
+    // Once the last jobs have ended, what the import leaves behind.
+    tokio::time::sleep(Duration::from_secs(10)).await;
     println!(
-        "import of 10,000 orders x 20 lines: {:.1} s (from saving the keys), peak RSS {peak}",
-        took.as_secs_f64()
+        "import of {count} orders x 20 lines: {:.1} s (from saving the keys), peak RSS {peak}, \
+         RSS 10 s after {}",
+        took.as_secs_f64(),
+        memory("VmRSS:")
     );
     let _ = child.kill();
     let _ = child.wait();

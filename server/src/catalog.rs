@@ -6,7 +6,7 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use app::{Prices, UserId};
+use app::{Condition, Money, Prices, UserId};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use time::OffsetDateTime;
 
@@ -42,6 +42,22 @@ pub struct SubsetPart {
     pub name: String,
     pub color_id: i64,
     pub quantity: u32,
+}
+
+/// A catalogue item in one colour: what a price guide is asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemColor<'a> {
+    /// `PART`, `MINIFIG`, ...
+    pub kind: &'a str,
+    pub no: &'a str,
+    pub color_id: i64,
+}
+
+/// A sold price guide's average as brickdesk keeps it: no price when nothing sold.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Average {
+    price: Option<Money>,
+    currency: Option<String>,
 }
 
 /// The cache; cheap to clone.
@@ -123,47 +139,74 @@ impl Catalog {
         .await
     }
 
-    /// The average sold prices, new and used, of an item in one colour (two calls at once when
-    /// not cached). A guide BrickLink does not have is an empty price, not an error.
+    /// The average sold prices of an item in one colour in `conditions` (each price guide
+    /// one call, at once, when not cached), and the other condition's only when nothing sold
+    /// in a wanted one (the price shown then falls back to it). A guide BrickLink does not
+    /// have is an empty price, not an error. A guide already cached is included either way.
     pub async fn prices(
         &self,
         client: &BrickLink,
         user: UserId,
-        kind: &str,
-        no: &str,
-        color_id: i64,
+        item: &ItemColor<'_>,
+        conditions: &[Condition],
         priority: Priority,
     ) -> Result<Prices, Arc<MarketplaceError>> {
-        let kind = kind.to_ascii_uppercase();
+        let kind = item.kind.to_ascii_uppercase();
+        let item = ItemColor {
+            kind: &kind,
+            ..*item
+        };
+        let guide = |condition: Condition| self.average(client, user, &item, condition, priority);
+        let first =
+            futures_util::future::try_join_all(conditions.iter().map(|c| guide(*c))).await?;
+        let unsold: Vec<Condition> = conditions
+            .iter()
+            .zip(&first)
+            .filter(|(_, average)| average.price.is_none())
+            .map(|(c, _)| other(*c))
+            .filter(|c| !conditions.contains(c))
+            .collect();
+        for condition in unsold {
+            guide(condition).await?;
+        }
+        Ok(self
+            .peek_prices(user, &kind, item.no, item.color_id)
+            .await
+            .unwrap_or_default())
+    }
+
+    /// One price guide's average, cached (`item.kind` in upper case).
+    async fn average(
+        &self,
+        client: &BrickLink,
+        user: UserId,
+        item: &ItemColor<'_>,
+        condition: Condition,
+        priority: Priority,
+    ) -> Result<Average, Arc<MarketplaceError>> {
+        let ItemColor { kind, no, color_id } = *item;
         self.cached(
-            prices_key(user, &kind, no, color_id),
+            prices_key(user, kind, no, color_id, condition),
             PRICE_MAX_AGE,
             async {
-                let guide = |condition: &'static str| {
-                    let kind = kind.clone();
-                    async move {
-                        match client
-                            .price_guide(&kind, no, color_id, GuideType::Sold, condition, priority)
-                            .await
-                        {
-                            Ok(guide) => Ok(Some(guide)),
-                            Err(MarketplaceError::NotFound(_)) => Ok(None),
-                            Err(err) => Err(err),
-                        }
-                    }
-                };
-                let (new, used) = tokio::try_join!(guide("N"), guide("U"))?;
-                let average = |g: &Option<crate::marketplace::bricklink::wire::PriceGuide>| {
-                    g.as_ref().map(|g| g.avg_price).filter(|p| p.0 > 0)
-                };
-                Ok(Prices {
-                    new: average(&new),
-                    used: average(&used),
-                    currency: new
-                        .as_ref()
-                        .or(used.as_ref())
-                        .map(|g| g.currency_code.clone()),
-                })
+                match client
+                    .price_guide(
+                        kind,
+                        no,
+                        color_id,
+                        GuideType::Sold,
+                        condition.code(),
+                        priority,
+                    )
+                    .await
+                {
+                    Ok(guide) => Ok(Average {
+                        price: Some(guide.avg_price).filter(|p| p.0 > 0),
+                        currency: Some(guide.currency_code),
+                    }),
+                    Err(MarketplaceError::NotFound(_)) => Ok(Average::default()),
+                    Err(err) => Err(err),
+                }
             },
         )
         .await
@@ -199,7 +242,8 @@ impl Catalog {
         self.peek(&subsets_key(no), ITEM_MAX_AGE).await
     }
 
-    /// Cached prices, without asking BrickLink.
+    /// The prices cached for an item in one colour, without asking BrickLink: `None` when
+    /// neither guide is.
     pub async fn peek_prices(
         &self,
         user: UserId,
@@ -207,11 +251,29 @@ impl Catalog {
         no: &str,
         color_id: i64,
     ) -> Option<Prices> {
-        self.peek(
-            &prices_key(user, &kind.to_ascii_uppercase(), no, color_id),
-            PRICE_MAX_AGE,
-        )
-        .await
+        let kind = kind.to_ascii_uppercase();
+        let (new_key, used_key) = (
+            prices_key(user, &kind, no, color_id, Condition::New),
+            prices_key(user, &kind, no, color_id, Condition::Used),
+        );
+        let (new, used) = tokio::join!(
+            self.peek::<Average>(&new_key, PRICE_MAX_AGE),
+            self.peek::<Average>(&used_key, PRICE_MAX_AGE),
+        );
+        if new.is_none() && used.is_none() {
+            return None;
+        }
+        let currency = [&new, &used]
+            .into_iter()
+            .flatten()
+            .find_map(|a| a.currency.clone());
+        Some(Prices {
+            currency,
+            new_asked: new.is_some(),
+            used_asked: used.is_some(),
+            new: new.and_then(|a| a.price),
+            used: used.and_then(|a| a.price),
+        })
     }
 
     async fn peek<T: DeserializeOwned>(&self, key: &str, max_age: Duration) -> Option<T> {
@@ -272,12 +334,22 @@ fn subsets_key(no: &str) -> String {
     format!("subsets/MINIFIG/{}", no.to_ascii_lowercase())
 }
 
-fn prices_key(user: UserId, kind: &str, no: &str, color_id: i64) -> String {
+/// One guide per key (`price/`, since prices were asked one condition at a time; entries
+/// under the older `prices/` held both and are no longer read).
+fn prices_key(user: UserId, kind: &str, no: &str, color_id: i64, condition: Condition) -> String {
     format!(
-        "prices/{}/{kind}/{}/{color_id}",
+        "price/{}/{kind}/{}/{color_id}/{}",
         user.0,
-        no.to_ascii_lowercase()
+        no.to_ascii_lowercase(),
+        condition.code()
     )
+}
+
+fn other(condition: Condition) -> Condition {
+    match condition {
+        Condition::New => Condition::Used,
+        Condition::Used => Condition::New,
+    }
 }
 
 fn image_key(kind: &str, no: &str, color_id: i64) -> String {

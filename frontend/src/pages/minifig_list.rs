@@ -444,7 +444,9 @@ fn PartRow(part: MinifigPart, list_id: ListId, id: MinifigId, shared: Shared) ->
                 .unwrap_or(""),
         )
     });
-    let loading = part.prices.is_none();
+    // Loading until the guide of the part's condition is there (a condition just changed asks
+    // for its own guide in the background).
+    let loading = !part.prices.as_ref().is_some_and(|p| p.has(part.condition));
     let color_id = part.color_id;
     let colors = move || {
         shared.colors.with(|all| {

@@ -4,9 +4,9 @@
 //! cache, or 202 with the job that fills it.
 
 use app::{
-    CatalogMinifig, CatalogPart, Color, ItemType, ListId, ListSummary, ListUpdate, Marketplace,
-    MinifigId, MinifigList, MinifigQueued, MinifigUpdate, NewList, NewMinifig, PartUpdate,
-    PartialMinifig, Prices, Queued, UserId, events::LiveEvent, minifigs,
+    CatalogMinifig, CatalogPart, Color, Condition, ItemType, ListId, ListSummary, ListUpdate,
+    Marketplace, MinifigId, MinifigList, MinifigQueued, MinifigUpdate, NewList, NewMinifig,
+    PartUpdate, PartialMinifig, Prices, Queued, UserId, events::LiveEvent, minifigs,
 };
 use axum::{
     extract::{Path, State},
@@ -232,6 +232,7 @@ pub async fn update_minifig(
         .as_deref()
         .map(|n| minifigs::text("notes", Some(n), true))
         .transpose()?;
+    let mut refetch = false;
     let updated = state
         .services
         .store
@@ -245,9 +246,22 @@ pub async fn update_minifig(
             }
             if let Some(condition) = update.condition {
                 m.condition = condition;
+                // Only the guides shown were asked for: this condition may need its own.
+                refetch = m.prices.as_ref().is_some_and(|p| !p.has(condition));
+                if refetch {
+                    m.fetch = app::FetchState::Loading { done: 0, total: 0 };
+                }
             }
         })?
         .ok_or(ApiError::NotFound)?;
+    if refetch {
+        let input = fetch_minifig::Input {
+            user: current.user.id,
+            no: updated.bricklink_id.clone(),
+            target: Some((list, minifig)),
+        };
+        jobs::enqueue::<FetchMinifig>(&state.services.queue, &input).await?;
+    }
     Ok(ApiJson(decorated(&state.services.store, updated)))
 }
 
@@ -271,7 +285,8 @@ pub async fn delete_minifig(
 }
 
 /// `PUT .../parts/{part_id}`: collected, needed, colour, condition. A new colour clears the
-/// part's prices and queues the fetch of that colour's picture and prices.
+/// part's prices and queues the fetch of that colour's picture and prices; a condition whose
+/// price guide was not asked for yet queues that.
 pub async fn update_part(
     State(state): State<AppState>,
     current: CurrentUser,
@@ -297,14 +312,14 @@ pub async fn update_part(
         require_bricklink(&state, user)?;
     }
     let mut found = false;
-    let mut recolored = false;
+    let mut refetch = false;
     let updated = state
         .services
         .store
         .minifigs()
         .update_minifig(user, list, minifig, |m| {
             found = false;
-            recolored = false;
+            refetch = false;
             let Some(row) = m.parts.iter_mut().find(|p| p.id == part) else {
                 return;
             };
@@ -318,6 +333,8 @@ pub async fn update_part(
             row.quantity_collected = row.quantity_collected.min(row.quantity_needed);
             if let Some(condition) = update.condition {
                 row.condition = condition;
+                // Only the guides shown were asked for: another condition may need its own.
+                refetch |= row.prices.as_ref().is_some_and(|p| !p.has(condition));
             }
             if let Some(color) = update.color_id
                 && color != row.color_id
@@ -325,9 +342,9 @@ pub async fn update_part(
                 row.color_id = color;
                 row.prices = None;
                 row.image = app::routes::image(&row.item_type, &row.item_no, color);
-                recolored = true;
+                refetch = true;
             }
-            if recolored {
+            if refetch {
                 // Loading until the fetch queued below has the new colour's prices, so a page
                 // never shows the minifig finished without them.
                 m.fetch = app::FetchState::Loading { done: 0, total: 0 };
@@ -337,7 +354,7 @@ pub async fn update_part(
     if !found {
         return Err(ApiError::NotFound);
     }
-    if recolored {
+    if refetch {
         let input = fetch_minifig::Input {
             user,
             no: updated.bricklink_id.clone(),
@@ -398,15 +415,19 @@ async fn cached_minifig(services: &Services, user: UserId, no: &str) -> Option<C
     let catalog = &services.catalog;
     let item = catalog.peek_item(ItemType::Minifig.as_str(), no).await?;
     let subsets = catalog.peek_subsets(&item.no).await?;
+    // A look-up shows both conditions: both guides must be cached.
+    let both = |p: &Prices| p.has(Condition::New) && p.has(Condition::Used);
     let prices: Prices = catalog
         .peek_prices(user, ItemType::Minifig.as_str(), &item.no, 0)
-        .await?;
+        .await
+        .filter(both)?;
     let colors = services.store.catalog().color_table();
     let mut parts = Vec::with_capacity(subsets.len());
     for part in subsets {
         let prices = catalog
             .peek_prices(user, &part.kind, &part.no, part.color_id)
-            .await?;
+            .await
+            .filter(both)?;
         let color = colors.get(&part.color_id);
         parts.push(CatalogPart {
             image: app::routes::image(&part.kind, &part.no, part.color_id),

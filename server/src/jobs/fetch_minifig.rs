@@ -8,15 +8,15 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use app::{
-    Color, FetchState, ItemType, ListId, Marketplace, MinifigId, MinifigPart, PartialMinifig,
-    UserId, events::LiveEvent, jobs::kinds,
+    Color, Condition, FetchState, ItemType, ListId, Marketplace, MinifigId, MinifigPart,
+    PartialMinifig, UserId, events::LiveEvent, jobs::kinds,
 };
 use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
 use super::{Job, Outcome};
 use crate::{
-    catalog::SubsetPart,
+    catalog::{ItemColor, SubsetPart},
     connections::AccountError,
     marketplace::{MarketplaceError, account::Account, bricklink::BrickLink, guard::Priority},
     queue::{JobContext, JobError, RetryPolicy},
@@ -188,6 +188,17 @@ async fn fetch(services: &Services, ctx: &JobContext, input: &Input) -> Outcome 
     }
     ctx.progress(10, format!("{total} parts"));
 
+    // Only the price guides shown are asked for: a list's minifig and parts in their own
+    // condition; a look-up (no list) shows both.
+    let listed = match input.target {
+        Some((list, minifig)) => services
+            .store
+            .minifigs()
+            .minifig(user, list, minifig)
+            .map_err(JobError::retryable)?,
+        None => None,
+    };
+    let own_conditions = listed.as_ref().map_or(BOTH.to_vec(), |m| vec![m.condition]);
     // The minifig's own picture and prices, alongside its parts.
     let own = async {
         let prices = services
@@ -195,9 +206,12 @@ async fn fetch(services: &Services, ctx: &JobContext, input: &Input) -> Outcome 
             .prices(
                 &client,
                 user,
-                ItemType::Minifig.as_str(),
-                &item.no,
-                0,
+                &ItemColor {
+                    kind: ItemType::Minifig.as_str(),
+                    no: &item.no,
+                    color_id: 0,
+                },
+                &own_conditions,
                 priority,
             )
             .await;
@@ -207,17 +221,12 @@ async fn fetch(services: &Services, ctx: &JobContext, input: &Input) -> Outcome 
             .await;
         prices
     };
-    let wanted = match input.target {
-        Some((list, minifig)) => services
-            .store
-            .minifigs()
-            .minifig(user, list, minifig)
-            .map_err(JobError::retryable)?
-            .map(|m| distinct(&m.parts))
-            .unwrap_or_default(),
-        None => subsets
+    let wanted = match (input.target, &listed) {
+        (Some(_), Some(m)) => distinct(&m.parts),
+        (Some(_), None) => Vec::new(),
+        (None, _) => subsets
             .iter()
-            .map(|p| (p.kind.clone(), p.no.clone(), p.color_id))
+            .map(|p| (p.kind.clone(), p.no.clone(), p.color_id, BOTH.to_vec()))
             .collect(),
     };
     let parts = fetch_parts(services, ctx, input, &client, wanted, total);
@@ -234,14 +243,31 @@ async fn fetch(services: &Services, ctx: &JobContext, input: &Input) -> Outcome 
     Ok(serde_json::json!({"minifig": item.no, "parts": total}))
 }
 
-/// The (type, number, colour) of each part, once.
-fn distinct(parts: &[MinifigPart]) -> Vec<(String, String, i64)> {
-    let mut wanted: Vec<(String, String, i64)> = parts
-        .iter()
-        .map(|p| (p.item_type.clone(), p.item_no.clone(), p.color_id))
-        .collect();
-    wanted.sort();
-    wanted.dedup();
+/// A part's item in one colour, and the conditions its price guides are wanted in.
+type Wanted = (String, String, i64, Vec<Condition>);
+
+/// Both conditions, for a look-up that shows both.
+const BOTH: [Condition; 2] = [Condition::New, Condition::Used];
+
+/// The (type, number, colour) of each part, once, with the conditions its parts are wanted in.
+fn distinct(parts: &[MinifigPart]) -> Vec<Wanted> {
+    let mut wanted: Vec<Wanted> = Vec::new();
+    for p in parts {
+        match wanted.iter_mut().find(|(kind, no, color, _)| {
+            (kind.as_str(), no.as_str(), *color) == (&p.item_type, &p.item_no, p.color_id)
+        }) {
+            Some((.., conditions)) if !conditions.contains(&p.condition) => {
+                conditions.push(p.condition);
+            }
+            Some(_) => {}
+            None => wanted.push((
+                p.item_type.clone(),
+                p.item_no.clone(),
+                p.color_id,
+                vec![p.condition],
+            )),
+        }
+    }
     wanted
 }
 
@@ -254,17 +280,22 @@ async fn fetch_parts(
     ctx: &JobContext,
     input: &Input,
     client: &BrickLink,
-    wanted: Vec<(String, String, i64)>,
+    wanted: Vec<Wanted>,
     total: u32,
 ) -> Result<(), JobError> {
     let user = input.user;
     let priority = Priority::Interactive;
     let mut results = futures_util::stream::iter(wanted)
-        .map(|(kind, no, color)| async move {
+        .map(|(kind, no, color, conditions)| async move {
+            let item = ItemColor {
+                kind: &kind,
+                no: &no,
+                color_id: color,
+            };
             let (prices, _) = tokio::join!(
                 services
                     .catalog
-                    .prices(client, user, &kind, &no, color, priority),
+                    .prices(client, user, &item, &conditions, priority),
                 services.pictures.get(user, &kind, &no, color, priority),
             );
             (kind, no, color, prices)

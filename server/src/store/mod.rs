@@ -179,12 +179,7 @@ impl Store {
     /// waits for it ([`Orders::loaded`], [`Orders::load_state`]).
     pub fn open_serving(data_dir: &Path) -> Result<Self, StoreError> {
         let store = Self::open_unread(data_dir)?;
-        let orders = store.orders.clone();
-        std::thread::spawn(move || {
-            if let Err(err) = orders.read_index() {
-                tracing::error!(%err, "cannot read the orders index");
-            }
-        });
+        store.orders.read_index_in_background();
         Ok(store)
     }
 

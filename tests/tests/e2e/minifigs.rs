@@ -69,7 +69,8 @@ async fn adding_a_minifig_fetches_its_parts_concurrently_within_the_limit() {
     assert!(minifig.prices.as_ref().and_then(|p| p.new).is_some());
     for part in &minifig.parts {
         let prices = part.prices.as_ref().expect("every part is priced");
-        assert!(prices.new.is_some() && prices.used.is_some(), "{part:?}");
+        // Only the guide shown is asked for: the parts are wanted new.
+        assert!(prices.new.is_some() && !prices.used_asked, "{part:?}");
         assert_eq!(prices.currency.as_deref(), Some("USD"));
         assert_eq!(part.quantity_needed, part.quantity);
         assert!(part.color_name.is_some(), "colours were synced at connect");
@@ -88,17 +89,58 @@ async fn adding_a_minifig_fetches_its_parts_concurrently_within_the_limit() {
         stats.max_in_flight <= 4,
         "never above BrickLink's limit: {stats:?}"
     );
-    // Item, parts, and per item and colour the new and used guides; the picture address only
-    // for the one picture (64567, an older JPEG) that is not where its derived address points.
-    assert_eq!(catalog_calls(&app), 2 + 7 * 2 + 1, "{:?}", stats.calls);
+    // Item, parts, and per item and colour the new guide (the used one is not shown); the
+    // picture address only for the one picture (64567, an older JPEG) that is not where its
+    // derived address points.
+    assert_eq!(catalog_calls(&app), 2 + 7 + 1, "{:?}", stats.calls);
 
     let picture = app.api.get(&minifig.parts[0].image).await;
     assert_eq!(picture.status(), StatusCode::OK);
     assert_eq!(
         catalog_calls(&app),
-        2 + 7 * 2 + 1,
+        2 + 7 + 1,
         "the picture was fetched with the part"
     );
+
+    // A part wanted used needs the used guide: one call, in the background, and the part is
+    // unpriced until it is there (never the new price shown as used).
+    let part = &minifig.parts[0];
+    let changed: PartialMinifig = app
+        .api
+        .put_json(
+            &routes::minifig_part(list.id, minifig.id, part.id),
+            &json!({"condition": "used"}),
+        )
+        .await
+        .json();
+    let row = changed.parts.iter().find(|p| p.id == part.id).unwrap();
+    assert!(row.cost_per_piece().is_none() || row.prices.as_ref().unwrap().used_asked);
+    let minifig = ready(&app, &app.api, list.id, minifig.id).await;
+    let row = minifig.parts.iter().find(|p| p.id == part.id).unwrap();
+    let prices = row.prices.as_ref().unwrap();
+    assert!(prices.used_asked && prices.new_asked, "{prices:?}");
+    assert_eq!(row.cost_per_piece(), prices.used.or(prices.new));
+    assert_eq!(catalog_calls(&app), 2 + 7 + 1 + 1);
+    // Back to new: known already, nothing asked.
+    app.api
+        .put_json(
+            &routes::minifig_part(list.id, minifig.id, part.id),
+            &json!({"condition": "new"}),
+        )
+        .await;
+    // The minifig itself wanted used: its own used guide.
+    let whole: PartialMinifig = app
+        .api
+        .put_json(
+            &routes::list_minifig(list.id, minifig.id),
+            &json!({"condition": "used"}),
+        )
+        .await
+        .json();
+    assert!(matches!(whole.fetch, FetchState::Loading { .. }));
+    let minifig = ready(&app, &app.api, list.id, minifig.id).await;
+    assert!(minifig.prices.as_ref().unwrap().used_asked);
+    assert_eq!(catalog_calls(&app), 2 + 7 + 1 + 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

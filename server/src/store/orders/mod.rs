@@ -9,9 +9,10 @@ mod rows;
 mod search;
 mod shared;
 mod stats;
+mod table;
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::HashMap,
     sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
 };
 
@@ -27,7 +28,8 @@ pub use load::LoadState;
 pub use rows::build as build_index_trees;
 use rows::{StoredItem, StoredRow};
 pub use search::{BuyerMatch, ItemMatch, OrderMatches, text_score};
-use shared::{Buyer, Item, ItemKey, Matcher, Shared};
+use shared::{Buyer, Item, ItemKey, Labels, Matcher, Shared};
+use table::{Sold, Table};
 
 /// Filters of `GET /api/orders`.
 #[derive(Debug, Clone, Default)]
@@ -53,24 +55,26 @@ pub enum Upserted {
 }
 
 /// One order as the index keeps it: numbers, dates and handles to what many orders share
-/// (buyer, item, currency, marketplace status), about a hundred bytes plus eight per line, so
-/// a million orders fit in a small server's memory. The full order stays on disk.
+/// (buyer, currency and marketplace status), 72 bytes, and what it sold in its table's chunk
+/// (eight bytes a line), so a million orders fit in a small server's memory. The full order
+/// stays on disk.
 struct Row {
     id: u64,
     /// Unix nanoseconds (UTC).
     ordered_at: i64,
     changed_at: i64,
     total: app::Money,
+    buyer: Arc<Buyer>,
+    labels: Arc<Labels>,
     items: u32,
     lots: u32,
-    buyer: Arc<Buyer>,
-    currency: Arc<str>,
-    marketplace_status: Arc<str>,
+    /// Where what it sold starts in its chunk, and how many lines: item ids in the interner
+    /// and pieces.
+    sold_at: u32,
+    sold_len: u32,
     marketplace: Marketplace,
     status: OrderStatus,
     filed: bool,
-    /// What it sold: item ids in the interner, and pieces.
-    sold: Box<[(u32, u32)]>,
 }
 
 impl Row {
@@ -82,10 +86,10 @@ impl Row {
             ordered_at: at(self.ordered_at),
             changed_at: at(self.changed_at),
             status: self.status,
-            marketplace_status: self.marketplace_status.to_string(),
+            marketplace_status: self.labels.marketplace_status.to_string(),
             buyer: self.buyer.name.clone(),
             total: self.total,
-            currency: self.currency.to_string(),
+            currency: self.labels.currency.to_string(),
             items: i64::from(self.items),
             lots: i64::from(self.lots),
             filed: self.filed,
@@ -98,8 +102,8 @@ impl Row {
     }
 
     /// Whether every word of `matcher` is in the order number, the buyer, their email or an
-    /// item sold.
-    fn holds_all(&self, matcher: &Matcher<'_>) -> bool {
+    /// item sold (`sold`).
+    fn holds_all(&self, sold: &[Sold], matcher: &Matcher<'_>) -> bool {
         let mut digits = itoa::Buffer::new();
         let id = matcher
             .digits
@@ -110,7 +114,7 @@ impl Row {
         matcher.words.iter().enumerate().all(|(w, word)| {
             (matcher.digits[w] && id.is_some_and(|id| id.contains(word)))
                 || matcher.buyers[w].get(buyer).copied().unwrap_or(false)
-                || self.sold.iter().any(|(item, _)| {
+                || sold.iter().any(|(item, _)| {
                     matcher.items[w]
                         .get(*item as usize)
                         .copied()
@@ -140,13 +144,11 @@ pub struct OrderStats {
 /// Days in the sales chart (and the longest sales window).
 pub const CHART_DAYS: usize = 30;
 
-type UserRows = BTreeMap<(Marketplace, u64), Row>;
-
 /// The orders tree and its index.
 #[derive(Clone)]
 pub struct Orders {
     tree: sled::Tree,
-    index: Arc<RwLock<HashMap<UserId, UserRows>>>,
+    index: Arc<RwLock<HashMap<UserId, Table>>>,
     shared: Arc<Mutex<Shared>>,
     revisions: super::Revisions,
     load: Arc<Load>,
@@ -186,6 +188,27 @@ fn stored(detail: &OrderDetail, shared: &mut Shared) -> (StoredRow, Vec<(u32, Ve
     (row, unsaved)
 }
 
+/// Puts the index read in place and opens the gate; a failure is kept for whoever waits.
+fn land(
+    index: &RwLock<HashMap<UserId, Table>>,
+    shared: &Mutex<Shared>,
+    load: &Load,
+    read: Result<(HashMap<UserId, Table>, Shared), StoreError>,
+) -> Result<(), StoreError> {
+    match read {
+        Ok((read_index, read_shared)) => {
+            *index.write().unwrap_or_else(PoisonError::into_inner) = read_index;
+            *shared.lock().unwrap_or_else(PoisonError::into_inner) = read_shared;
+            load.end(None);
+            Ok(())
+        }
+        Err(err) => {
+            load.end(Some(err.to_string()));
+            Err(err)
+        }
+    }
+}
+
 /// Where an order's key points: user, marketplace, order id.
 fn parse_key(key: &[u8]) -> Result<(UserId, Marketplace, u64), StoreError> {
     let user = keys::user_from(key)?;
@@ -217,21 +240,24 @@ impl Orders {
     /// Reads the index from the stored rows and items (never from the full orders: see
     /// `rows.rs`) and opens the gate, also when it fails (a damaged record, named).
     pub fn read_index(&self) -> Result<(), StoreError> {
-        match self.read_rows() {
-            Ok((index, shared)) => {
-                *self.index.write().unwrap_or_else(PoisonError::into_inner) = index;
-                *self.shared.lock().unwrap_or_else(PoisonError::into_inner) = shared;
-                self.load.end(None);
-                Ok(())
-            }
-            Err(err) => {
-                self.load.end(Some(err.to_string()));
-                Err(err)
-            }
-        }
+        land(&self.index, &self.shared, &self.load, self.read_rows())
     }
 
-    fn read_rows(&self) -> Result<(HashMap<UserId, UserRows>, Shared), StoreError> {
+    /// Reads the index on a thread of its own. The thread lets go of the database before it
+    /// opens the gate, so a store dropped after [`Orders::loaded`] is closed.
+    pub fn read_index_in_background(&self) {
+        let orders = self.clone();
+        std::thread::spawn(move || {
+            let read = orders.read_rows();
+            let (index, shared, load) = (orders.index, orders.shared, orders.load);
+            drop(orders.tree);
+            if let Err(err) = land(&index, &shared, &load, read) {
+                tracing::error!(%err, "cannot read the orders index");
+            }
+        });
+    }
+
+    fn read_rows(&self) -> Result<(HashMap<UserId, Table>, Shared), StoreError> {
         let tree = &self.tree;
         let mut shared = Shared::default();
         for entry in tree.scan_prefix(rows::ITEMS) {
@@ -239,7 +265,7 @@ impl Orders {
             shared.put_item(rows::item_id(&key)?, rows::decode(tree, &key, &value)?);
         }
         let known = shared.items.len();
-        let mut index: HashMap<UserId, UserRows> = HashMap::new();
+        let mut index: HashMap<UserId, Table> = HashMap::new();
         for (read, entry) in (1..).zip(tree.scan_prefix(rows::ROWS)) {
             let (key, value) = entry?;
             let (user, marketplace, id) = parse_key(&key[rows::ROWS.len()..])?;
@@ -251,11 +277,8 @@ impl Orders {
                     reason: "the row names an item that is not stored".into(),
                 });
             }
-            let row = shared.row(marketplace, id, stored);
-            index
-                .entry(user)
-                .or_default()
-                .insert((marketplace, id), row);
+            let (row, sold) = shared.row(marketplace, id, stored);
+            index.entry(user).or_default().put(row, &sold);
             if read % 4096 == 0 {
                 self.load.progress(read);
             }
@@ -275,12 +298,12 @@ impl Orders {
     }
 
     /// The index, once read.
-    fn rows(&self) -> RwLockReadGuard<'_, HashMap<UserId, UserRows>> {
+    fn rows(&self) -> RwLockReadGuard<'_, HashMap<UserId, Table>> {
         self.load.wait();
         self.index.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn rows_mut(&self) -> RwLockWriteGuard<'_, HashMap<UserId, UserRows>> {
+    fn rows_mut(&self) -> RwLockWriteGuard<'_, HashMap<UserId, Table>> {
         self.load.wait();
         self.index.write().unwrap_or_else(PoisonError::into_inner)
     }
@@ -335,12 +358,9 @@ impl Orders {
         for (item, _) in &new_items {
             shared.unsaved.remove(item);
         }
-        let row = shared.row(marketplace, id, stored);
+        let (row, sold) = shared.row(marketplace, id, stored);
         drop(shared);
-        index
-            .entry(user)
-            .or_default()
-            .insert((marketplace, id), row);
+        index.entry(user).or_default().put(row, &sold);
         drop(index);
         if outcome != Upserted::Unchanged {
             self.revisions.bump(user);
@@ -376,11 +396,15 @@ impl Orders {
         index
             .get(&user)
             .map(|rows| {
-                rows.range((marketplace, 0)..=(marketplace, u64::MAX))
-                    .map(|(_, r)| {
+                rows.of(marketplace)
+                    .map(|r| {
                         (
                             r.id.to_string(),
-                            (at(r.changed_at), r.marketplace_status.to_string(), r.status),
+                            (
+                                at(r.changed_at),
+                                r.labels.marketplace_status.to_string(),
+                                r.status,
+                            ),
                         )
                     })
                     .collect()
@@ -391,17 +415,15 @@ impl Orders {
     /// The lowest id among `user`'s stored orders on `marketplace`, if any.
     pub fn lowest_id(&self, user: UserId, marketplace: Marketplace) -> Option<u64> {
         let index = self.rows();
-        index.get(&user).and_then(|rows| {
-            rows.range((marketplace, 0)..=(marketplace, u64::MAX))
-                .next()
-                .map(|((_, id), _)| *id)
-        })
+        index
+            .get(&user)
+            .and_then(|rows| rows.of(marketplace).map(|r| r.id).min())
     }
 
     /// How many orders `user` has.
     pub fn count(&self, user: UserId) -> usize {
         let index = self.rows();
-        index.get(&user).map_or(0, BTreeMap::len)
+        index.get(&user).map_or(0, Table::len)
     }
 
     /// One page of `user`'s orders.
@@ -414,12 +436,13 @@ impl Orders {
         let mut hits: Vec<&Row> = index
             .get(&user)
             .into_iter()
-            .flat_map(BTreeMap::values)
-            .filter(|r| filter.marketplace.is_none_or(|m| r.marketplace == m))
-            .filter(|r| filter.statuses.is_empty() || filter.statuses.contains(&r.status))
-            .filter(|r| from.is_none_or(|from| r.ordered_at >= from))
-            .filter(|r| to.is_none_or(|to| r.ordered_at < to))
-            .filter(|r| matcher.as_ref().is_none_or(|m| r.holds_all(m)))
+            .flat_map(Table::iter)
+            .filter(|(r, _)| filter.marketplace.is_none_or(|m| r.marketplace == m))
+            .filter(|(r, _)| filter.statuses.is_empty() || filter.statuses.contains(&r.status))
+            .filter(|(r, _)| from.is_none_or(|from| r.ordered_at >= from))
+            .filter(|(r, _)| to.is_none_or(|to| r.ordered_at < to))
+            .filter(|(r, sold)| matcher.as_ref().is_none_or(|m| r.holds_all(sold, m)))
+            .map(|(r, _)| r)
             .collect();
         let by = |a: &&Row, b: &&Row| {
             match filter.sort {

@@ -5,8 +5,9 @@
 use std::{collections::HashMap, sync::Arc};
 
 use app::{OrderSummary, UserId};
+use memchr::memmem::Finder;
 
-use super::{Item, Matcher, Orders, Row};
+use super::{Item, Matcher, Orders, Row, table::Chunk};
 
 /// What an order search found, best first, with the score of each.
 #[derive(Debug, Clone, Default)]
@@ -61,7 +62,7 @@ struct Wanted<'q> {
     scores: &'q [u32],
 }
 
-fn scan_rows<'a>(rows: &[&'a Row], wanted: &Wanted<'_>, limit: usize) -> Partial<'a> {
+fn scan_rows<'a>(chunks: &'a [Chunk], wanted: &Wanted<'_>, limit: usize) -> Partial<'a> {
     let Wanted {
         query,
         words,
@@ -74,7 +75,7 @@ fn scan_rows<'a>(rows: &[&'a Row], wanted: &Wanted<'_>, limit: usize) -> Partial
         ..Partial::default()
     };
     let keep = limit.max(1);
-    for row in rows {
+    for (row, sold) in chunks.iter().flat_map(Chunk::iter) {
         // Only the best `limit` orders are shown: keep the candidates few when most match.
         if partial.orders.len() >= keep * 64 {
             partial.orders.select_nth_unstable_by(keep - 1, best_order);
@@ -84,7 +85,7 @@ fn scan_rows<'a>(rows: &[&'a Row], wanted: &Wanted<'_>, limit: usize) -> Partial
         let id = digits.format(row.id);
         if let Some(score) = text_score(id, query, 100, 80, 0).filter(|n| *n > 0) {
             partial.orders.push((score, row));
-        } else if row.holds_all(matcher) {
+        } else if row.holds_all(sold, matcher) {
             let score = if words.iter().all(|w| row.buyer_key().contains(w)) {
                 50
             } else {
@@ -104,7 +105,7 @@ fn scan_rows<'a>(rows: &[&'a Row], wanted: &Wanted<'_>, limit: usize) -> Partial
                 .2 += 1;
         }
         if !scores.is_empty() {
-            for (item, _) in &row.sold {
+            for (item, _) in sold {
                 let item = *item as usize;
                 if scores.get(item).is_some_and(|score| *score > 0) {
                     partial.items[item] += 1;
@@ -142,6 +143,8 @@ impl Orders {
         // match), then count orders per item id.
         let (mut matching, matcher, buyer_scores) = {
             let shared = self.shared();
+            let finders: Vec<Finder<'_>> =
+                words.iter().map(|w| Finder::new(w.as_bytes())).collect();
             let matching: Vec<(u32, Option<Arc<Item>>, u32)> = shared
                 .items
                 .iter()
@@ -149,9 +152,9 @@ impl Orders {
                     let score = text_score(&item.no_key, query, 85, 65, 0)
                         .filter(|n| *n > 0)
                         .or_else(|| {
-                            words
+                            finders
                                 .iter()
-                                .all(|w| item.name_key.contains(w))
+                                .all(|f| f.find(item.name_key.as_bytes()).is_some())
                                 .then_some(35)
                         });
                     match score {
@@ -161,19 +164,22 @@ impl Orders {
                 })
                 .collect();
             // Each buyer scored once: a shop has far fewer buyers than orders.
-            let mut buyer_scores = vec![0; shared.buyers.len()];
-            for b in &shared.buyers {
-                if let Some(slot) = buyer_scores.get_mut(b.id as usize) {
-                    *slot = text_score(&b.name_key, query, 90, 70, 40).unwrap_or(0);
-                }
-            }
+            let inside = Finder::new(query.as_bytes());
+            let buyer_scores: Vec<u32> = shared
+                .buyer_list
+                .iter()
+                .map(|b| match text_score(&b.name_key, query, 90, 70, 0) {
+                    Some(score) => score,
+                    None if inside.find(b.name_key.as_bytes()).is_some() => 40,
+                    None => 0,
+                })
+                .collect();
             (matching, shared.matcher(&words), buyer_scores)
         };
         // The scan is split over the cores: a large shop's rows take a few passes of memory.
-        let rows: Vec<&Row> = index
+        let (chunks, rows) = index
             .get(&user)
-            .map(|r| r.values().collect())
-            .unwrap_or_default();
+            .map_or((&[][..], 0), |t| (t.chunks(), t.len()));
         let scores: Vec<u32> = matching.iter().map(|m| m.0).collect();
         let wanted = Wanted {
             query,
@@ -182,20 +188,20 @@ impl Orders {
             buyer_scores: &buyer_scores,
             scores: &scores,
         };
-        let parts = if rows.len() < PARALLEL_ROWS {
+        let parts = if rows < PARALLEL_ROWS {
             1
         } else {
             std::thread::available_parallelism()
                 .map_or(1, std::num::NonZero::get)
                 .min(4)
         };
-        let chunk = rows.len().div_ceil(parts).max(1);
+        let share = chunks.len().div_ceil(parts).max(1);
         let partials: Vec<Partial<'_>> = if parts == 1 {
-            vec![scan_rows(&rows, &wanted, limit)]
+            vec![scan_rows(chunks, &wanted, limit)]
         } else {
             std::thread::scope(|scope| {
-                let running: Vec<_> = rows
-                    .chunks(chunk)
+                let running: Vec<_> = chunks
+                    .chunks(share)
                     .map(|part| scope.spawn(|| scan_rows(part, &wanted, limit)))
                     .collect();
                 running

@@ -8,6 +8,7 @@ use std::{
 };
 
 use app::Marketplace;
+use memchr::memmem::Finder;
 
 use super::{
     Row,
@@ -67,8 +68,16 @@ pub(super) struct Item {
 
 pub(super) type ItemKey = (String, String, i64);
 
+/// An order's currency and marketplace status, stored once for every order with the same
+/// pair (a shop has a few of each).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(super) struct Labels {
+    pub(super) currency: Box<str>,
+    pub(super) marketplace_status: Box<str>,
+}
+
 /// What rows share, each stored once: items (numbered in the order they were first seen, so
-/// counts over items are plain vectors), buyers, and short texts.
+/// counts over items are plain vectors), buyers, and currency and status labels.
 #[derive(Default)]
 pub(super) struct Shared {
     pub(super) item_ids: HashMap<ItemKey, u32>,
@@ -76,7 +85,9 @@ pub(super) struct Shared {
     /// Items numbered in memory but not yet stored (their upsert has not landed).
     pub(super) unsaved: HashSet<u32>,
     pub(super) buyers: HashSet<Arc<Buyer>>,
-    pub(super) texts: HashSet<Arc<str>>,
+    /// The same buyers by id: scanning them walks memory in order.
+    pub(super) buyer_list: Vec<Arc<Buyer>>,
+    pub(super) labels: HashSet<Arc<Labels>>,
 }
 
 impl Shared {
@@ -118,9 +129,14 @@ impl Shared {
         }
     }
 
-    /// The index row of a stored row.
-    pub(super) fn row(&mut self, marketplace: Marketplace, id: u64, stored: StoredRow) -> Row {
-        Row {
+    /// The index row of a stored row, and what it sold (the table places both).
+    pub(super) fn row(
+        &mut self,
+        marketplace: Marketplace,
+        id: u64,
+        stored: StoredRow,
+    ) -> (Row, Vec<(u32, u32)>) {
+        let row = Row {
             id,
             ordered_at: stored.ordered_at,
             changed_at: stored.changed_at,
@@ -128,13 +144,14 @@ impl Shared {
             items: stored.items,
             lots: stored.lots,
             buyer: self.buyer(&stored.buyer, Some(&stored.email)),
-            currency: self.text(&stored.currency),
-            marketplace_status: self.text(&stored.marketplace_status),
+            labels: self.labels(stored.currency, stored.marketplace_status),
+            sold_at: 0,
+            sold_len: 0,
             marketplace,
             status: stored.status,
             filed: stored.filed,
-            sold: stored.sold.into_boxed_slice(),
-        }
+        };
+        (row, stored.sold)
     }
 
     pub(super) fn buyer(&mut self, name: &str, email: Option<&str>) -> Arc<Buyer> {
@@ -149,44 +166,50 @@ impl Shared {
         }
         let buyer = Arc::new(buyer);
         self.buyers.insert(buyer.clone());
+        self.buyer_list.push(buyer.clone());
         buyer
     }
 
-    pub(super) fn text(&mut self, text: &str) -> Arc<str> {
-        if let Some(known) = self.texts.get(text) {
+    pub(super) fn labels(&mut self, currency: String, marketplace_status: String) -> Arc<Labels> {
+        let labels = Labels {
+            currency: currency.into_boxed_str(),
+            marketplace_status: marketplace_status.into_boxed_str(),
+        };
+        if let Some(known) = self.labels.get(&labels) {
             return known.clone();
         }
-        let text: Arc<str> = Arc::from(text);
-        self.texts.insert(text.clone());
-        text
+        let labels = Arc::new(labels);
+        self.labels.insert(labels.clone());
+        labels
     }
 
-    /// The words (lower case) matched against every buyer and item.
+    /// The words (lower case) matched against every buyer and item: each word's searcher is
+    /// built once (`str::contains` builds one per text, most of the cost over tens of
+    /// thousands of buyers).
     pub(super) fn matcher<'q>(&self, words: &[&'q str]) -> Matcher<'q> {
+        let finders: Vec<Finder<'_>> = words.iter().map(|w| Finder::new(w.as_bytes())).collect();
+        let holds = |finder: &Finder<'_>, text: &str| finder.find(text.as_bytes()).is_some();
         Matcher {
             words: words.to_vec(),
             digits: words
                 .iter()
                 .map(|w| w.bytes().all(|b| b.is_ascii_digit()))
                 .collect(),
-            buyers: words
+            buyers: finders
                 .iter()
-                .map(|word| {
-                    let mut holding = vec![false; self.buyers.len()];
-                    for b in &self.buyers {
-                        if let Some(slot) = holding.get_mut(b.id as usize) {
-                            *slot = b.name_key.contains(word) || b.email_key.contains(word);
-                        }
-                    }
-                    holding
+                .map(|finder| {
+                    self.buyer_list
+                        .iter()
+                        .map(|b| holds(finder, &b.name_key) || holds(finder, &b.email_key))
+                        .collect()
                 })
                 .collect(),
-            items: words
+            items: finders
                 .iter()
-                .map(|word| {
+                .map(|finder| {
                     self.items
                         .iter()
-                        .map(|i| i.no_key.contains(word) || i.name_key.contains(word))
+                        .map(|i| holds(finder, &i.no_key) || holds(finder, &i.name_key))
                         .collect()
                 })
                 .collect(),

@@ -1,15 +1,15 @@
 //! The dashboard's order statistics, in one pass over a user's index rows: sales per store
 //! and UTC day, what waits on the seller, and the items sold most.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::sync::Arc;
 
 use app::{Day, Marketplace, NeedsAction, OrderStatus, Period, Sales, TopItem, UserId};
 use time::{Duration, OffsetDateTime};
 
-use super::{CHART_DAYS, Item, OrderStats, Orders, at};
+use super::{CHART_DAYS, Item, OrderStats, Orders, Table, at};
 
 /// One store (marketplace and currency) and its sales per day of the chart.
-type StoreDays = ((Marketplace, Arc<str>), [Period; CHART_DAYS]);
+type StoreDays = ((Marketplace, String), [Period; CHART_DAYS]);
 
 impl Orders {
     /// Sales per store over the last [`CHART_DAYS`] UTC days (today included, cancelled
@@ -24,7 +24,7 @@ impl Orders {
         let items: Vec<Arc<Item>> = self.shared().items.clone();
         // Pieces and orders per item id.
         let mut sold: Vec<(u64, u32)> = vec![(0, 0); items.len()];
-        for s in index.get(&user).into_iter().flat_map(BTreeMap::values) {
+        for (s, sold_by) in index.get(&user).into_iter().flat_map(Table::iter) {
             match s.status {
                 OrderStatus::New => needs.to_invoice += 1,
                 OrderStatus::Paid | OrderStatus::Picking => needs.to_pack += 1,
@@ -42,12 +42,12 @@ impl Orders {
                 .min(CHART_DAYS - 1);
             let at = match stores
                 .iter()
-                .position(|((m, c), _)| *m == s.marketplace && Arc::ptr_eq(c, &s.currency))
+                .position(|((m, c), _)| *m == s.marketplace && **c == *s.labels.currency)
             {
                 Some(at) => at,
                 None => {
                     stores.push((
-                        (s.marketplace, s.currency.clone()),
+                        (s.marketplace, s.labels.currency.to_string()),
                         [Period::default(); CHART_DAYS],
                     ));
                     stores.len() - 1
@@ -56,7 +56,7 @@ impl Orders {
             let days = &mut stores[at].1;
             days[slot].total = days[slot].total + s.total;
             days[slot].orders += 1;
-            for (item, quantity) in &s.sold {
+            for (item, quantity) in sold_by {
                 // An item interned after the list was read belongs to an upsert racing this
                 // read; it is left out.
                 if let Some(count) = sold.get_mut(*item as usize) {
@@ -77,7 +77,7 @@ impl Orders {
             .into_iter()
             .map(|((marketplace, currency), days)| Sales {
                 marketplace,
-                currency: currency.to_string(),
+                currency,
                 today: days[CHART_DAYS - 1],
                 week: sum(&days[CHART_DAYS - 7..]),
                 month: sum(&days),
