@@ -6,6 +6,7 @@ pub mod account;
 pub mod dashboard;
 pub mod error;
 pub mod events;
+pub mod inventory;
 pub mod jobs;
 pub mod marketplace;
 pub mod minifigs;
@@ -23,6 +24,9 @@ pub use dashboard::{
     Sales, Schedule, SearchResults, TopItem,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use inventory::{
+    BrickLinkLot, BrickOwlLot, ImportDiff, Lot, LotId, LotItem, LotList, LotQueryParams, LotSort,
+};
 pub use jobs::{
     AttemptView, JobId, JobList, JobState, JobView, MarketplaceLimits, PartsView, ProgressView,
     QueueCounts, QueueName, QueuesView,

@@ -36,6 +36,12 @@ pub const CONNECTION: &str = "/api/connections/{marketplace}";
 pub const CONNECTION_ROTATE_WEBHOOK: &str = "/api/connections/{marketplace}/rotate-webhook";
 /// `GET` orders (query `status, marketplace, q, from, to, sort, order, page, per_page`).
 pub const ORDERS: &str = "/api/orders";
+
+/// `GET` the store's lots (filters, sort, pages).
+pub const INVENTORY: &str = "/api/inventory";
+
+/// `POST`: read the stores again in the background.
+pub const INVENTORY_IMPORT: &str = "/api/inventory/import";
 /// `GET` one order with its items.
 pub const ORDER: &str = "/api/orders/{marketplace}/{order_id}";
 /// `PUT` change an order's status on the marketplace (202, a job).

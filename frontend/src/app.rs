@@ -11,9 +11,9 @@ use crate::{
     api,
     components::shell::Shell,
     pages::{
-        dashboard::DashboardPage, jobs::JobsPage, login::LoginPage, minifig_list::MinifigListPage,
-        minifigs::MinifigsPage, not_found::NotFound, order::OrderPage, orders::OrdersPage,
-        settings::SettingsPage, setup::SetupPage,
+        dashboard::DashboardPage, inventory::InventoryPage, jobs::JobsPage, login::LoginPage,
+        minifig_list::MinifigListPage, minifigs::MinifigsPage, not_found::NotFound,
+        order::OrderPage, orders::OrdersPage, settings::SettingsPage, setup::SetupPage,
     },
     session::{Phase, Session},
 };
@@ -38,6 +38,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/") view=DashboardPage />
                             <Route path=path!("/orders") view=OrdersPage />
                             <Route path=path!("/orders/:marketplace/:order_id") view=OrderPage />
+                            <Route path=path!("/inventory") view=InventoryPage />
                             <Route path=path!("/minifigs") view=MinifigsPage />
                             <Route path=path!("/minifigs/:id") view=MinifigListPage />
                             <Route path=path!("/settings") view=SettingsPage />

@@ -19,6 +19,7 @@ use crate::{
     jobs::{
         self,
         fetch_minifig::{self, FetchMinifig},
+        import_inventory::{self, ImportInventory},
         validate_connection::{self, ValidateConnection},
     },
     sim::{Side, Sim, SimConfig, SimServer},
@@ -34,7 +35,12 @@ pub const DATA_DIR: &str = "./brickdesk-demo";
 
 /// Starts the simulator and points `config` at it.
 pub async fn start_simulator(config: &mut Config) -> anyhow::Result<SimServer> {
-    let sim = SimServer::start(Sim::new(&SimConfig::default()), "127.0.0.1:0".parse()?).await?;
+    // A store of a few hundred lots to look through on the Inventory page.
+    let world = SimConfig {
+        lots: 300,
+        ..SimConfig::default()
+    };
+    let sim = SimServer::start(Sim::new(&world), "127.0.0.1:0".parse()?).await?;
     config.bricklink_base_url = sim.bricklink_url();
     config.brickowl_base_url = sim.brickowl_url();
     config.demo = true;
@@ -99,6 +105,11 @@ pub async fn prepare(state: &AppState, sim: &SimServer) -> anyhow::Result<()> {
         hook(Marketplace::BrickLink)?,
         hook(Marketplace::BrickOwl)?,
     );
+    // The BrickLink store's lots, read in the background.
+    if state.services.store.inventory().all(user.id)?.is_empty() {
+        let input = import_inventory::Input { user: user.id };
+        jobs::enqueue::<ImportInventory>(&state.services.queue, &input).await?;
+    }
     // A list to look at: two minifigs whose parts load in the background.
     let minifigs = state.services.store.minifigs();
     if minifigs.lists(user.id)?.is_empty() {

@@ -10,7 +10,7 @@ use app::{Marketplace, UserId};
 use server::{
     marketplace::{
         Endpoints, MarketplaceError, Marketplaces,
-        bricklink::{BrickLink, Direction, GuideType, OrderFilter},
+        bricklink::{BrickLink, Direction, GuideType, InventoryChange, OrderFilter},
         brickowl::{BrickOwl, OrderQuery},
         guard::{Guard, Limits, Priority},
     },
@@ -155,6 +155,100 @@ async fn bricklink_orders_items_and_status_updates_round_trip() {
         matches!(missing, Err(MarketplaceError::NotFound(_))),
         "{missing:?}"
     );
+}
+
+/// The store's lots in one call; a quantity change is relative, other fields absolute; 0
+/// outside a stockroom is refused with BrickLink's words and changes nothing; a lot in the
+/// stockroom may be 0; a deleted lot is gone.
+#[tokio::test]
+async fn bricklink_inventory_reads_changes_and_deletes_lots() {
+    let world = world().await;
+    let client = world.bricklink(0);
+    let lots = client.inventories(Priority::Background).await.unwrap();
+    assert_eq!(lots.len(), SimConfig::default().lots);
+    let other = world
+        .bricklink(1)
+        .inventories(Priority::Background)
+        .await
+        .unwrap();
+    assert!(
+        lots.iter()
+            .all(|l| other.iter().all(|o| o.inventory_id != l.inventory_id)),
+        "each store has its own lots"
+    );
+    let lot = lots
+        .iter()
+        .find(|l| !l.is_stock_room && l.quantity > 1)
+        .expect("an available lot")
+        .clone();
+    assert!(lot.unit_price.0 > 0 && lot.remarks.as_deref().is_some_and(|r| !r.is_empty()));
+    assert!(matches!(lot.new_or_used.as_str(), "N" | "U"));
+
+    let change = InventoryChange {
+        quantity: Some(3),
+        unit_price: Some(app::Money(1_2500)),
+        remarks: Some("Z-99-1".into()),
+        ..InventoryChange::default()
+    };
+    client
+        .update_inventory(lot.inventory_id, &change, Priority::Interactive)
+        .await
+        .unwrap();
+    let read = |lots: Vec<server::marketplace::bricklink::wire::InventoryLot>, id| {
+        lots.into_iter().find(|l| l.inventory_id == id).unwrap()
+    };
+    let after = read(
+        client.inventories(Priority::Background).await.unwrap(),
+        lot.inventory_id,
+    );
+    assert_eq!(after.quantity, lot.quantity + 3);
+    assert_eq!(after.unit_price, app::Money(1_2500));
+    assert_eq!(after.remarks.as_deref(), Some("Z-99-1"));
+
+    let to_zero = InventoryChange {
+        quantity: Some(-after.quantity),
+        ..InventoryChange::default()
+    };
+    let refused = client
+        .update_inventory(lot.inventory_id, &to_zero, Priority::Interactive)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, MarketplaceError::Refused(why) if why.contains("without being in stockroom")),
+        "{refused:?}"
+    );
+    let unchanged = read(
+        client.inventories(Priority::Background).await.unwrap(),
+        lot.inventory_id,
+    );
+    assert_eq!(unchanged.quantity, after.quantity);
+
+    let to_stockroom = InventoryChange {
+        stockroom: Some(true),
+        ..to_zero
+    };
+    client
+        .update_inventory(lot.inventory_id, &to_stockroom, Priority::Interactive)
+        .await
+        .unwrap();
+    let stocked = read(
+        client.inventories(Priority::Background).await.unwrap(),
+        lot.inventory_id,
+    );
+    assert_eq!((stocked.quantity, stocked.is_stock_room), (0, true));
+
+    client
+        .delete_inventory(lot.inventory_id, Priority::Interactive)
+        .await
+        .unwrap();
+    let left = client.inventories(Priority::Background).await.unwrap();
+    assert!(left.iter().all(|l| l.inventory_id != lot.inventory_id));
+    assert!(matches!(
+        client
+            .delete_inventory(lot.inventory_id, Priority::Interactive)
+            .await,
+        Err(MarketplaceError::NotFound(_))
+    ));
 }
 
 #[tokio::test]

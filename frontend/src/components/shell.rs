@@ -49,6 +49,7 @@ pub fn Shell(children: Children) -> impl IntoView {
                 <nav class="nav" aria-label="Main">
                     <A href="/" exact=true>"Dashboard"</A>
                     <A href="/orders">"Orders"</A>
+                    <A href="/inventory">"Inventory"</A>
                     <A href="/minifigs">"Minifigs"</A>
                     <A href="/jobs">"Jobs"</A>
                     <A href="/settings">"Settings"</A>

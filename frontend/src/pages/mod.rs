@@ -1,6 +1,7 @@
 //! One file per page.
 
 pub mod dashboard;
+pub mod inventory;
 pub mod jobs;
 pub mod login;
 pub mod minifig_list;

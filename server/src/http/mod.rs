@@ -10,6 +10,7 @@ mod events;
 mod health;
 mod hooks;
 pub mod images;
+mod inventory;
 mod jobs;
 mod json;
 mod metrics;
@@ -77,6 +78,8 @@ pub fn router(state: AppState) -> Router {
             post(connections::rotate_webhook),
         )
         .route(routes::ORDERS, get(orders::list))
+        .route(routes::INVENTORY, get(inventory::list))
+        .route(routes::INVENTORY_IMPORT, post(inventory::import))
         .route(routes::ORDER, get(orders::get))
         .route(routes::ORDER_STATUS, put(orders::update_status))
         .route(routes::SYNC, post(orders::sync))

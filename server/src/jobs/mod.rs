@@ -5,6 +5,7 @@
 
 pub mod bricklink_notifications;
 pub mod fetch_minifig;
+pub mod import_inventory;
 pub mod import_orders;
 pub mod poll_orders;
 pub mod prefetch_pictures;
@@ -106,6 +107,7 @@ pub fn register_all(queue: &Queue, services: &Services) {
     register::<prefetch_pictures::PrefetchPictures>(queue, services);
     register::<fetch_minifig::FetchMinifig>(queue, services);
     register::<sync_colors::SyncColors>(queue, services);
+    register::<import_inventory::ImportInventory>(queue, services);
 }
 
 impl From<MarketplaceError> for JobError {

@@ -36,7 +36,12 @@ pub fn router() -> Router<Sim> {
         .route("/colors/{id}", get(color))
 }
 
-fn envelope(code: i64, message: &str, description: &str, data: Option<Value>) -> Response {
+pub(super) fn envelope(
+    code: i64,
+    message: &str,
+    description: &str,
+    data: Option<Value>,
+) -> Response {
     let meta = json!({"description": description, "message": message, "code": code});
     let body = match data {
         Some(data) => json!({"meta": meta, "data": data}),
@@ -45,11 +50,11 @@ fn envelope(code: i64, message: &str, description: &str, data: Option<Value>) ->
     Json(body).into_response()
 }
 
-fn ok(data: Value) -> Response {
+pub(super) fn ok(data: Value) -> Response {
     envelope(200, "OK", "OK", Some(data))
 }
 
-fn not_found() -> Response {
+pub(super) fn not_found() -> Response {
     envelope(
         404,
         "RESOURCE_NOT_FOUND",
@@ -58,21 +63,21 @@ fn not_found() -> Response {
     )
 }
 
-fn invalid(description: &str) -> Response {
+pub(super) fn invalid(description: &str) -> Response {
     envelope(400, "PARAMETER_MISSING_OR_INVALID", description, None)
 }
 
-fn money(units: i64) -> String {
+pub(super) fn money(units: i64) -> String {
     app::Money(units).to_wire()
 }
 
-fn stamp(at: OffsetDateTime) -> String {
+pub(super) fn stamp(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
 
 /// The caller, authenticated: which account it is.
 pub struct Caller {
-    account: usize,
+    pub(super) account: usize,
     host: String,
 }
 
@@ -308,7 +313,7 @@ async fn items(State(sim): State<Sim>, caller: Caller, Path(id): Path<String>) -
 }
 
 /// A PUT body: raw JSON, or the documented "URL-encoded JSON".
-fn body_json(body: &Bytes) -> Option<Value> {
+pub(super) fn body_json(body: &Bytes) -> Option<Value> {
     serde_json::from_slice(body).ok().or_else(|| {
         let text = std::str::from_utf8(body).ok()?;
         let decoded: String = url::form_urlencoded::parse(format!("x={text}").as_bytes())

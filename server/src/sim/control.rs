@@ -11,16 +11,19 @@ use axum::{
 use serde::Deserialize;
 
 use super::{
-    AccountKeys, Faults, Side, Sim, SimStats, bricklink, brickowl, faults::observe, images,
+    AccountKeys, Faults, Side, Sim, SimStats, bricklink, bricklink_inventory, brickowl,
+    faults::observe, images,
 };
 
 impl Sim {
     /// The simulator's routes.
     pub fn router(&self) -> Router {
-        let bricklink = bricklink::router().route_layer(axum::middleware::from_fn_with_state(
-            (self.clone(), Side::BrickLink),
-            observe,
-        ));
+        let bricklink = bricklink::router()
+            .merge(bricklink_inventory::router())
+            .route_layer(axum::middleware::from_fn_with_state(
+                (self.clone(), Side::BrickLink),
+                observe,
+            ));
         let brickowl = brickowl::router().route_layer(axum::middleware::from_fn_with_state(
             (self.clone(), Side::BrickOwl),
             observe,

@@ -10,11 +10,13 @@
 //! `POST /_sim/orders`, `PUT /_sim/callbacks`, `GET /_sim/accounts`.
 
 mod bricklink;
+mod bricklink_inventory;
 mod brickowl;
 mod control;
 pub mod data;
 mod faults;
 mod images;
+pub mod inventory;
 pub mod oauth;
 mod server;
 
@@ -53,6 +55,8 @@ pub struct SimConfig {
     pub brickowl_orders: usize,
     /// Lines per order; `None` for a realistic 1–8.
     pub lines: Option<usize>,
+    /// Lots in each account's BrickLink store.
+    pub lots: usize,
 }
 
 impl Default for SimConfig {
@@ -63,6 +67,7 @@ impl Default for SimConfig {
             bricklink_orders: 30,
             brickowl_orders: 20,
             lines: None,
+            lots: 60,
         }
     }
 }
@@ -76,6 +81,8 @@ pub struct Account {
     pub store_id: i64,
     pub bricklink_orders: BTreeMap<i64, Order>,
     pub brickowl_orders: BTreeMap<i64, Order>,
+    /// The BrickLink store's lots by inventory id.
+    pub bricklink_lots: BTreeMap<i64, inventory::Lot>,
     /// Unread BrickLink notifications: event type, resource id, time.
     pub notifications: Vec<(String, i64, OffsetDateTime)>,
     pub bricklink_callback: Option<String>,
@@ -197,6 +204,10 @@ impl Sim {
                     now,
                 );
                 next_order += config.brickowl_orders as i64;
+                let first_lot = inventory::FIRST_LOT + i as i64 * 1_000_000;
+                // A generator of their own: the orders and keys stay what they were.
+                let mut lot_rng = Rng::new(config.seed ^ 0x1075 ^ i as u64);
+                let bricklink_lots = inventory::lots(&mut lot_rng, first_lot, config.lots, now);
                 Account {
                     brickowl_key: rng.hex32().to_ascii_lowercase(),
                     seller: format!("sim_seller_{}", i + 1),
@@ -204,6 +215,7 @@ impl Sim {
                     issued,
                     bricklink_orders,
                     brickowl_orders,
+                    bricklink_lots,
                     notifications: Vec::new(),
                     bricklink_callback: None,
                     brickowl_notify: None,
@@ -244,6 +256,19 @@ impl Sim {
             .iter()
             .map(account_keys)
             .collect()
+    }
+
+    /// Changes account `index`'s BrickLink lots as a seller would on BrickLink's site.
+    pub fn edit_bricklink_lots<T>(
+        &self,
+        index: usize,
+        edit: impl FnOnce(&mut BTreeMap<i64, inventory::Lot>) -> T,
+    ) -> Option<T> {
+        let mut world = lock(&self.inner.world);
+        world
+            .accounts
+            .get_mut(index)
+            .map(|a| edit(&mut a.bricklink_lots))
     }
 
     /// Sets what goes wrong on one side.

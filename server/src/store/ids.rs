@@ -53,11 +53,11 @@ pub fn raise_floor(db: &sled::Db, at_least: u64) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The highest id among the keys of the trees that hold ids (users, lists, minifigs, jobs:
+/// The highest id among the keys of the trees that hold ids (users, lists, minifigs, jobs, lots:
 /// each key ends in its id), for backups written before they carried a floor.
 pub fn highest_in(db: &sled::Db) -> Result<u64, StoreError> {
     let mut highest = 0;
-    for name in ["users", "minifig_lists", "minifigs", "jobs"] {
+    for name in ["users", "minifig_lists", "minifigs", "jobs", "inventory"] {
         for key in db.open_tree(name)?.iter().keys() {
             let key = key?;
             if let Some(tail) = key.len().checked_sub(8).map(|at| &key[at..])

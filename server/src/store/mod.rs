@@ -9,6 +9,7 @@ pub mod connections;
 #[cfg(test)]
 mod golden;
 pub mod ids;
+mod inventory;
 mod keys;
 pub mod minifigs;
 pub mod orders;
@@ -22,6 +23,7 @@ pub use activity::Activity;
 pub use catalog::Catalog;
 pub use connections::{ConnectionRecord, Connections};
 pub use ids::Ids;
+pub use inventory::{Inventory, LotQuery, ReadLot, natural};
 pub use minifigs::Minifigs;
 pub use orders::{LoadState, OrderFilter, Orders, Upserted};
 pub use sessions::{SessionRecord, Sessions};
@@ -153,6 +155,7 @@ pub struct Store {
     activity: Activity,
     minifigs: Minifigs,
     catalog: Catalog,
+    inventory: Inventory,
     revisions: Revisions,
 }
 
@@ -222,6 +225,7 @@ impl Store {
             activity: Activity::open(&db)?,
             minifigs: Minifigs::open(&db, revisions.clone(), ids.clone())?,
             catalog: Catalog::open(&db)?,
+            inventory: Inventory::open(&db, ids.clone())?,
             revisions,
             ids,
             db,
@@ -262,6 +266,11 @@ impl Store {
     /// The activity feed.
     pub fn activity(&self) -> &Activity {
         &self.activity
+    }
+
+    /// The store's lots.
+    pub fn inventory(&self) -> &Inventory {
+        &self.inventory
     }
 
     /// The partial-minifig lists.

@@ -183,6 +183,47 @@ impl BrickLink {
             .await
     }
 
+    /// `GET /inventories`: every lot of the store, available and in stockrooms, in one answer.
+    pub async fn inventories(
+        &self,
+        priority: Priority,
+    ) -> Result<Vec<wire::InventoryLot>, MarketplaceError> {
+        self.get("/inventories", &[], priority).await
+    }
+
+    /// `PUT /inventories/{id}`: `quantity` a signed change (`"+3"`, `"-1"`), the other fields
+    /// absolute. BrickLink refuses a lot at 0 outside a stockroom (`Refused`).
+    pub async fn update_inventory(
+        &self,
+        inventory_id: i64,
+        change: &InventoryChange,
+        priority: Priority,
+    ) -> Result<(), MarketplaceError> {
+        self.put(
+            &format!("/inventories/{inventory_id}"),
+            &change.body(),
+            priority,
+        )
+        .await
+    }
+
+    /// `DELETE /inventories/{id}`.
+    pub async fn delete_inventory(
+        &self,
+        inventory_id: i64,
+        priority: Priority,
+    ) -> Result<(), MarketplaceError> {
+        Box::pin(self.call(
+            Method::DELETE,
+            &format!("/inventories/{inventory_id}"),
+            &[],
+            None,
+            priority,
+        ))
+        .await
+        .map(drop)
+    }
+
     /// `GET /notifications`: the unread events (reading them marks them read).
     pub async fn notifications(
         &self,
@@ -327,6 +368,42 @@ impl BrickLink {
         };
         permit.settle(app::Marketplace::BrickLink, &outcome);
         outcome
+    }
+}
+
+/// What a `PUT /inventories/{id}` changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InventoryChange {
+    /// Pieces to add (negative: to take away).
+    pub quantity: Option<i64>,
+    pub unit_price: Option<app::Money>,
+    pub remarks: Option<String>,
+    pub description: Option<String>,
+    pub stockroom: Option<bool>,
+}
+
+impl InventoryChange {
+    fn body(&self) -> serde_json::Value {
+        let mut body = serde_json::Map::new();
+        if let Some(n) = self.quantity {
+            body.insert("quantity".into(), format!("{n:+}").into());
+        }
+        if let Some(price) = self.unit_price {
+            body.insert("unit_price".into(), price.to_wire().into());
+        }
+        if let Some(remarks) = &self.remarks {
+            body.insert("remarks".into(), remarks.clone().into());
+        }
+        if let Some(description) = &self.description {
+            body.insert("description".into(), description.clone().into());
+        }
+        if let Some(stockroom) = self.stockroom {
+            body.insert("is_stock_room".into(), stockroom.into());
+            if stockroom {
+                body.insert("stock_room_id".into(), "A".into());
+            }
+        }
+        serde_json::Value::Object(body)
     }
 }
 

@@ -206,6 +206,37 @@ pub struct ItemRef {
     pub category_id: Option<i64>,
 }
 
+/// `GET /inventories` element, `GET`/`PUT /inventories/{id}`: one lot of the store.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct InventoryLot {
+    pub inventory_id: i64,
+    pub item: ItemRef,
+    #[serde(default)]
+    pub color_id: i64,
+    #[serde(default)]
+    pub color_name: Option<String>,
+    pub quantity: i64,
+    /// `N` new, `U` used.
+    pub new_or_used: String,
+    /// Sets: `C` complete, `B` incomplete, `S` sealed.
+    #[serde(default)]
+    pub completeness: Option<String>,
+    #[serde(deserialize_with = "de::money")]
+    pub unit_price: Money,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub remarks: Option<String>,
+    #[serde(default)]
+    pub is_stock_room: bool,
+    #[serde(default)]
+    pub stock_room_id: Option<String>,
+    #[serde(default, deserialize_with = "de::money_opt")]
+    pub my_cost: Option<Money>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub date_created: Option<OffsetDateTime>,
+}
+
 /// `GET /notifications` element.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Notification {

@@ -1,0 +1,298 @@
+//! Inventory: the store's lots as brickdesk last read them from BrickLink, with search as you
+//! type, filters, sorts and pages; "Read my store" reads it again in the background with its
+//! progress shown live.
+
+use std::time::Duration;
+
+use app::{
+    Condition, JobState, JobView, LotList, LotQueryParams, LotSort, Queued, jobs::kinds, routes,
+};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::{
+    api,
+    components::{format::count, loaded::loaded},
+    sse::use_live_events,
+};
+
+/// What the filters ask for.
+#[derive(Clone, PartialEq)]
+struct Filters {
+    q: String,
+    item_type: String,
+    condition: String,
+    location: String,
+    sort: LotSort,
+    descending: bool,
+    page: usize,
+}
+
+impl Filters {
+    fn query(&self) -> String {
+        let text = |value: &String| Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+        LotQueryParams {
+            q: text(&self.q),
+            item_type: text(&self.item_type),
+            condition: match self.condition.as_str() {
+                "new" => Some(Condition::New),
+                "used" => Some(Condition::Used),
+                _ => None,
+            },
+            location: text(&self.location),
+            sort: Some(self.sort),
+            order: Some(if self.descending { "desc" } else { "asc" }.to_owned()),
+            page: Some(self.page),
+            per_page: Some(100),
+            ..LotQueryParams::default()
+        }
+        .to_query_string()
+    }
+
+    fn narrowed(&self) -> bool {
+        [&self.q, &self.item_type, &self.condition, &self.location]
+            .iter()
+            .any(|v| !v.trim().is_empty())
+    }
+}
+
+/// The Inventory page.
+#[component]
+pub fn InventoryPage() -> impl IntoView {
+    let live = use_live_events();
+    let filters = RwSignal::new(Filters {
+        q: String::new(),
+        item_type: String::new(),
+        condition: String::new(),
+        location: String::new(),
+        sort: LotSort::Location,
+        descending: false,
+        page: 1,
+    });
+    let list = RwSignal::new(None::<Result<LotList, String>>);
+    let reading = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(None::<(bool, String)>);
+    let typed = StoredValue::new(0u64);
+    let load = move || {
+        let query = filters.get_untracked().query();
+        leptos::task::spawn_local(async move {
+            let fresh = api::get::<LotList>(&format!("{}?{query}", routes::INVENTORY)).await;
+            list.set(Some(fresh.map_err(|e| e.message)));
+        });
+    };
+    Effect::new(move |_| {
+        filters.track();
+        live.resync.track();
+        load();
+    });
+    let ended = move |job: &JobView| {
+        reading.set(None);
+        notice.set(Some(match job.state {
+            JobState::Succeeded => (false, read_summary(job)),
+            _ => (
+                true,
+                job.last_error
+                    .clone()
+                    .unwrap_or_else(|| "Reading the store failed.".into()),
+            ),
+        }));
+        load();
+    };
+    Effect::new(move |_| {
+        let Some(job) = live.job.get() else { return };
+        if job.kind != kinds::IMPORT_INVENTORY {
+            return;
+        }
+        match job.state {
+            state if state.is_terminal() => {
+                // The event says it ended; the job says what the read found.
+                let id = job.id;
+                leptos::task::spawn_local(async move {
+                    if let Ok(view) = api::get::<JobView>(&format!("/api/jobs/{id}")).await {
+                        ended(&view);
+                    }
+                });
+            }
+            _ => reading.set(Some(job.progress.as_ref().map_or_else(
+                || "Reading your BrickLink store…".to_owned(),
+                |p| format!("Reading your BrickLink store: {}", p.message),
+            ))),
+        }
+    });
+    let read_now = move |_| {
+        notice.set(None);
+        leptos::task::spawn_local(async move {
+            match api::post::<_, Queued>(routes::INVENTORY_IMPORT, &serde_json::json!({})).await {
+                Ok(queued) => {
+                    reading.set(Some("Reading your BrickLink store…".into()));
+                    // The job may have ended before this answer came: read it once, so the
+                    // page never waits for an event it missed.
+                    for id in queued.job_ids {
+                        if let Ok(job) = api::get::<JobView>(&format!("/api/jobs/{id}")).await
+                            && job.state.is_terminal()
+                        {
+                            ended(&job);
+                        }
+                    }
+                }
+                Err(err) => notice.set(Some((true, err.message))),
+            }
+        });
+    };
+    let on_search = move |ev| {
+        let value = event_target_value(&ev);
+        typed.update_value(|n| *n += 1);
+        let mine = typed.get_value();
+        set_timeout(
+            move || {
+                if typed.get_value() == mine {
+                    filters.update(|f| {
+                        f.q.clone_from(&value);
+                        f.page = 1;
+                    });
+                }
+            },
+            Duration::from_millis(250),
+        );
+    };
+
+    view! {
+        <div class="page-head page-head-row">
+            <div>
+                <h1>"Inventory"</h1>
+                <p class="muted">"Your BrickLink store's lots as brickdesk last read them. Changing lots from here comes next; for now, change them on BrickLink and read the store again."</p>
+            </div>
+            <button class="btn btn-primary" id="inventory-read" on:click=read_now disabled=move || reading.with(Option::is_some)>
+                {move || if reading.with(Option::is_some) { "Reading…" } else { "Read my store" }}
+            </button>
+        </div>
+        {move || reading.get().map(|message| view! {
+            <div class="card sync-card" id="inventory-progress">
+                <div class="sync-line"><span>{message}</span></div>
+                <div class="meter" role="progressbar"><div class="meter-fill meter-busy" style="width: 35%"></div></div>
+            </div>
+        })}
+        {move || notice.get().map(|(error, text)| view! {
+            <p class=if error { "notice notice-error" } else { "notice notice-success" } role="status" id="inventory-notice">{text}</p>
+        })}
+        <div class="filters card">
+            <input type="search" id="inventory-search" placeholder="Search item number, name or location…"
+                aria-label="Search lots" on:input=on_search />
+            <select id="inventory-type" aria-label="Type"
+                on:change=move |ev| filters.update(|f| { f.item_type = event_target_value(&ev); f.page = 1; })>
+                <option value="">"Any type"</option>
+                <option value="PART">"Parts"</option>
+                <option value="MINIFIG">"Minifigures"</option>
+                <option value="SET">"Sets"</option>
+            </select>
+            <select id="inventory-condition" aria-label="Condition"
+                on:change=move |ev| filters.update(|f| { f.condition = event_target_value(&ev); f.page = 1; })>
+                <option value="">"New and used"</option>
+                <option value="new">"New"</option>
+                <option value="used">"Used"</option>
+            </select>
+            <input type="text" id="inventory-location" placeholder="Location starts with…" aria-label="Location"
+                on:change=move |ev| filters.update(|f| { f.location = event_target_value(&ev); f.page = 1; }) />
+            <select id="inventory-sort" aria-label="Sort"
+                on:change=move |ev| {
+                    let value = event_target_value(&ev);
+                    filters.update(|f| {
+                        (f.sort, f.descending) = match value.as_str() {
+                            "item" => (LotSort::Item, false),
+                            "quantity" => (LotSort::Quantity, true),
+                            "price" => (LotSort::Price, true),
+                            _ => (LotSort::Location, false),
+                        };
+                        f.page = 1;
+                    });
+                }>
+                <option value="location">"By location"</option>
+                <option value="item">"By item"</option>
+                <option value="quantity">"Most pieces"</option>
+                <option value="price">"Highest price"</option>
+            </select>
+        </div>
+        <section class="card table-card">
+            {loaded(list, "Loading lots…", move |found| if found.lots.is_empty() {
+                view! { <EmptyInventory narrowed=filters.with(Filters::narrowed) /> }.into_any()
+            } else {
+                view! { <LotTable found filters /> }.into_any()
+            })}
+        </section>
+    }
+}
+
+fn read_summary(job: &JobView) -> String {
+    let diff = job.result.as_ref().map(|r| &r["bricklink"]);
+    let n = |field: &str| diff.and_then(|d| d[field].as_u64()).unwrap_or(0);
+    format!(
+        "Store read: {} new, {} changed, {} gone, {} as before.",
+        count(n("added")),
+        count(n("changed")),
+        count(n("removed")),
+        count(n("unchanged"))
+    )
+}
+
+#[component]
+fn EmptyInventory(narrowed: bool) -> impl IntoView {
+    let (title, text) = if narrowed {
+        (
+            "No lots match",
+            "Try fewer words, another type or condition, or a shorter location.",
+        )
+    } else {
+        (
+            "No lots yet",
+            "Connect BrickLink in Settings, then “Read my store” brings in every lot, in stock and in stockrooms.",
+        )
+    };
+    view! {
+        <div class="empty" id="inventory-empty">
+            <h2>{title}</h2>
+            <p class="muted">{text}</p>
+            {(!narrowed).then(|| view! { <A href="/settings" attr:class="btn">"Go to Settings"</A> })}
+        </div>
+    }
+}
+
+#[component]
+fn LotTable(found: LotList, filters: RwSignal<Filters>) -> impl IntoView {
+    let first = (found.page - 1) * found.per_page + 1;
+    let last = (first + found.lots.len()).saturating_sub(1);
+    let pages = found.total.div_ceil(found.per_page.max(1));
+    let page = found.page;
+    let rows = found
+        .lots
+        .into_iter()
+        .map(|lot| {
+            let picture = routes::image(&lot.item.item_type, &lot.item.no, lot.color_id);
+            let condition = match lot.condition {
+                Condition::New => "New",
+                Condition::Used => "Used",
+            };
+            view! {
+                <tr data-lot=lot.id.0.to_string()>
+                    <td class="thumb-cell"><img class="thumb" src=picture alt="" width="32" height="32" loading="lazy" /></td>
+                    <td><span class="mono small">{lot.item.no.clone()}</span><br />{lot.item.name.clone()}</td>
+                    <td class="hide-narrow">{lot.color_name.clone().unwrap_or_default()}</td>
+                    <td>{condition}</td>
+                    <td class="mono">{lot.remarks.clone()}{lot.stockroom.then(|| view! { " " <span class="chip">"stockroom"</span> })}</td>
+                    <td class="num">{count(u64::try_from(lot.quantity).unwrap_or(0))}</td>
+                    <td class="num">{lot.unit_price.to_string()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="table" id="inventory-table">
+            <thead><tr><th></th><th>"Item"</th><th class="hide-narrow">"Colour"</th><th>"Cond."</th><th>"Location"</th><th class="num">"Qty"</th><th class="num">"Price"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <div class="pager">
+            <span class="muted" id="inventory-count">{format!("{first}–{last} of {}", count(found.total as u64))}</span>
+            <button class="btn" disabled=move || { page <= 1 } on:click=move |_| filters.update(|f| f.page -= 1)>"Previous"</button>
+            <button class="btn" disabled=move || { page >= pages } on:click=move |_| filters.update(|f| f.page += 1)>"Next"</button>
+        </div>
+    }
+}

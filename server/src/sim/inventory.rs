@@ -1,0 +1,180 @@
+//! The simulated stores' lots on BrickLink: generated from the catalogue for each account, the
+//! same for the same seed, and changed by the inventory endpoints as the real store changes
+//! them (a relative quantity, and never 0 outside a stockroom).
+
+use std::collections::BTreeMap;
+
+use time::{Duration, OffsetDateTime};
+
+use super::data::{self, Rng};
+
+/// A BrickLink lot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lot {
+    pub id: i64,
+    pub kind: &'static str,
+    pub no: &'static str,
+    pub name: &'static str,
+    pub category_id: i64,
+    pub color_id: i64,
+    pub quantity: i64,
+    pub new: bool,
+    /// Ten-thousandths.
+    pub unit_price: i64,
+    /// By sellers' convention the storage location, like `B-07-2`.
+    pub remarks: String,
+    pub description: String,
+    pub stockroom: bool,
+    /// Ten-thousandths.
+    pub my_cost: i64,
+    pub created: OffsetDateTime,
+}
+
+/// Where lot ids start.
+pub const FIRST_LOT: i64 = 310_000_000;
+
+/// `count` lots with ids from `first`: distinct items, colours and conditions; a twentieth in
+/// the stockroom.
+pub fn lots(rng: &mut Rng, first: i64, count: usize, now: OffsetDateTime) -> BTreeMap<i64, Lot> {
+    let mut kinds: Vec<(&'static data::Item, i64, bool)> = Vec::new();
+    for item in data::PARTS {
+        for color in data::COLORS {
+            for new in [true, false] {
+                kinds.push((item, color.id, new));
+            }
+        }
+    }
+    for minifig in data::MINIFIGS {
+        for new in [true, false] {
+            kinds.push((&minifig.item, 0, new));
+        }
+    }
+    let mut lots = BTreeMap::new();
+    for (n, id) in (first..).take(count.min(kinds.len())).enumerate() {
+        // Pick without repeating: swap the pick to the end of what is left.
+        let left = kinds.len() - n;
+        let at = rng.below(left as u64) as usize;
+        kinds.swap(at, left - 1);
+        let (item, color_id, new) = kinds[left - 1];
+        let unit_price = data::price(item.no, color_id, new);
+        let location = format!(
+            "{}-{:02}-{}",
+            char::from(b'A' + rng.below(6) as u8),
+            1 + rng.below(40),
+            1 + rng.below(6)
+        );
+        lots.insert(
+            id,
+            Lot {
+                id,
+                kind: item.kind,
+                no: item.no,
+                name: item.name,
+                category_id: item.category_id,
+                color_id,
+                quantity: 1 + rng.below(if item.kind == "PART" { 200 } else { 4 }) as i64,
+                new,
+                unit_price,
+                remarks: location,
+                description: String::new(),
+                stockroom: rng.chance(0.05),
+                my_cost: unit_price * 6 / 10,
+                created: now - Duration::days(rng.below(700) as i64),
+            },
+        );
+    }
+    lots
+}
+
+/// A change to a lot as `PUT /inventories/{id}` sends it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Change {
+    /// Signed: `+3`, `-1`.
+    pub quantity: Option<i64>,
+    pub unit_price: Option<i64>,
+    pub remarks: Option<String>,
+    pub description: Option<String>,
+    pub stockroom: Option<bool>,
+}
+
+/// Why a change was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The quantity would drop below 0.
+    Negative,
+    /// 0 pieces outside a stockroom: delete the lot or move it to a stockroom.
+    ZeroOutsideStockroom,
+}
+
+/// Applies `change` to `lot`, or nothing when it is refused.
+pub fn apply(lot: &mut Lot, change: &Change) -> Result<(), Refused> {
+    let quantity = lot.quantity + change.quantity.unwrap_or(0);
+    if quantity < 0 {
+        return Err(Refused::Negative);
+    }
+    let stockroom = change.stockroom.unwrap_or(lot.stockroom);
+    if quantity == 0 && !stockroom {
+        return Err(Refused::ZeroOutsideStockroom);
+    }
+    lot.quantity = quantity;
+    lot.stockroom = stockroom;
+    if let Some(price) = change.unit_price {
+        lot.unit_price = price;
+    }
+    if let Some(remarks) = &change.remarks {
+        lot.remarks.clone_from(remarks);
+    }
+    if let Some(description) = &change.description {
+        lot.description.clone_from(description);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lots_are_distinct_and_the_same_for_the_same_seed() {
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let a = lots(&mut Rng::new(7), FIRST_LOT, 300, now);
+        let b = lots(&mut Rng::new(7), FIRST_LOT, 300, now);
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 300);
+        let mut kinds: Vec<_> = a.values().map(|l| (l.no, l.color_id, l.new)).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        assert_eq!(kinds.len(), 300, "no item, colour and condition twice");
+        assert!(a.values().all(|l| l.quantity > 0 && l.unit_price > 0));
+    }
+
+    #[test]
+    fn quantities_change_relatively_and_never_reach_zero_outside_a_stockroom() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut lot = lots(&mut Rng::new(1), FIRST_LOT, 1, now)
+            .into_values()
+            .next()
+            .expect("a lot");
+        lot.quantity = 3;
+        lot.stockroom = false;
+        let minus = |n| Change {
+            quantity: Some(n),
+            ..Change::default()
+        };
+        assert_eq!(apply(&mut lot, &minus(2)), Ok(()));
+        assert_eq!(lot.quantity, 5);
+        assert_eq!(apply(&mut lot, &minus(-6)), Err(Refused::Negative));
+        assert_eq!(
+            apply(&mut lot, &minus(-5)),
+            Err(Refused::ZeroOutsideStockroom)
+        );
+        assert_eq!(lot.quantity, 5, "a refused change changes nothing");
+        let to_stockroom = Change {
+            quantity: Some(-5),
+            stockroom: Some(true),
+            ..Change::default()
+        };
+        assert_eq!(apply(&mut lot, &to_stockroom), Ok(()));
+        assert_eq!((lot.quantity, lot.stockroom), (0, true));
+    }
+}

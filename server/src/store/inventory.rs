@@ -1,0 +1,348 @@
+//! The store's lots per user (`inventory` tree, key user id | lot id), each with what every
+//! marketplace holding it says. An import merges one marketplace's whole read into them in one
+//! atomic batch: lots it has that brickdesk lacks are added, lots whose values moved are
+//! changed, and lots it no longer has lose that marketplace (and go when no marketplace holds
+//! them any more). Only a complete read is merged: a failed one changes nothing.
+
+use std::{cmp::Ordering, collections::HashMap};
+
+use app::{BrickLinkLot, Condition, ImportDiff, Lot, LotId, LotList, LotSort, Marketplace, UserId};
+
+use super::{Ids, StoreError, codec, keys};
+
+/// `GET /api/inventory`'s filters.
+#[derive(Debug, Clone, Default)]
+pub struct LotQuery {
+    /// Only lots this marketplace holds.
+    pub marketplace: Option<Marketplace>,
+    /// Words that must all be in the item number, its name or the remarks.
+    pub text: Option<String>,
+    pub item_type: Option<String>,
+    pub color_id: Option<i64>,
+    pub condition: Option<Condition>,
+    /// Remarks (the location) starting with this.
+    pub location: Option<String>,
+    /// Lots both marketplaces hold (`true`) or only one (`false`).
+    pub linked: Option<bool>,
+    pub sort: LotSort,
+    pub descending: bool,
+    pub page: usize,
+    pub per_page: usize,
+}
+
+/// A lot as a marketplace's read has it, before it is merged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadLot {
+    pub item: app::LotItem,
+    pub color_id: i64,
+    pub color_name: Option<String>,
+    pub condition: Condition,
+    pub completeness: Option<String>,
+    pub remarks: String,
+    pub description: String,
+    pub my_cost: Option<app::Money>,
+    pub bricklink: BrickLinkLot,
+}
+
+/// The inventory tree.
+#[derive(Clone)]
+pub struct Inventory {
+    tree: sled::Tree,
+    ids: Ids,
+}
+
+fn key(user: UserId, id: LotId) -> Vec<u8> {
+    keys::user_scoped(user, &id.0.to_be_bytes())
+}
+
+impl Inventory {
+    pub(super) fn open(db: &sled::Db, ids: Ids) -> Result<Self, StoreError> {
+        Ok(Self {
+            tree: db.open_tree("inventory")?,
+            ids,
+        })
+    }
+
+    /// Every lot of `user`, in id order.
+    pub fn all(&self, user: UserId) -> Result<Vec<Lot>, StoreError> {
+        self.tree
+            .scan_prefix(keys::user(user))
+            .map(|entry| {
+                let (key, value) = entry?;
+                codec::decode_at(&self.tree, &key, &value)
+            })
+            .collect()
+    }
+
+    /// One lot.
+    pub fn get(&self, user: UserId, id: LotId) -> Result<Option<Lot>, StoreError> {
+        let key = key(user, id);
+        self.tree
+            .get(&key)?
+            .map(|v| codec::decode_at(&self.tree, &key, &v))
+            .transpose()
+    }
+
+    /// Merges a complete read of `user`'s BrickLink store.
+    pub fn merge_bricklink(
+        &self,
+        user: UserId,
+        read: Vec<ReadLot>,
+    ) -> Result<ImportDiff, StoreError> {
+        let mut held: HashMap<i64, Lot> = self
+            .all(user)?
+            .into_iter()
+            .filter_map(|lot| Some((lot.bricklink.as_ref()?.inventory_id, lot)))
+            .collect();
+        let mut diff = ImportDiff::default();
+        let mut batch = sled::Batch::default();
+        for remote in read {
+            let known = held.remove(&remote.bricklink.inventory_id);
+            let id = match &known {
+                Some(lot) => lot.id,
+                None => LotId(self.ids.next()?),
+            };
+            let lot = Lot {
+                id,
+                item: remote.item,
+                color_id: remote.color_id,
+                color_name: remote.color_name,
+                condition: remote.condition,
+                completeness: remote.completeness,
+                quantity: remote.bricklink.quantity,
+                unit_price: remote.bricklink.unit_price,
+                remarks: remote.remarks,
+                description: remote.description,
+                stockroom: remote.bricklink.stockroom,
+                my_cost: remote.my_cost,
+                brickowl: known.as_ref().and_then(|l| l.brickowl.clone()),
+                bricklink: Some(remote.bricklink),
+            };
+            match known {
+                Some(old) if old == lot => diff.unchanged += 1,
+                Some(_) => {
+                    diff.changed += 1;
+                    batch.insert(key(user, id), codec::encode(&lot));
+                }
+                None => {
+                    diff.added += 1;
+                    batch.insert(key(user, id), codec::encode(&lot));
+                }
+            }
+        }
+        // What BrickLink no longer has: it sold out and was removed there, or the seller
+        // deleted it. The lot keeps what another marketplace holds.
+        for (_, mut lot) in held {
+            diff.removed += 1;
+            lot.bricklink = None;
+            if lot.brickowl.is_some() {
+                batch.insert(key(user, lot.id), codec::encode(&lot));
+            } else {
+                batch.remove(key(user, lot.id));
+            }
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(diff)
+    }
+
+    /// One page of `user`'s lots.
+    pub fn list(&self, user: UserId, query: &LotQuery) -> Result<LotList, StoreError> {
+        let words: Vec<String> = query
+            .text
+            .as_deref()
+            .unwrap_or_default()
+            .to_lowercase()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let location = query.location.as_deref().map(str::to_lowercase);
+        let mut lots: Vec<Lot> = self
+            .all(user)?
+            .into_iter()
+            .filter(|l| query.marketplace.is_none_or(|m| l.on(m)))
+            .filter(|l| {
+                query
+                    .item_type
+                    .as_deref()
+                    .is_none_or(|t| l.item.item_type.eq_ignore_ascii_case(t))
+            })
+            .filter(|l| query.color_id.is_none_or(|c| l.color_id == c))
+            .filter(|l| query.condition.is_none_or(|c| l.condition == c))
+            .filter(|l| {
+                location
+                    .as_deref()
+                    .is_none_or(|at| l.remarks.to_lowercase().starts_with(at))
+            })
+            .filter(|l| {
+                query
+                    .linked
+                    .is_none_or(|linked| (l.bricklink.is_some() && l.brickowl.is_some()) == linked)
+            })
+            .filter(|l| {
+                words.is_empty() || {
+                    let text =
+                        format!("{} {} {}", l.item.no, l.item.name, l.remarks).to_lowercase();
+                    words.iter().all(|w| text.contains(w.as_str()))
+                }
+            })
+            .collect();
+        let by = |a: &Lot, b: &Lot| {
+            match query.sort {
+                LotSort::Location => natural(&a.remarks, &b.remarks),
+                LotSort::Item => (&a.item.no, a.color_id).cmp(&(&b.item.no, b.color_id)),
+                LotSort::Quantity => a.quantity.cmp(&b.quantity),
+                LotSort::Price => a.unit_price.cmp(&b.unit_price),
+            }
+            .then(a.id.cmp(&b.id))
+        };
+        lots.sort_by(|a, b| if query.descending { by(b, a) } else { by(a, b) });
+        let per_page = query.per_page.clamp(1, 500);
+        let page = query.page.max(1);
+        let total = lots.len();
+        Ok(LotList {
+            lots: lots
+                .into_iter()
+                .skip((page - 1).saturating_mul(per_page))
+                .take(per_page)
+                .collect(),
+            total,
+            page,
+            per_page,
+        })
+    }
+}
+
+/// Locations in a person's order: runs of digits by their number, so `A-2` comes before
+/// `A-10`; letters without regard to case.
+pub fn natural(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (a.first(), b.first()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let run = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (na, nb) = (run(a), run(b));
+                let (da, db) = (&a[..na], &b[..nb]);
+                let trim = |d: &[u8]| {
+                    let zeros = d.iter().take_while(|c| **c == b'0').count();
+                    d.len() - zeros
+                };
+                // More significant digits is a larger number; else digit by digit.
+                let order = trim(da)
+                    .cmp(&trim(db))
+                    .then_with(|| da[na - trim(da)..].cmp(&db[nb - trim(db)..]));
+                if order != Ordering::Equal {
+                    return order;
+                }
+                a = &a[na..];
+                b = &b[nb..];
+            }
+            (Some(x), Some(y)) => {
+                let order = x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase());
+                if order != Ordering::Equal {
+                    return order;
+                }
+                a = &a[1..];
+                b = &b[1..];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use app::{LotItem, Money};
+
+    use super::*;
+    use crate::store::Store;
+
+    const ANNA: UserId = UserId(1);
+
+    fn read(inventory_id: i64, quantity: i64, remarks: &str) -> ReadLot {
+        ReadLot {
+            item: LotItem {
+                item_type: "PART".into(),
+                no: "3001".into(),
+                name: "Brick 2 x 4".into(),
+            },
+            color_id: 11,
+            color_name: Some("Black".into()),
+            condition: Condition::New,
+            completeness: None,
+            remarks: remarks.into(),
+            description: String::new(),
+            my_cost: None,
+            bricklink: BrickLinkLot {
+                inventory_id,
+                quantity,
+                unit_price: Money(1000),
+                stockroom: false,
+            },
+        }
+    }
+
+    #[test]
+    fn locations_sort_as_people_read_them() {
+        let mut places = vec!["A-10-1", "a-2-3", "B-1", "A-2-10", "", "A-02-4"];
+        places.sort_by(|a, b| natural(a, b));
+        assert_eq!(places, ["", "a-2-3", "A-02-4", "A-2-10", "A-10-1", "B-1"]);
+    }
+
+    /// A second read adds, changes and removes only what moved, keeps lot ids, and another
+    /// user's lots are untouched.
+    #[test]
+    fn a_read_merges_as_a_diff() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("store");
+        let inventory = store.inventory();
+        let first = inventory
+            .merge_bricklink(ANNA, vec![read(1, 5, "A-1"), read(2, 7, "A-2")])
+            .expect("merged");
+        assert_eq!((first.added, first.changed, first.removed), (2, 0, 0));
+        inventory
+            .merge_bricklink(UserId(2), vec![read(9, 1, "Z")])
+            .expect("merged");
+        let ids: Vec<LotId> = inventory
+            .all(ANNA)
+            .expect("lots")
+            .iter()
+            .map(|l| l.id)
+            .collect();
+
+        let second = inventory
+            .merge_bricklink(ANNA, vec![read(1, 4, "A-1"), read(3, 1, "C-1")])
+            .expect("merged");
+        assert_eq!(
+            (
+                second.added,
+                second.changed,
+                second.removed,
+                second.unchanged
+            ),
+            (1, 1, 1, 0)
+        );
+        let lots = inventory.all(ANNA).expect("lots");
+        assert_eq!(lots.len(), 2);
+        let kept = lots
+            .iter()
+            .find(|l| l.bricklink.as_ref().is_some_and(|b| b.inventory_id == 1))
+            .expect("lot 1");
+        assert_eq!((kept.id, kept.quantity), (ids[0], 4));
+        assert_eq!(inventory.all(UserId(2)).expect("lots").len(), 1);
+
+        let list = inventory
+            .list(
+                ANNA,
+                &LotQuery {
+                    text: Some("brick c-".into()),
+                    per_page: 50,
+                    ..LotQuery::default()
+                },
+            )
+            .expect("list");
+        assert_eq!(list.total, 1);
+        assert_eq!(list.lots[0].remarks, "C-1");
+    }
+}

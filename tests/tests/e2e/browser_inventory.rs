@@ -1,0 +1,46 @@
+//! The Inventory page in headless Chromium against the simulator: empty until the store is
+//! read, "Read my store" fills it with its outcome shown, search as you type narrows it.
+
+use app::Marketplace;
+use tests::{PASSWORD, TestApp, browser::Browser};
+
+#[tokio::test]
+async fn reading_the_store_fills_the_inventory_page_and_search_narrows_it() {
+    if !tests::browser::ui_available() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    app.setup_admin().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    browser
+        .log_in_at(&format!("{}/inventory", app.base), "admin", PASSWORD)
+        .await;
+    browser
+        .wait_for_text("#inventory-empty", "No lots yet")
+        .await;
+    app.connect(&app.api, 0, Marketplace::BrickLink).await;
+
+    browser.click("#inventory-read").await;
+    let lots = server::sim::SimConfig::default().lots;
+    browser
+        .wait_for_text("#inventory-notice", &format!("{lots} new"))
+        .await;
+    browser
+        .wait_for_text("#inventory-count", &format!("of {lots}"))
+        .await;
+    browser.screenshot("inventory").await;
+
+    let location = app
+        .sim
+        .sim
+        .edit_bricklink_lots(0, |l| l.values().next().map(|l| l.remarks.clone()))
+        .flatten()
+        .unwrap();
+    browser.fill("#inventory-search", &location).await;
+    browser
+        .wait_for_text("#inventory-table tbody", &location)
+        .await;
+    browser.close().await;
+}
