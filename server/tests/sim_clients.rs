@@ -11,7 +11,7 @@ use server::{
     marketplace::{
         Endpoints, MarketplaceError, Marketplaces,
         bricklink::{BrickLink, Direction, GuideType, InventoryChange, OrderFilter},
-        brickowl::{BrickOwl, OrderQuery},
+        brickowl::{BrickOwl, LotChange, OrderQuery},
         guard::{Guard, Limits, Priority},
     },
     sim::{Faults, Side, Sim, SimConfig, SimServer},
@@ -249,6 +249,99 @@ async fn bricklink_inventory_reads_changes_and_deletes_lots() {
             .await,
         Err(MarketplaceError::NotFound(_))
     ));
+}
+
+/// BrickOwl's lots: most linked to BrickLink lots by `external_lot_ids`; an update is relative
+/// or absolute and never below 0; a batch answers each change in order.
+#[tokio::test]
+async fn brickowl_inventory_lists_updates_and_batches_lots() {
+    let world = world().await;
+    let client = world.brickowl(0);
+    let lots = client.inventory(Priority::Background).await.unwrap();
+    let bricklink = world
+        .bricklink(0)
+        .inventories(Priority::Background)
+        .await
+        .unwrap();
+    assert!(!lots.is_empty());
+    let linked: Vec<_> = lots
+        .iter()
+        .filter_map(|l| l.external_lot_ids.get("other"))
+        .collect();
+    assert!(!linked.is_empty() && linked.len() < lots.len());
+    for id in &linked {
+        assert!(
+            bricklink.iter().any(|b| &&b.inventory_id.to_string() == id),
+            "{id} is a BrickLink lot of the same seller"
+        );
+    }
+    let lot = lots.iter().find(|l| l.quantity > 2).unwrap().clone();
+    let read = |lots: Vec<server::marketplace::brickowl::wire::InventoryLot>| {
+        lots.into_iter().find(|l| l.lot_id == lot.lot_id).unwrap()
+    };
+    client
+        .update_inventory(
+            &LotChange {
+                lot_id: lot.lot_id,
+                relative_quantity: Some(-2),
+                price: Some(app::Money(3_4560)),
+                personal_note: Some("Q-1".into()),
+                ..LotChange::default()
+            },
+            Priority::Interactive,
+        )
+        .await
+        .unwrap();
+    let after = read(client.inventory(Priority::Background).await.unwrap());
+    assert_eq!(after.quantity, lot.quantity - 2);
+    assert_eq!(after.price, app::Money(3_4560));
+    assert_eq!(after.personal_note.as_deref(), Some("Q-1"));
+    let below = client
+        .update_inventory(
+            &LotChange {
+                lot_id: lot.lot_id,
+                relative_quantity: Some(-after.quantity - 1),
+                ..LotChange::default()
+            },
+            Priority::Interactive,
+        )
+        .await;
+    assert!(
+        matches!(below, Err(MarketplaceError::Refused(_))),
+        "{below:?}"
+    );
+
+    let results = client
+        .update_inventory_batch(
+            &[
+                LotChange {
+                    lot_id: lot.lot_id,
+                    absolute_quantity: Some(9),
+                    ..LotChange::default()
+                },
+                LotChange {
+                    lot_id: 1,
+                    absolute_quantity: Some(1),
+                    ..LotChange::default()
+                },
+            ],
+            Priority::Background,
+        )
+        .await
+        .unwrap();
+    assert_eq!(results[0], Ok(()));
+    assert!(results[1].is_err(), "no such lot");
+    assert_eq!(
+        read(client.inventory(Priority::Background).await.unwrap()).quantity,
+        9
+    );
+    let too_many = vec![LotChange::default(); 51];
+    assert!(
+        client
+            .update_inventory_batch(&too_many, Priority::Background)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]

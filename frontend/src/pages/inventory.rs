@@ -1,18 +1,20 @@
-//! Inventory: the store's lots as brickdesk last read them from BrickLink, with search as you
-//! type, filters, sorts and pages; "Read my store" reads it again in the background with its
-//! progress shown live.
+//! Inventory: the stores' lots as brickdesk last read them from BrickLink and BrickOwl (a
+//! BrickOwl lot that names its BrickLink lot is one lot), with search as you type, filters,
+//! sorts and pages; "Read my stores" reads them again in the background with its progress
+//! shown live.
 
 use std::time::Duration;
 
 use app::{
-    Condition, JobState, JobView, LotList, LotQueryParams, LotSort, Queued, jobs::kinds, routes,
+    Condition, JobState, JobView, LotList, LotQueryParams, LotSort, Marketplace, Queued,
+    jobs::kinds, routes,
 };
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::{
     api,
-    components::{format::count, loaded::loaded},
+    components::{format::count, loaded::loaded, orders::MarketBadge},
     sse::use_live_events,
 };
 
@@ -114,8 +116,8 @@ pub fn InventoryPage() -> impl IntoView {
                 });
             }
             _ => reading.set(Some(job.progress.as_ref().map_or_else(
-                || "Reading your BrickLink store…".to_owned(),
-                |p| format!("Reading your BrickLink store: {}", p.message),
+                || "Reading your stores…".to_owned(),
+                |p| format!("Reading your stores: {}", p.message),
             ))),
         }
     });
@@ -124,7 +126,7 @@ pub fn InventoryPage() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match api::post::<_, Queued>(routes::INVENTORY_IMPORT, &serde_json::json!({})).await {
                 Ok(queued) => {
-                    reading.set(Some("Reading your BrickLink store…".into()));
+                    reading.set(Some("Reading your stores…".into()));
                     // The job may have ended before this answer came: read it once, so the
                     // page never waits for an event it missed.
                     for id in queued.job_ids {
@@ -160,10 +162,10 @@ pub fn InventoryPage() -> impl IntoView {
         <div class="page-head page-head-row">
             <div>
                 <h1>"Inventory"</h1>
-                <p class="muted">"Your BrickLink store's lots as brickdesk last read them. Changing lots from here comes next; for now, change them on BrickLink and read the store again."</p>
+                <p class="muted">"Your BrickLink and BrickOwl lots as brickdesk last read them; a BrickOwl lot that names its BrickLink lot is shown once. Changing lots from here comes next; for now, change them on the marketplace and read your stores again."</p>
             </div>
             <button class="btn btn-primary" id="inventory-read" on:click=read_now disabled=move || reading.with(Option::is_some)>
-                {move || if reading.with(Option::is_some) { "Reading…" } else { "Read my store" }}
+                {move || if reading.with(Option::is_some) { "Reading…" } else { "Read my stores" }}
             </button>
         </div>
         {move || reading.get().map(|message| view! {
@@ -223,15 +225,24 @@ pub fn InventoryPage() -> impl IntoView {
 }
 
 fn read_summary(job: &JobView) -> String {
-    let diff = job.result.as_ref().map(|r| &r["bricklink"]);
-    let n = |field: &str| diff.and_then(|d| d[field].as_u64()).unwrap_or(0);
-    format!(
-        "Store read: {} new, {} changed, {} gone, {} as before.",
-        count(n("added")),
-        count(n("changed")),
-        count(n("removed")),
-        count(n("unchanged"))
-    )
+    let Some(result) = job.result.as_ref() else {
+        return "Stores read.".into();
+    };
+    let parts: Vec<String> = [("bricklink", "BrickLink"), ("brickowl", "BrickOwl")]
+        .into_iter()
+        .filter_map(|(key, name)| {
+            let diff = result.get(key)?;
+            let n = |field: &str| count(diff[field].as_u64().unwrap_or(0));
+            Some(format!(
+                "{name}: {} new, {} changed, {} gone, {} as before",
+                n("added"),
+                n("changed"),
+                n("removed"),
+                n("unchanged")
+            ))
+        })
+        .collect();
+    format!("Stores read. {}.", parts.join("; "))
 }
 
 #[component]
@@ -244,7 +255,7 @@ fn EmptyInventory(narrowed: bool) -> impl IntoView {
     } else {
         (
             "No lots yet",
-            "Connect BrickLink in Settings, then “Read my store” brings in every lot, in stock and in stockrooms.",
+            "Connect BrickLink or BrickOwl in Settings, then “Read my stores” brings in every lot, in stock and in stockrooms.",
         )
     };
     view! {
@@ -273,10 +284,16 @@ fn LotTable(found: LotList, filters: RwSignal<Filters>) -> impl IntoView {
             };
             view! {
                 <tr data-lot=lot.id.0.to_string()>
-                    <td class="thumb-cell"><img class="thumb" src=picture alt="" width="32" height="32" loading="lazy" /></td>
-                    <td><span class="mono small">{lot.item.no.clone()}</span><br />{lot.item.name.clone()}</td>
+                    <td class="thumb-cell hide-narrow"><img class="thumb" src=picture alt="" width="32" height="32" loading="lazy" /></td>
+                    <td>
+                        <span class="mono small">{lot.item.no.clone()}</span>" "
+                        {lot.bricklink.is_some().then(|| view! { <MarketBadge marketplace=Marketplace::BrickLink /> })}
+                        {lot.brickowl.is_some().then(|| view! { <MarketBadge marketplace=Marketplace::BrickOwl /> })}
+                        <br />{lot.item.name.clone()}
+                        <span class="show-narrow muted small">{format!("{condition} · {}", lot.color_name.clone().unwrap_or_default())}</span>
+                    </td>
                     <td class="hide-narrow">{lot.color_name.clone().unwrap_or_default()}</td>
-                    <td>{condition}</td>
+                    <td class="hide-narrow">{condition}</td>
                     <td class="mono">{lot.remarks.clone()}{lot.stockroom.then(|| view! { " " <span class="chip">"stockroom"</span> })}</td>
                     <td class="num">{count(u64::try_from(lot.quantity).unwrap_or(0))}</td>
                     <td class="num">{lot.unit_price.to_string()}</td>
@@ -286,7 +303,7 @@ fn LotTable(found: LotList, filters: RwSignal<Filters>) -> impl IntoView {
         .collect_view();
     view! {
         <table class="table" id="inventory-table">
-            <thead><tr><th></th><th>"Item"</th><th class="hide-narrow">"Colour"</th><th>"Cond."</th><th>"Location"</th><th class="num">"Qty"</th><th class="num">"Price"</th></tr></thead>
+            <thead><tr><th class="hide-narrow"></th><th>"Item"</th><th class="hide-narrow">"Colour"</th><th class="hide-narrow">"Cond."</th><th>"Location"</th><th class="num">"Qty"</th><th class="num">"Price"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
         <div class="pager">

@@ -49,21 +49,25 @@ pub async fn list(
     Ok(ApiJson(lots))
 }
 
-/// `POST /api/inventory/import`: reads the connected stores again.
+/// `POST /api/inventory/import`: reads the connected stores again (BrickLink, then BrickOwl).
 pub async fn import(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> Result<(StatusCode, ApiJson<Queued>), ApiError> {
     let user = current.user.id;
-    let connected = state
-        .services
-        .store
-        .connections()
-        .get(user, Marketplace::BrickLink)?
-        .is_some_and(|c| c.status.is_usable());
+    let mut connected = false;
+    for marketplace in Marketplace::ALL {
+        connected |= state
+            .services
+            .store
+            .connections()
+            .get(user, marketplace)?
+            .is_some_and(|c| c.status.is_usable());
+    }
     if !connected {
         return Err(ApiError::NotConnected(
-            "Connect BrickLink in Settings first: the inventory is read from your store there."
+            "Connect BrickLink or BrickOwl in Settings first: the inventory is read from your \
+             stores there."
                 .into(),
         ));
     }

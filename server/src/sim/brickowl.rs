@@ -26,7 +26,7 @@ pub fn router() -> Router<Sim> {
         .route("/catalog/id_lookup", get(id_lookup))
 }
 
-type Args = Vec<(String, String)>;
+pub(super) type Args = Vec<(String, String)>;
 
 const PER_MINUTE: usize = 600;
 const STATUSES: &[&str] = &[
@@ -41,11 +41,11 @@ const STATUSES: &[&str] = &[
     "Cancelled",
 ];
 
-fn error(status: StatusCode, message: &str) -> Response {
+pub(super) fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"error": {"status": message}}))).into_response()
 }
 
-fn arg<'a>(args: &'a Args, name: &str) -> Option<&'a str> {
+pub(super) fn arg<'a>(args: &'a Args, name: &str) -> Option<&'a str> {
     args.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
@@ -53,7 +53,7 @@ fn arg<'a>(args: &'a Args, name: &str) -> Option<&'a str> {
 
 /// The account the key belongs to, within its rate.
 #[allow(clippy::result_large_err)] // The error is the answer to send.
-fn authenticate(sim: &Sim, args: &Args) -> Result<usize, Response> {
+pub(super) fn authenticate(sim: &Sim, args: &Args) -> Result<usize, Response> {
     if sim.faults(Side::BrickOwl).reject_auth {
         return Err(error(StatusCode::UNAUTHORIZED, "Invalid API Key"));
     }
@@ -79,7 +79,7 @@ fn authenticate(sim: &Sim, args: &Args) -> Result<usize, Response> {
     Ok(index)
 }
 
-fn money(units: i64) -> String {
+pub(super) fn money(units: i64) -> String {
     // BrickOwl prints two or three decimals.
     let text = app::Money(units).to_wire();
     text.strip_suffix('0').unwrap_or(&text).to_owned()
@@ -140,7 +140,7 @@ fn view_json(order: &data::Order, store_id: i64) -> Value {
     value
 }
 
-fn boid(no: &str, color: i64) -> String {
+pub(super) fn boid(no: &str, color: i64) -> String {
     let mut hash = 7u64;
     for byte in no.bytes() {
         hash = hash.wrapping_mul(31).wrapping_add(u64::from(byte));

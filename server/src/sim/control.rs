@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{
     AccountKeys, Faults, Side, Sim, SimStats, bricklink, bricklink_inventory, brickowl,
-    faults::observe, images,
+    brickowl_inventory, faults::observe, images,
 };
 
 impl Sim {
@@ -24,10 +24,12 @@ impl Sim {
                 (self.clone(), Side::BrickLink),
                 observe,
             ));
-        let brickowl = brickowl::router().route_layer(axum::middleware::from_fn_with_state(
-            (self.clone(), Side::BrickOwl),
-            observe,
-        ));
+        let brickowl = brickowl::router()
+            .merge(brickowl_inventory::router())
+            .route_layer(axum::middleware::from_fn_with_state(
+                (self.clone(), Side::BrickOwl),
+                observe,
+            ));
         Router::new()
             .nest("/bricklink/api/store/v1", bricklink)
             .nest("/brickowl/v1", brickowl)

@@ -1,6 +1,9 @@
-//! The simulated stores' lots on BrickLink: generated from the catalogue for each account, the
+//! The simulated stores' lots: on BrickLink generated from the catalogue for each account, the
 //! same for the same seed, and changed by the inventory endpoints as the real store changes
-//! them (a relative quantity, and never 0 outside a stockroom).
+//! them (a relative quantity, and never 0 outside a stockroom); on BrickOwl most of the same
+//! lots again, as a seller who lists on both has them (most carrying the BrickLink lot id a
+//! syncing tool left in `external_lot_ids`, some out of step by a few pieces), and a few lots
+//! only BrickOwl has.
 
 use std::collections::BTreeMap;
 
@@ -86,6 +89,91 @@ pub fn lots(rng: &mut Rng, first: i64, count: usize, now: OffsetDateTime) -> BTr
     lots
 }
 
+/// A BrickOwl lot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwlLot {
+    pub id: i64,
+    pub kind: &'static str,
+    pub no: &'static str,
+    pub name: &'static str,
+    pub color_id: i64,
+    pub quantity: i64,
+    /// `new` or `usedg` (BrickOwl's condition ids).
+    pub condition: &'static str,
+    /// Ten-thousandths.
+    pub price: i64,
+    pub personal_note: String,
+    pub public_note: String,
+    pub for_sale: bool,
+    /// The BrickLink lot id a syncing tool stored with the lot.
+    pub external_id: Option<i64>,
+}
+
+/// Where BrickOwl lot ids start.
+pub const FIRST_OWL_LOT: i64 = 7_200_000;
+
+/// The BrickOwl store of a seller with `bricklink` on BrickLink: ids from `first`.
+pub fn owl_lots(
+    rng: &mut Rng,
+    first: i64,
+    bricklink: &BTreeMap<i64, Lot>,
+) -> BTreeMap<i64, OwlLot> {
+    let mut lots = BTreeMap::new();
+    let mut ids = first..;
+    let mut listed = |lot: OwlLot| {
+        lots.insert(lot.id, lot);
+    };
+    for lot in bricklink.values().filter(|l| !l.stockroom) {
+        // One lot in eight is not listed on BrickOwl.
+        if rng.below(8) == 0 {
+            continue;
+        }
+        let drift = if rng.below(10) == 0 {
+            1 + rng.below(3) as i64
+        } else {
+            0
+        };
+        listed(OwlLot {
+            id: ids.next().unwrap_or(first),
+            kind: lot.kind,
+            no: lot.no,
+            name: lot.name,
+            color_id: lot.color_id,
+            quantity: (lot.quantity - drift).max(1),
+            condition: if lot.new { "new" } else { "usedg" },
+            price: lot.unit_price,
+            personal_note: lot.remarks.clone(),
+            public_note: String::new(),
+            for_sale: true,
+            // Most were listed by a tool that kept the BrickLink id; the rest by hand.
+            external_id: (rng.below(4) != 0).then_some(lot.id),
+        });
+    }
+    // What only BrickOwl has: minifigures in a condition BrickLink does not list.
+    for minifig in data::MINIFIGS.iter().take(2) {
+        let taken = bricklink
+            .values()
+            .any(|l| l.no == minifig.item.no && !l.new);
+        if !taken {
+            listed(OwlLot {
+                id: ids.next().unwrap_or(first),
+                kind: minifig.item.kind,
+                no: minifig.item.no,
+                name: minifig.item.name,
+                color_id: 0,
+                quantity: 1,
+                condition: "usedg",
+                price: data::price(minifig.item.no, 0, false),
+                personal_note: "OWL-1".into(),
+                public_note: String::new(),
+                for_sale: true,
+                external_id: None,
+            });
+        }
+    }
+    lots
+}
+
 /// A change to a lot as `PUT /inventories/{id}` sends it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Change {
@@ -133,6 +221,27 @@ pub fn apply(lot: &mut Lot, change: &Change) -> Result<(), Refused> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn brickowl_lists_most_of_the_bricklink_store_some_linked_some_not() {
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let bricklink = lots(&mut Rng::new(3), FIRST_LOT, 200, now);
+        let owl = owl_lots(&mut Rng::new(4), FIRST_OWL_LOT, &bricklink);
+        let linked = owl.values().filter(|l| l.external_id.is_some()).count();
+        let unlinked = owl.values().filter(|l| l.external_id.is_none()).count();
+        assert!(owl.len() > 120 && owl.len() < 200, "{}", owl.len());
+        assert!(linked > unlinked && unlinked > 0);
+        for lot in owl
+            .values()
+            .filter_map(|l| Some((l, bricklink.get(&l.external_id?)?)))
+        {
+            let (owl, bl) = lot;
+            assert_eq!(
+                (owl.no, owl.color_id, owl.condition == "new"),
+                (bl.no, bl.color_id, bl.new)
+            );
+        }
+    }
 
     #[test]
     fn lots_are_distinct_and_the_same_for_the_same_seed() {

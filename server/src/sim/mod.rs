@@ -12,6 +12,7 @@
 mod bricklink;
 mod bricklink_inventory;
 mod brickowl;
+mod brickowl_inventory;
 mod control;
 pub mod data;
 mod faults;
@@ -83,6 +84,8 @@ pub struct Account {
     pub brickowl_orders: BTreeMap<i64, Order>,
     /// The BrickLink store's lots by inventory id.
     pub bricklink_lots: BTreeMap<i64, inventory::Lot>,
+    /// The BrickOwl store's lots by lot id.
+    pub brickowl_lots: BTreeMap<i64, inventory::OwlLot>,
     /// Unread BrickLink notifications: event type, resource id, time.
     pub notifications: Vec<(String, i64, OffsetDateTime)>,
     pub bricklink_callback: Option<String>,
@@ -208,6 +211,8 @@ impl Sim {
                 // A generator of their own: the orders and keys stay what they were.
                 let mut lot_rng = Rng::new(config.seed ^ 0x1075 ^ i as u64);
                 let bricklink_lots = inventory::lots(&mut lot_rng, first_lot, config.lots, now);
+                let first_owl = inventory::FIRST_OWL_LOT + i as i64 * 1_000_000;
+                let brickowl_lots = inventory::owl_lots(&mut lot_rng, first_owl, &bricklink_lots);
                 Account {
                     brickowl_key: rng.hex32().to_ascii_lowercase(),
                     seller: format!("sim_seller_{}", i + 1),
@@ -216,6 +221,7 @@ impl Sim {
                     bricklink_orders,
                     brickowl_orders,
                     bricklink_lots,
+                    brickowl_lots,
                     notifications: Vec::new(),
                     bricklink_callback: None,
                     brickowl_notify: None,
@@ -269,6 +275,19 @@ impl Sim {
             .accounts
             .get_mut(index)
             .map(|a| edit(&mut a.bricklink_lots))
+    }
+
+    /// Changes account `index`'s BrickOwl lots as a seller would on BrickOwl's site.
+    pub fn edit_brickowl_lots<T>(
+        &self,
+        index: usize,
+        edit: impl FnOnce(&mut BTreeMap<i64, inventory::OwlLot>) -> T,
+    ) -> Option<T> {
+        let mut world = lock(&self.inner.world);
+        world
+            .accounts
+            .get_mut(index)
+            .map(|a| edit(&mut a.brickowl_lots))
     }
 
     /// Sets what goes wrong on one side.

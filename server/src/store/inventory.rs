@@ -6,7 +6,10 @@
 
 use std::{cmp::Ordering, collections::HashMap};
 
-use app::{BrickLinkLot, Condition, ImportDiff, Lot, LotId, LotList, LotSort, Marketplace, UserId};
+use app::{
+    BrickLinkLot, BrickOwlLot, Condition, ImportDiff, Lot, LotId, LotList, LotSort, Marketplace,
+    UserId,
+};
 
 use super::{Ids, StoreError, codec, keys};
 
@@ -42,6 +45,17 @@ pub struct ReadLot {
     pub description: String,
     pub my_cost: Option<app::Money>,
     pub bricklink: BrickLinkLot,
+}
+
+/// A BrickOwl lot as its read has it, before it is merged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwlReadLot {
+    pub item: app::LotItem,
+    pub condition: Condition,
+    pub personal_note: String,
+    /// The BrickLink lot id a syncing tool stored with the lot, if any.
+    pub bricklink_id: Option<i64>,
+    pub brickowl: BrickOwlLot,
 }
 
 /// The inventory tree.
@@ -139,6 +153,103 @@ impl Inventory {
                 batch.insert(key(user, lot.id), codec::encode(&lot));
             } else {
                 batch.remove(key(user, lot.id));
+            }
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(diff)
+    }
+
+    /// Merges a complete read of `user`'s BrickOwl store (after BrickLink's): a lot BrickOwl
+    /// already had keeps its place; a new one joins the lot whose BrickLink id it carries
+    /// (`external_lot_ids`) when that lot has no BrickOwl lot yet, else it is a lot of its own
+    /// that waits to be linked; a lot BrickOwl no longer has loses its BrickOwl side.
+    pub fn merge_brickowl(
+        &self,
+        user: UserId,
+        read: Vec<OwlReadLot>,
+    ) -> Result<ImportDiff, StoreError> {
+        let mut lots: HashMap<LotId, Lot> =
+            self.all(user)?.into_iter().map(|l| (l.id, l)).collect();
+        let by_owl: HashMap<i64, LotId> = lots
+            .values()
+            .filter_map(|l| Some((l.brickowl.as_ref()?.lot_id, l.id)))
+            .collect();
+        let by_bricklink: HashMap<i64, LotId> = lots
+            .values()
+            .filter_map(|l| Some((l.bricklink.as_ref()?.inventory_id, l.id)))
+            .collect();
+        let mut seen: std::collections::HashSet<LotId> = std::collections::HashSet::new();
+        let mut diff = ImportDiff::default();
+        let mut touched: Vec<LotId> = Vec::new();
+        for remote in read {
+            let known = by_owl.get(&remote.brickowl.lot_id).copied();
+            let link = remote
+                .bricklink_id
+                .and_then(|id| by_bricklink.get(&id).copied())
+                .filter(|id| lots.get(id).is_some_and(|l| l.brickowl.is_none()));
+            let id = match known.or(link) {
+                Some(id) => id,
+                None => {
+                    let id = LotId(self.ids.next()?);
+                    lots.insert(
+                        id,
+                        Lot {
+                            id,
+                            item: remote.item.clone(),
+                            // BrickOwl's colours are its own: known once the lot is linked.
+                            color_id: 0,
+                            color_name: None,
+                            condition: remote.condition,
+                            completeness: None,
+                            quantity: remote.brickowl.quantity,
+                            unit_price: remote.brickowl.price,
+                            remarks: remote.personal_note.clone(),
+                            description: String::new(),
+                            stockroom: false,
+                            my_cost: None,
+                            bricklink: None,
+                            brickowl: None,
+                        },
+                    );
+                    id
+                }
+            };
+            seen.insert(id);
+            let Some(lot) = lots.get_mut(&id) else {
+                continue;
+            };
+            if lot.brickowl.as_ref() == Some(&remote.brickowl) {
+                diff.unchanged += 1;
+                continue;
+            }
+            if known.is_some() {
+                diff.changed += 1;
+            } else {
+                diff.added += 1;
+            }
+            if lot.bricklink.is_none() {
+                lot.quantity = remote.brickowl.quantity;
+                lot.unit_price = remote.brickowl.price;
+                lot.remarks = remote.personal_note;
+            }
+            lot.brickowl = Some(remote.brickowl);
+            touched.push(id);
+        }
+        let mut batch = sled::Batch::default();
+        for id in touched {
+            if let Some(lot) = lots.get(&id) {
+                batch.insert(key(user, id), codec::encode(lot));
+            }
+        }
+        for lot in lots.values_mut() {
+            if lot.brickowl.is_some() && !seen.contains(&lot.id) {
+                diff.removed += 1;
+                lot.brickowl = None;
+                if lot.bricklink.is_some() {
+                    batch.insert(key(user, lot.id), codec::encode(&*lot));
+                } else {
+                    batch.remove(key(user, lot.id));
+                }
             }
         }
         self.tree.apply_batch(batch)?;
@@ -253,7 +364,7 @@ pub fn natural(a: &str, b: &str) -> Ordering {
 
 #[cfg(test)]
 mod tests {
-    use app::{LotItem, Money};
+    use app::{BrickOwlLot, LotItem, Money};
 
     use super::*;
     use crate::store::Store;
@@ -281,6 +392,73 @@ mod tests {
                 stockroom: false,
             },
         }
+    }
+
+    fn owl(lot_id: i64, bricklink_id: Option<i64>, quantity: i64) -> OwlReadLot {
+        OwlReadLot {
+            item: LotItem {
+                item_type: "PART".into(),
+                no: "3001".into(),
+                name: "Brick 2 x 4".into(),
+            },
+            condition: Condition::New,
+            personal_note: "O-1".into(),
+            bricklink_id,
+            brickowl: BrickOwlLot {
+                lot_id,
+                quantity,
+                price: Money(900),
+            },
+        }
+    }
+
+    /// BrickOwl lots join the lot whose BrickLink id they carry; the rest are lots of their
+    /// own; a second read keeps the links and drops what BrickOwl no longer has.
+    #[test]
+    fn brickowl_lots_link_by_their_bricklink_id() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("store");
+        let inventory = store.inventory();
+        inventory
+            .merge_bricklink(ANNA, vec![read(1, 5, "A-1"), read(2, 7, "A-2")])
+            .expect("merged");
+        let first = inventory
+            .merge_brickowl(ANNA, vec![owl(71, Some(1), 4), owl(72, None, 2)])
+            .expect("merged");
+        assert_eq!((first.added, first.changed, first.removed), (2, 0, 0));
+        let lots = inventory.all(ANNA).expect("lots");
+        assert_eq!(lots.len(), 3);
+        let linked = lots
+            .iter()
+            .find(|l| l.brickowl.as_ref().is_some_and(|o| o.lot_id == 71))
+            .expect("71");
+        assert_eq!(linked.bricklink.as_ref().map(|b| b.inventory_id), Some(1));
+        assert_eq!(linked.quantity, 5, "the lot's own values stay BrickLink's");
+        let alone = lots
+            .iter()
+            .find(|l| l.brickowl.as_ref().is_some_and(|o| o.lot_id == 72))
+            .expect("72");
+        assert!(alone.bricklink.is_none() && alone.quantity == 2);
+
+        let second = inventory
+            .merge_brickowl(ANNA, vec![owl(71, Some(1), 3)])
+            .expect("merged");
+        assert_eq!((second.added, second.changed, second.removed), (0, 1, 1));
+        let lots = inventory.all(ANNA).expect("lots");
+        assert_eq!(lots.len(), 2, "the lot only BrickOwl had is gone");
+        let linked = lots.iter().find(|l| l.brickowl.is_some()).expect("71");
+        assert_eq!(linked.brickowl.as_ref().map(|o| o.quantity), Some(3));
+        let linked_only = inventory
+            .list(
+                ANNA,
+                &LotQuery {
+                    linked: Some(true),
+                    per_page: 10,
+                    ..LotQuery::default()
+                },
+            )
+            .expect("list");
+        assert_eq!(linked_only.total, 1);
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub use activity::Activity;
 pub use catalog::Catalog;
 pub use connections::{ConnectionRecord, Connections};
 pub use ids::Ids;
-pub use inventory::{Inventory, LotQuery, ReadLot, natural};
+pub use inventory::{Inventory, LotQuery, OwlReadLot, ReadLot, natural};
 pub use minifigs::Minifigs;
 pub use orders::{LoadState, OrderFilter, Orders, Upserted};
 pub use sessions::{SessionRecord, Sessions};

@@ -86,7 +86,7 @@ async fn a_backup_taken_during_an_import_restores_and_resumes_to_every_order() {
     backup::restore(&file, restored.path(), false).unwrap();
     let again = files.path().join("again.backup");
     {
-        let store = server::store::Store::open(restored.path()).unwrap();
+        let store = open_when_free(restored.path()).await;
         backup::write(&store, restored.path(), &again, true).unwrap();
     }
     // Besides the data, a restored store records the id floor it must hand out ids above.
@@ -112,6 +112,21 @@ async fn a_backup_taken_during_an_import_restores_and_resumes_to_every_order() {
     .await;
     app.settle().await;
     assert_eq!(order_count(&app.api).await, 300);
+}
+
+/// Opens the store once no handle of this process holds it any more: sled may close a store a
+/// moment after its last handle is dropped (its flusher thread lets go of the file last).
+async fn open_when_free(dir: &std::path::Path) -> server::store::Store {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match server::store::Store::open(dir) {
+            Ok(store) => return store,
+            Err(server::store::StoreError::InUse(_)) if tokio::time::Instant::now() < deadline => {
+                tokio::task::yield_now().await;
+            }
+            Err(err) => panic!("{err}"),
+        }
+    }
 }
 
 #[tokio::test]

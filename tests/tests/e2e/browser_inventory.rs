@@ -32,6 +32,24 @@ async fn reading_the_store_fills_the_inventory_page_and_search_narrows_it() {
         .await;
     browser.screenshot("inventory").await;
 
+    // On a phone the table fits the screen: nothing scrolls sideways.
+    browser.client.set_window_size(390, 844).await.unwrap();
+    let overflow = browser
+        .client
+        .execute(
+            "return document.querySelector('#inventory-table').getBoundingClientRect().right \
+             - document.documentElement.clientWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.screenshot("inventory-phone").await;
+    assert!(
+        overflow.as_f64().is_some_and(|px| px <= 1.0),
+        "the table runs {overflow} px past a 390 px screen"
+    );
+    browser.client.set_window_size(1280, 900).await.unwrap();
+
     let location = app
         .sim
         .sim

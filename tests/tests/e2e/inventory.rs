@@ -166,3 +166,46 @@ async fn the_bricklink_store_is_imported_listed_and_merged_again_as_a_diff() {
     let refused = bob.post_json(routes::INVENTORY_IMPORT, &json!({})).await;
     assert_eq!(refused.error_code(), "not-connected");
 }
+
+/// Both stores: BrickOwl lots that carry a BrickLink lot id join that lot, the others wait as
+/// lots of their own (BrickOwl only), and the filters tell them apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn brickowl_lots_join_the_bricklink_lots_they_name() {
+    let app = TestApp::spawn_with_sim(&world()).await;
+    app.setup_admin().await;
+    app.connect(&app.api, 0, Marketplace::BrickLink).await;
+    app.connect(&app.api, 0, Marketplace::BrickOwl).await;
+    let job = import(&app, &app.api).await;
+    assert_eq!(job.state, JobState::Succeeded, "{job:?}");
+    let owl = app
+        .sim
+        .sim
+        .edit_brickowl_lots(0, |lots| lots.clone())
+        .unwrap();
+    let result = job.result.unwrap();
+    assert_eq!(result["bricklink"]["added"], 120);
+    assert_eq!(result["brickowl"]["added"], owl.len());
+
+    let carried = owl.values().filter(|l| l.external_id.is_some()).count();
+    let linked = lots(&app.api, "linked=true&per_page=500").await;
+    assert_eq!(linked.total, carried);
+    for lot in &linked.lots {
+        let theirs = &owl[&lot.brickowl.as_ref().unwrap().lot_id];
+        assert_eq!(
+            theirs.external_id,
+            Some(lot.bricklink.as_ref().unwrap().inventory_id)
+        );
+        assert_eq!(lot.brickowl.as_ref().unwrap().quantity, theirs.quantity);
+    }
+    let on_owl = lots(&app.api, "marketplace=brickowl&per_page=500").await;
+    assert_eq!(on_owl.total, owl.len());
+    let owl_only = on_owl.lots.iter().filter(|l| l.bricklink.is_none()).count();
+    assert_eq!(owl_only, owl.len() - carried);
+    let all = lots(&app.api, "per_page=500").await;
+    assert_eq!(all.total, 120 + owl_only);
+
+    // Read again: nothing moved.
+    let again = import(&app, &app.api).await.result.unwrap();
+    assert_eq!(again["brickowl"]["unchanged"], owl.len());
+    assert_eq!(again["brickowl"]["added"], 0);
+}

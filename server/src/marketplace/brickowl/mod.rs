@@ -13,6 +13,43 @@ use super::{
     guard::{AccountGuard, Priority},
 };
 
+/// Lot updates one `bulk/batch` may carry.
+pub const BATCH_LIMIT: usize = 50;
+
+/// One lot's `inventory/update`; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LotChange {
+    pub lot_id: i64,
+    /// Pieces to add (negative: to take away).
+    pub relative_quantity: Option<i64>,
+    pub absolute_quantity: Option<i64>,
+    pub price: Option<app::Money>,
+    pub personal_note: Option<String>,
+    pub for_sale: Option<bool>,
+}
+
+impl LotChange {
+    fn args(&self) -> Vec<(&'static str, String)> {
+        let mut args = vec![("lot_id", self.lot_id.to_string())];
+        if let Some(n) = self.relative_quantity {
+            args.push(("relative_quantity", n.to_string()));
+        }
+        if let Some(n) = self.absolute_quantity {
+            args.push(("absolute_quantity", n.to_string()));
+        }
+        if let Some(price) = self.price {
+            args.push(("price", price.to_wire()));
+        }
+        if let Some(note) = &self.personal_note {
+            args.push(("personal_note", note.clone()));
+        }
+        if let Some(for_sale) = self.for_sale {
+            args.push(("for_sale", if for_sale { "1" } else { "0" }.to_owned()));
+        }
+        args
+    }
+}
+
 /// Which orders `order/list` returns.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OrderQuery {
@@ -186,6 +223,81 @@ impl BrickOwl {
             self.base.as_str().trim_end_matches('/')
         ))
         .map_err(|e| MarketplaceError::Refused(format!("bad address {path}: {e}")))
+    }
+
+    /// `GET inventory/list`: every lot of the store, also those not for sale or at 0.
+    pub async fn inventory(
+        &self,
+        priority: Priority,
+    ) -> Result<Vec<wire::InventoryLot>, MarketplaceError> {
+        self.get(
+            "inventory/list",
+            &[("active_only", "0".to_owned())],
+            priority,
+        )
+        .await
+    }
+
+    /// `POST inventory/update` of one lot.
+    pub async fn update_inventory(
+        &self,
+        change: &LotChange,
+        priority: Priority,
+    ) -> Result<(), MarketplaceError> {
+        self.post("inventory/update", &change.args(), priority)
+            .await
+    }
+
+    /// Up to [`BATCH_LIMIT`] lot updates in one `POST bulk/batch`: one result per change, in
+    /// order (`Err` with BrickOwl's words for a change it refused).
+    pub async fn update_inventory_batch(
+        &self,
+        changes: &[LotChange],
+        priority: Priority,
+    ) -> Result<Vec<Result<(), String>>, MarketplaceError> {
+        if changes.len() > BATCH_LIMIT {
+            return Err(MarketplaceError::Refused(format!(
+                "a batch holds at most {BATCH_LIMIT} requests"
+            )));
+        }
+        let requests: Vec<serde_json::Value> = changes
+            .iter()
+            .map(|change| {
+                let params: serde_json::Map<String, serde_json::Value> = change
+                    .args()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.into()))
+                    .collect();
+                serde_json::json!({
+                    "endpoint": "inventory/update",
+                    "request_method": "POST",
+                    "params": [params],
+                })
+            })
+            .collect();
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("key", &self.key)
+            .append_pair(
+                "requests",
+                &serde_json::json!({ "requests": requests }).to_string(),
+            )
+            .finish();
+        let request = self
+            .http
+            .post(self.url("bulk/batch")?)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body);
+        let answers: Vec<serde_json::Value> = self.send("bulk/batch", request, priority).await?;
+        Ok(answers
+            .iter()
+            .map(|a| match a["status"].as_str() {
+                Some("success") => Ok(()),
+                _ => Err(a["error"]["status"]
+                    .as_str()
+                    .unwrap_or("refused")
+                    .to_owned()),
+            })
+            .collect())
     }
 
     async fn get<T: DeserializeOwned>(

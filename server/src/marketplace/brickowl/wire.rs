@@ -182,6 +182,40 @@ fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error>
     Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
 }
 
+/// `GET inventory/list` element: one lot of the store.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct InventoryLot {
+    #[serde(deserialize_with = "de::int")]
+    pub lot_id: i64,
+    #[serde(default)]
+    pub boid: String,
+    /// `Part`, `Minifigure`, `Set`, ...
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "de::int_opt")]
+    pub color_id: Option<i64>,
+    /// `new`, `usedg`, ... (BrickOwl's condition ids).
+    #[serde(default)]
+    pub con: String,
+    #[serde(deserialize_with = "de::int")]
+    pub quantity: i64,
+    #[serde(deserialize_with = "de::money")]
+    pub price: Money,
+    #[serde(default, deserialize_with = "de::int_opt")]
+    pub for_sale: Option<i64>,
+    #[serde(default)]
+    pub personal_note: Option<String>,
+    #[serde(default)]
+    pub public_note: Option<String>,
+    /// `{"other": "310000012"}`, or `[]` when there are none.
+    #[serde(default, deserialize_with = "map_or_empty_list")]
+    pub external_lot_ids: BTreeMap<String, String>,
+    #[serde(default)]
+    pub ids: Vec<CatalogId>,
+}
+
 fn map_or_empty_list<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<BTreeMap<String, String>, D::Error> {
