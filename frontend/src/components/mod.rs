@@ -7,5 +7,6 @@ pub mod format;
 pub mod loaded;
 pub mod minifigs;
 pub mod orders;
+pub mod pager;
 pub mod search;
 pub mod shell;

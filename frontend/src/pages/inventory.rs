@@ -14,7 +14,7 @@ use leptos_router::components::A;
 
 use crate::{
     api,
-    components::{format::count, loaded::loaded, orders::MarketBadge},
+    components::{format::count, loaded::loaded, orders::MarketBadge, pager::Pager},
     sse::use_live_events,
 };
 
@@ -269,10 +269,8 @@ fn EmptyInventory(narrowed: bool) -> impl IntoView {
 
 #[component]
 fn LotTable(found: LotList, filters: RwSignal<Filters>) -> impl IntoView {
-    let first = (found.page - 1) * found.per_page + 1;
-    let last = (first + found.lots.len()).saturating_sub(1);
-    let pages = found.total.div_ceil(found.per_page.max(1));
-    let page = found.page;
+    let (page, per_page, shown, total) =
+        (found.page, found.per_page, found.lots.len(), found.total);
     let rows = found
         .lots
         .into_iter()
@@ -306,10 +304,6 @@ fn LotTable(found: LotList, filters: RwSignal<Filters>) -> impl IntoView {
             <thead><tr><th class="hide-narrow"></th><th>"Item"</th><th class="hide-narrow">"Colour"</th><th class="hide-narrow">"Cond."</th><th>"Location"</th><th class="num">"Qty"</th><th class="num">"Price"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
-        <div class="pager">
-            <span class="muted" id="inventory-count">{format!("{first}–{last} of {}", count(found.total as u64))}</span>
-            <button class="btn" disabled=move || { page <= 1 } on:click=move |_| filters.update(|f| f.page -= 1)>"Previous"</button>
-            <button class="btn" disabled=move || { page >= pages } on:click=move |_| filters.update(|f| f.page += 1)>"Next"</button>
-        </div>
+        <Pager id="inventory-count" page per_page shown total go=move |to| filters.update(|f| f.page = to) />
     }
 }

@@ -21,6 +21,7 @@ use crate::{
     components::{
         format::{date_time, money, relative},
         orders::{FreshnessBanner, MarketBadge, StatusChip},
+        pager::Pager,
     },
     sse::use_live_events,
 };
@@ -414,10 +415,8 @@ fn EmptyOrders(narrowed: bool, connected: bool) -> impl IntoView {
 #[component]
 fn OrderTable(found: OrderList, filters: RwSignal<Filters>) -> impl IntoView {
     let navigate = use_navigate();
-    let first = (found.page - 1) * found.per_page + 1;
-    let last = (first + found.orders.len()).saturating_sub(1);
-    let pages = found.total.div_ceil(found.per_page.max(1));
-    let page = found.page;
+    let (page, per_page, shown, total) =
+        (found.page, found.per_page, found.orders.len(), found.total);
     let rows = found
         .orders
         .into_iter()
@@ -444,10 +443,6 @@ fn OrderTable(found: OrderList, filters: RwSignal<Filters>) -> impl IntoView {
             <thead><tr><th>"Order"</th><th>"Placed"</th><th>"Buyer"</th><th class="num">"Items"</th><th class="num">"Total"</th><th>"Status"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
-        <div class="pager">
-            <span class="muted" id="orders-count">{format!("{first}–{last} of {}", found.total)}</span>
-            <button class="btn" disabled=move || { page <= 1 } on:click=move |_| filters.update(|f| f.page -= 1)>"Previous"</button>
-            <button class="btn" disabled=move || { page >= pages } on:click=move |_| filters.update(|f| f.page += 1)>"Next"</button>
-        </div>
+        <Pager id="orders-count" page per_page shown total go=move |to| filters.update(|f| f.page = to) />
     }
 }

@@ -251,17 +251,7 @@ async fn orders(
         Some("true") => true,
         Some(_) => return invalid("filed must be true or false"),
     };
-    let (mut include, mut exclude) = (Vec::new(), Vec::new());
-    for status in arg("status")
-        .unwrap_or_default()
-        .split(',')
-        .filter(|s| !s.is_empty())
-    {
-        match status.strip_prefix('-') {
-            Some(out) => exclude.push(out.to_ascii_uppercase()),
-            None => include.push(status.to_ascii_uppercase()),
-        }
-    }
+    let statuses = super::ListFilter::parse(arg("status").as_deref());
     if direction == "out" {
         return ok(json!([]));
     }
@@ -271,8 +261,7 @@ async fn orders(
         .bricklink_orders
         .values()
         .filter(|o| o.filed == filed)
-        .filter(|o| include.is_empty() || include.contains(&o.status))
-        .filter(|o| !exclude.contains(&o.status))
+        .filter(|o| statuses.admits(&o.status))
         .map(summary)
         .collect();
     ok(Value::Array(list))

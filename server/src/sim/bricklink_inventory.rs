@@ -13,7 +13,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::{
-    Sim,
+    ListFilter as Filter, Sim,
     bricklink::{Caller, body_json, envelope, invalid, money, not_found, ok, stamp},
     data,
     inventory::{self, Change, Lot, Refused},
@@ -54,35 +54,6 @@ fn lot_json(lot: &Lot) -> Value {
         value["stock_room_id"] = json!("A");
     }
     value
-}
-
-/// A filter value: a comma list, `-` before a value to exclude it.
-struct Filter {
-    include: Vec<String>,
-    exclude: Vec<String>,
-}
-
-impl Filter {
-    fn parse(value: Option<&str>) -> Self {
-        let (mut include, mut exclude) = (Vec::new(), Vec::new());
-        for part in value
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
-            match part.strip_prefix('-') {
-                Some(out) => exclude.push(out.to_ascii_uppercase()),
-                None => include.push(part.to_ascii_uppercase()),
-            }
-        }
-        Self { include, exclude }
-    }
-
-    fn admits(&self, value: &str) -> bool {
-        (self.include.is_empty() || self.include.iter().any(|v| v == value))
-            && !self.exclude.iter().any(|v| v == value)
-    }
 }
 
 async fn list(

@@ -150,6 +150,36 @@ impl Counters {
     }
 }
 
+/// A BrickLink list filter (`status`, `item_type`, ...): a comma list, `-` before a value to
+/// exclude it.
+struct ListFilter {
+    include: Vec<String>,
+    exclude: Vec<String>,
+}
+
+impl ListFilter {
+    fn parse(value: Option<&str>) -> Self {
+        let (mut include, mut exclude) = (Vec::new(), Vec::new());
+        for part in value
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            match part.strip_prefix('-') {
+                Some(out) => exclude.push(out.to_ascii_uppercase()),
+                None => include.push(part.to_ascii_uppercase()),
+            }
+        }
+        Self { include, exclude }
+    }
+
+    fn admits(&self, value: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|v| v == value))
+            && !self.exclude.iter().any(|v| v == value)
+    }
+}
+
 /// The simulator; cheap to clone.
 #[derive(Clone)]
 pub struct Sim {
