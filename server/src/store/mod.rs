@@ -142,6 +142,28 @@ impl Revisions {
     }
 }
 
+/// Removes the snapshot files sled was still writing when the process died. sled writes a
+/// snapshot to `snap.<lsn>.generating`, syncs it and only then renames it, but when it opens a
+/// store it takes the newest `snap.*` file, `.generating` ones included (it skips only an
+/// older suffix): after a `kill -9` at that moment the store would not open again
+/// (`Corruption`). An unfinished file holds nothing the log and the previous snapshot do not.
+fn drop_unfinished_snapshots(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            if let Err(err) = std::fs::remove_file(entry.path()) {
+                tracing::warn!(file = %name, %err, "cannot remove an unfinished snapshot");
+            } else {
+                tracing::warn!(file = %name, "removed a snapshot sled never finished");
+            }
+        }
+    }
+}
+
 /// The store facade: cheap to clone (every field is a handle).
 #[derive(Clone)]
 pub struct Store {
@@ -197,6 +219,7 @@ impl Store {
             source: sled::Error::Io(e),
         })?;
         let dir = data_dir.join("db");
+        drop_unfinished_snapshots(&dir);
         let db = sled::Config::new()
             .path(&dir)
             // sled keeps up to 1 GiB of pages in memory by default; a home server has better
@@ -379,6 +402,29 @@ mod tests {
     use app::Marketplace;
 
     use super::*;
+
+    /// A snapshot sled was writing when the process was killed does not keep the store from
+    /// opening, and nothing written before is lost.
+    #[test]
+    fn an_unfinished_snapshot_does_not_keep_the_store_shut() {
+        let dir = tempfile::tempdir().expect("dir");
+        {
+            let store = Store::open(dir.path()).expect("open");
+            store.meta.insert("kept", "yes").expect("insert");
+            store.flush_blocking().expect("flush");
+        }
+        let unfinished = dir
+            .path()
+            .join("db")
+            .join("snap.FFFFFFFFFFFFFFF0.generating");
+        std::fs::write(&unfinished, b"cut").expect("write");
+        let store = Store::open(dir.path()).expect("opens again");
+        assert_eq!(
+            store.meta.get("kept").expect("read").as_deref(),
+            Some(&b"yes"[..])
+        );
+        assert!(!unfinished.exists());
+    }
 
     #[test]
     fn a_new_store_records_its_schema_and_reopens() {
