@@ -33,7 +33,8 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     };
     let ok = store.is_none() && workers && orders == LoadState::Ready;
     let mut body = json!({
-        "status": match (ok, loading) {
+        // A store that refuses writes is unavailable, loading or not.
+        "status": match (ok, loading && store.is_none()) {
             (true, _) => "ready",
             (false, true) => "loading",
             (false, false) => "unavailable",

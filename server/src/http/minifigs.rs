@@ -247,7 +247,7 @@ pub async fn update_minifig(
             if let Some(condition) = update.condition {
                 m.condition = condition;
                 // Only the guides shown were asked for: this condition may need its own.
-                refetch = m.prices.as_ref().is_some_and(|p| !p.has(condition));
+                refetch = !m.prices.as_ref().is_some_and(|p| p.has(condition));
                 if refetch {
                     m.fetch = app::FetchState::Loading { done: 0, total: 0 };
                 }
@@ -334,7 +334,7 @@ pub async fn update_part(
             if let Some(condition) = update.condition {
                 row.condition = condition;
                 // Only the guides shown were asked for: another condition may need its own.
-                refetch |= row.prices.as_ref().is_some_and(|p| !p.has(condition));
+                refetch |= !row.prices.as_ref().is_some_and(|p| p.has(condition));
             }
             if let Some(color) = update.color_id
                 && color != row.color_id

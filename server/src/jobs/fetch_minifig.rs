@@ -236,8 +236,24 @@ async fn fetch(services: &Services, ctx: &JobContext, input: &Input) -> Outcome 
     if let Some((list, minifig)) = input.target {
         update(services, user, list, minifig, |m| {
             m.prices = Some(own.clone());
-            m.fetch = FetchState::Ready;
-            m.job = None;
+            // A colour or condition changed while this ran has a fetch of its own queued
+            // behind this one: the minifig stays loading until that one has the prices.
+            let priced = |prices: Option<&app::Prices>, condition| {
+                prices.is_some_and(|p: &app::Prices| p.has(condition))
+            };
+            let complete = priced(m.prices.as_ref(), m.condition)
+                && m.parts
+                    .iter()
+                    .all(|p| priced(p.prices.as_ref(), p.condition));
+            if complete {
+                m.fetch = FetchState::Ready;
+                m.job = None;
+            } else {
+                m.fetch = FetchState::Loading {
+                    done: count_ready(&m.parts),
+                    total: u32::try_from(m.parts.len()).unwrap_or(u32::MAX),
+                };
+            }
         });
     }
     Ok(serde_json::json!({"minifig": item.no, "parts": total}))
