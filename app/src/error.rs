@@ -66,6 +66,7 @@ error_codes! {
     TooManyAttempts => "too-many-attempts",
     MethodNotAllowed => "method-not-allowed",
     JobConflict => "job-conflict",
+    NeedsConfirmation => "needs-confirmation",
     NotConnected => "not-connected",
     NotAllowed => "not-allowed",
     MarketplaceUnavailable => "marketplace-unavailable",

@@ -56,9 +56,24 @@ pub struct Lot {
     pub my_cost: Option<Money>,
     pub bricklink: Option<BrickLinkLot>,
     pub brickowl: Option<BrickOwlLot>,
+    /// Changes saved but not yet applied on a marketplace, or refused there (never stored with
+    /// the lot: read from the open changes when listed).
+    #[serde(default)]
+    pub pending: Vec<crate::PendingChange>,
 }
 
 impl Lot {
+    /// The values an edit can change.
+    pub fn values(&self) -> crate::LotValues {
+        crate::LotValues {
+            quantity: self.quantity,
+            unit_price: self.unit_price,
+            remarks: self.remarks.clone(),
+            description: self.description.clone(),
+            stockroom: self.stockroom,
+        }
+    }
+
     /// Whether `marketplace` holds the lot.
     pub fn on(&self, marketplace: Marketplace) -> bool {
         match marketplace {

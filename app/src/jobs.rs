@@ -21,6 +21,7 @@ pub mod kinds {
     pub const FETCH_MINIFIG: &str = "fetch_minifig";
     pub const SYNC_COLORS: &str = "sync_colors";
     pub const IMPORT_INVENTORY: &str = "import_inventory";
+    pub const APPLY_LOT_CHANGES: &str = "apply_lot_changes";
 
     /// The kinds that bring orders in: the orders page shows their progress.
     pub const ORDER_SYNCS: [&str; 3] = [IMPORT_ORDERS_BATCH, IMPORT_ORDERS, POLL_ORDERS];

@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod inventory;
 pub mod jobs;
+pub mod lot_changes;
 pub mod marketplace;
 pub mod minifigs;
 pub mod money;
@@ -30,6 +31,11 @@ pub use inventory::{
 pub use jobs::{
     AttemptView, JobId, JobList, JobState, JobView, MarketplaceLimits, PartsView, ProgressView,
     QueueCounts, QueueName, QueuesView,
+};
+pub use lot_changes::{
+    AtZero, BulkAnswer, BulkOperation, BulkPreview, BulkRequest, ChangeId, ChangeList, ChangeQuery,
+    EditQueued, LotChange, LotEdit, LotValues, PendingChange, PreviewLine, SideChange, SideState,
+    UndoRequest,
 };
 pub use marketplace::{
     ApiUsage, BreakerState, BrickLinkKeys, BrickOwlKeys, ConnectionStatus, ConnectionView,

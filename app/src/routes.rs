@@ -42,12 +42,30 @@ pub const INVENTORY: &str = "/api/inventory";
 
 /// `POST`: read the stores again in the background.
 pub const INVENTORY_IMPORT: &str = "/api/inventory/import";
+/// `PUT` change one lot (202, the jobs that apply it).
+pub const INVENTORY_LOT: &str = "/api/inventory/{id}";
+/// `POST` a bulk edit: a preview, or 202 once applied (or confirmed).
+pub const INVENTORY_BULK: &str = "/api/inventory/bulk";
+/// `GET` the audit log of lot changes, newest first.
+pub const INVENTORY_CHANGES: &str = "/api/inventory/changes";
+/// `POST` undo a change (or its whole edit).
+pub const INVENTORY_CHANGE_UNDO: &str = "/api/inventory/changes/{id}/undo";
 /// `GET` one order with its items.
 pub const ORDER: &str = "/api/orders/{marketplace}/{order_id}";
 /// `PUT` change an order's status on the marketplace (202, a job).
 pub const ORDER_STATUS: &str = "/api/orders/{marketplace}/{order_id}/status";
 /// `POST` sync now (202, the jobs).
 pub const SYNC: &str = "/api/sync";
+
+/// `PUT` one lot.
+pub fn inventory_lot(id: crate::LotId) -> String {
+    format!("/api/inventory/{}", id.0)
+}
+
+/// `POST` undo a change.
+pub fn inventory_change_undo(id: crate::ChangeId) -> String {
+    format!("/api/inventory/changes/{}/undo", id.0)
+}
 
 /// One order's path.
 pub fn order(marketplace: crate::Marketplace, order_id: &str) -> String {

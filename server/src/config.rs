@@ -37,6 +37,7 @@ const KEYS: &[&str] = &[
     "brickowl_per_minute",
     "brickowl_notify_listen",
     "metrics_token",
+    "inventory_confirm_percent",
 ];
 
 /// The running configuration.
@@ -65,6 +66,9 @@ pub struct Config {
     /// Connections one client address may hold open; 0 means no cap. Behind a trusted proxy
     /// (`trust_proxy_headers`) the proxy on loopback is exempt.
     pub connections_per_address: usize,
+    /// A bulk edit of lots changing more than this percentage of the store's lots waits for
+    /// the seller to confirm it after seeing what it changes.
+    pub inventory_confirm_percent: u32,
     /// tracing filter, e.g. `info,server=debug`.
     pub log: String,
     /// `text` or `json`.
@@ -127,6 +131,7 @@ impl Default for Config {
             header_timeout_seconds: 20,
             request_timeout_seconds: 60,
             connections_per_address: 64,
+            inventory_confirm_percent: 10,
             log: "info".to_owned(),
             log_format: LogFormat::Text,
             bricklink_base_url: "https://api.bricklink.com/api/store/v1".to_owned(),
@@ -239,6 +244,7 @@ impl fmt::Debug for Config {
             .field("header_timeout_seconds", &self.header_timeout_seconds)
             .field("request_timeout_seconds", &self.request_timeout_seconds)
             .field("connections_per_address", &self.connections_per_address)
+            .field("inventory_confirm_percent", &self.inventory_confirm_percent)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
             .field("bricklink_base_url", &self.bricklink_base_url)

@@ -57,6 +57,8 @@ pub enum ApiError {
     #[error("The request took too long to arrive or to answer; try again.")]
     RequestTimeout,
     #[error("{0}")]
+    NeedsConfirmation(String),
+    #[error("{0}")]
     NotConnected(String),
     #[error("{0}")]
     NotAllowed(String),
@@ -90,6 +92,7 @@ impl ApiError {
             Self::Unavailable => ErrorCode::Unavailable,
             Self::Busy => ErrorCode::Busy,
             Self::RequestTimeout => ErrorCode::RequestTimeout,
+            Self::NeedsConfirmation(_) => ErrorCode::NeedsConfirmation,
             Self::NotConnected(_) => ErrorCode::NotConnected,
             Self::NotAllowed(_) => ErrorCode::NotAllowed,
             Self::MarketplaceDown(_) => ErrorCode::MarketplaceUnavailable,
@@ -111,9 +114,11 @@ impl ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::SetupDone | Self::UsernameTaken | Self::EmailTaken | Self::JobConflict(_) => {
-                StatusCode::CONFLICT
-            }
+            Self::SetupDone
+            | Self::UsernameTaken
+            | Self::EmailTaken
+            | Self::JobConflict(_)
+            | Self::NeedsConfirmation(_) => StatusCode::CONFLICT,
             Self::Unavailable | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotConnected(_) | Self::NotAllowed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MarketplaceDown(_) => StatusCode::BAD_GATEWAY,

@@ -1,22 +1,34 @@
 //! Inventory: the stores' lots as brickdesk last read them from BrickLink and BrickOwl (a
 //! BrickOwl lot that names its BrickLink lot is one lot), with search as you type, filters,
 //! sorts and pages; "Read my stores" reads them again in the background with its progress
-//! shown live.
+//! shown live. Lots are changed here too (one in its row's editor, a selection in the bulk
+//! bar), and the Changes tab is the audit log with undo ([`super::inventory_edit`]).
 
-use std::time::Duration;
+use std::{collections::BTreeSet, time::Duration};
 
 use app::{
-    Condition, JobState, JobView, LotList, LotQueryParams, LotSort, Marketplace, Queued,
+    Condition, JobState, JobView, LotId, LotList, LotQueryParams, LotSort, Marketplace, Queued,
     jobs::kinds, routes,
 };
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use super::inventory_edit::{BulkBar, ChangeLog, LotEditor, PendingChips, price_text};
 use crate::{
     api,
     components::{format::count, loaded::loaded, orders::MarketBadge, pager::Pager},
     sse::use_live_events,
 };
+
+/// What the table shows and who is being changed: shared by its rows.
+#[derive(Clone, Copy)]
+struct Editing {
+    /// The lot whose editor is open.
+    open: RwSignal<Option<LotId>>,
+    selected: RwSignal<BTreeSet<LotId>>,
+    /// Ends an edit: closes the editor, says what happened, reads the lots again.
+    done: Callback<Option<String>>,
+}
 
 /// What the filters ask for.
 #[derive(Clone, PartialEq)]
@@ -75,6 +87,8 @@ pub fn InventoryPage() -> impl IntoView {
     let reading = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<(bool, String)>);
     let typed = StoredValue::new(0u64);
+    let showing_changes = RwSignal::new(false);
+    let changes_seen = RwSignal::new(0u64);
     let load = move || {
         let query = filters.get_untracked().query();
         leptos::task::spawn_local(async move {
@@ -82,10 +96,35 @@ pub fn InventoryPage() -> impl IntoView {
             list.set(Some(fresh.map_err(|e| e.message)));
         });
     };
+    let (open, selected) = (RwSignal::new(None), RwSignal::new(BTreeSet::new()));
+    let editing = Editing {
+        open,
+        selected,
+        done: Callback::new(move |said: Option<String>| {
+            open.set(None);
+            if let Some(said) = said {
+                notice.set(Some((false, said)));
+                changes_seen.update(|n| *n += 1);
+            }
+            load();
+        }),
+    };
     Effect::new(move |_| {
         filters.track();
         live.resync.track();
         load();
+    });
+    // Changes being applied: the rows and the log follow them (not while an editor is open,
+    // so nothing typed is lost).
+    Effect::new(move |_| {
+        let Some(job) = live.job.get() else { return };
+        if job.kind != kinds::APPLY_LOT_CHANGES {
+            return;
+        }
+        changes_seen.update(|n| *n += 1);
+        if editing.open.get_untracked().is_none() {
+            load();
+        }
     });
     let ended = move |job: &JobView| {
         reading.set(None);
@@ -162,7 +201,7 @@ pub fn InventoryPage() -> impl IntoView {
         <div class="page-head page-head-row">
             <div>
                 <h1>"Inventory"</h1>
-                <p class="muted">"Your BrickLink and BrickOwl lots as brickdesk last read them; a BrickOwl lot that names its BrickLink lot is shown once. Changing lots from here comes next; for now, change them on the marketplace and read your stores again."</p>
+                <p class="muted">"Your BrickLink and BrickOwl lots in one list; a BrickOwl lot that names its BrickLink lot is shown once. Change a lot (Edit) or select several: brickdesk saves the change at once and applies it on every marketplace holding the lot."</p>
             </div>
             <button class="btn btn-primary" id="inventory-read" on:click=read_now disabled=move || reading.with(Option::is_some)>
                 {move || if reading.with(Option::is_some) { "Reading…" } else { "Read my stores" }}
@@ -177,7 +216,16 @@ pub fn InventoryPage() -> impl IntoView {
         {move || notice.get().map(|(error, text)| view! {
             <p class=if error { "notice notice-error" } else { "notice notice-success" } role="status" id="inventory-notice">{text}</p>
         })}
-        <div class="filters card">
+        <div class="tabs" role="tablist">
+            <button class="tab" role="tab" id="inventory-tab-lots" aria-selected=move || (!showing_changes.get()).to_string()
+                on:click=move |_| showing_changes.set(false)>"Lots"</button>
+            <button class="tab" role="tab" id="inventory-tab-changes" aria-selected=move || showing_changes.get().to_string()
+                on:click=move |_| showing_changes.set(true)>"Changes"</button>
+        </div>
+        <Show when=move || showing_changes.get()>
+            <ChangeLog refresh=changes_seen done=move |said: String| { notice.set(Some((false, said))); load(); } />
+        </Show>
+        <div class="filters card" class:hidden=move || showing_changes.get()>
             <input type="search" id="inventory-search" placeholder="Search item number, name or location…"
                 aria-label="Search lots" on:input=on_search />
             <select id="inventory-type" aria-label="Type"
@@ -214,11 +262,14 @@ pub fn InventoryPage() -> impl IntoView {
                 <option value="price">"Highest price"</option>
             </select>
         </div>
-        <section class="card table-card">
+        <Show when=move || !showing_changes.get() && editing.selected.with(|s| !s.is_empty())>
+            <BulkBar selected=editing.selected done=move |said: String| editing.done.run(Some(said)) />
+        </Show>
+        <section class="card table-card" class:hidden=move || showing_changes.get()>
             {loaded(list, "Loading lots…", move |found| if found.lots.is_empty() {
                 view! { <EmptyInventory narrowed=filters.with(Filters::narrowed) /> }.into_any()
             } else {
-                view! { <LotTable found filters /> }.into_any()
+                view! { <LotTable found filters editing /> }.into_any()
             })}
         </section>
     }
@@ -267,43 +318,85 @@ fn EmptyInventory(narrowed: bool) -> impl IntoView {
     }
 }
 
+/// Columns of the lots table (the editor row spans them).
+const COLUMNS: usize = 9;
+
 #[component]
-fn LotTable(found: LotList, filters: RwSignal<Filters>) -> impl IntoView {
+fn LotTable(found: LotList, filters: RwSignal<Filters>, editing: Editing) -> impl IntoView {
     let (page, per_page, shown, total) =
         (found.page, found.per_page, found.lots.len(), found.total);
+    let on_page: Vec<LotId> = found.lots.iter().map(|l| l.id).collect();
+    let all_ids = on_page.clone();
+    let all_selected = move || {
+        editing
+            .selected
+            .with(|s| !all_ids.is_empty() && all_ids.iter().all(|id| s.contains(id)))
+    };
     let rows = found
         .lots
         .into_iter()
         .map(|lot| {
+            let id = lot.id;
             let picture = routes::image(&lot.item.item_type, &lot.item.no, lot.color_id);
             let condition = match lot.condition {
                 Condition::New => "New",
                 Condition::Used => "Used",
             };
+            let editor_lot = lot.clone();
             view! {
-                <tr data-lot=lot.id.0.to_string()>
+                <tr data-lot=id.0.to_string() class:row-selected=move || editing.selected.with(|s| s.contains(&id))>
+                    <td class="select-cell">
+                        <input type="checkbox" aria-label="Select this lot" name="select"
+                            prop:checked=move || editing.selected.with(|s| s.contains(&id))
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                editing.selected.update(|s| if on { s.insert(id); } else { s.remove(&id); });
+                            } />
+                    </td>
                     <td class="thumb-cell hide-narrow"><img class="thumb" src=picture alt="" width="32" height="32" loading="lazy" /></td>
                     <td>
                         <span class="mono small">{lot.item.no.clone()}</span>" "
                         {lot.bricklink.is_some().then(|| view! { <MarketBadge marketplace=Marketplace::BrickLink /> })}
                         {lot.brickowl.is_some().then(|| view! { <MarketBadge marketplace=Marketplace::BrickOwl /> })}
+                        <PendingChips pending=lot.pending.clone() />
                         <br />{lot.item.name.clone()}
-                        <span class="show-narrow muted small">{format!("{condition} · {}", lot.color_name.clone().unwrap_or_default())}</span>
+                        <span class="show-narrow muted small">{format!("{condition} · {} · {}", lot.color_name.clone().unwrap_or_default(), lot.remarks)}</span>
                     </td>
                     <td class="hide-narrow">{lot.color_name.clone().unwrap_or_default()}</td>
                     <td class="hide-narrow">{condition}</td>
-                    <td class="mono">{lot.remarks.clone()}{lot.stockroom.then(|| view! { " " <span class="chip">"stockroom"</span> })}</td>
-                    <td class="num">{count(u64::try_from(lot.quantity).unwrap_or(0))}</td>
-                    <td class="num">{lot.unit_price.to_string()}</td>
+                    <td class="mono hide-narrow">{lot.remarks.clone()}{lot.stockroom.then(|| view! { " " <span class="chip">"stockroom"</span> })}</td>
+                    <td class="num lot-quantity">{count(u64::try_from(lot.quantity).unwrap_or(0))}</td>
+                    <td class="num lot-price">{price_text(lot.unit_price)}</td>
+                    <td class="cell-actions">
+                        <button class="btn btn-small" name="edit" aria-expanded=move || (editing.open.get() == Some(id)).to_string()
+                            on:click=move |_| editing.open.update(|open| *open = if *open == Some(id) { None } else { Some(id) })>"Edit"</button>
+                    </td>
                 </tr>
+                {move || (editing.open.get() == Some(id)).then(|| view! {
+                    <LotEditor lot=editor_lot.clone() columns=COLUMNS done=editing.done />
+                })}
             }
         })
         .collect_view();
     view! {
-        <table class="table" id="inventory-table">
-            <thead><tr><th class="hide-narrow"></th><th>"Item"</th><th class="hide-narrow">"Colour"</th><th class="hide-narrow">"Cond."</th><th>"Location"</th><th class="num">"Qty"</th><th class="num">"Price"</th></tr></thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <div class="table-scroll">
+            <table class="table" id="inventory-table">
+                <thead><tr>
+                    <th class="select-cell">
+                        <input type="checkbox" aria-label="Select every lot on this page" name="select-page"
+                            prop:checked=all_selected
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                editing.selected.update(|s| for id in &on_page {
+                                    if on { s.insert(*id); } else { s.remove(id); }
+                                });
+                            } />
+                    </th>
+                    <th class="hide-narrow"></th><th>"Item"</th><th class="hide-narrow">"Colour"</th><th class="hide-narrow">"Cond."</th><th class="hide-narrow">"Location"</th><th class="num">"Qty"</th><th class="num">"Price"</th><th></th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
         <Pager id="inventory-count" page per_page shown total go=move |to| filters.update(|f| f.page = to) />
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod dashboard;
 pub mod inventory;
+pub mod inventory_edit;
 pub mod jobs;
 pub mod login;
 pub mod minifig_list;

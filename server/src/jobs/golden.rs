@@ -6,11 +6,11 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{
-    Job, bricklink_notifications::BrickLinkNotifications, fetch_minifig::FetchMinifig,
-    import_inventory::ImportInventory, import_orders::ImportOrders, poll_orders::PollOrders,
-    prefetch_pictures::PrefetchPictures, sync_colors::SyncColors, sync_order::SyncOrder,
-    sync_orders_chunk::SyncOrdersChunk, update_order_status::UpdateOrderStatus,
-    validate_connection::ValidateConnection,
+    Job, apply_lot_changes::ApplyLotChanges, bricklink_notifications::BrickLinkNotifications,
+    fetch_minifig::FetchMinifig, import_inventory::ImportInventory, import_orders::ImportOrders,
+    poll_orders::PollOrders, prefetch_pictures::PrefetchPictures, sync_colors::SyncColors,
+    sync_order::SyncOrder, sync_orders_chunk::SyncOrdersChunk,
+    update_order_status::UpdateOrderStatus, validate_connection::ValidateConnection,
 };
 
 fn reads<J: Job>(golden: &Value) -> &'static str
@@ -42,6 +42,7 @@ fn every_kinds_queued_payload_still_decodes() {
         reads::<FetchMinifig>(&golden),
         reads::<SyncColors>(&golden),
         reads::<ImportInventory>(&golden),
+        reads::<ApplyLotChanges>(&golden),
     ];
     kinds.sort_unstable();
     let mut fixtures: Vec<&str> = golden

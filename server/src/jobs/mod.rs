@@ -3,6 +3,7 @@
 //! `run` to the queue and [`enqueue`] / [`spec`] build its records, so no call site builds a
 //! payload by hand. Errors of the layers below become [`JobError`]s here.
 
+pub mod apply_lot_changes;
 pub mod bricklink_notifications;
 pub mod fetch_minifig;
 pub mod import_inventory;
@@ -108,6 +109,7 @@ pub fn register_all(queue: &Queue, services: &Services) {
     register::<fetch_minifig::FetchMinifig>(queue, services);
     register::<sync_colors::SyncColors>(queue, services);
     register::<import_inventory::ImportInventory>(queue, services);
+    register::<apply_lot_changes::ApplyLotChanges>(queue, services);
 }
 
 impl From<MarketplaceError> for JobError {

@@ -153,13 +153,18 @@ async fn update(
         Err(reason) => return invalid(&reason),
     };
     let mut world = sim.world();
-    let Some(lot) =
-        lot_id(&id).and_then(|id| world.accounts[caller.account].bricklink_lots.get_mut(&id))
-    else {
+    let account = &mut world.accounts[caller.account];
+    let Some(lot) = lot_id(&id).and_then(|id| account.bricklink_lots.get_mut(&id)) else {
         return not_found();
     };
     match inventory::apply(lot, &change) {
-        Ok(()) => ok(lot_json(lot)),
+        Ok(()) => {
+            let answer = ok(lot_json(lot));
+            account
+                .inventory_writes
+                .push(format!("BL PUT {id} {}", body_sorted(&body)));
+            answer
+        }
         Err(Refused::Negative) => invalid("The quantity cannot drop below 0."),
         Err(Refused::ZeroOutsideStockroom) => envelope(
             400,
@@ -172,8 +177,21 @@ async fn update(
 
 async fn remove(State(sim): State<Sim>, caller: Caller, Path(id): Path<String>) -> Response {
     let mut world = sim.world();
-    match lot_id(&id).and_then(|id| world.accounts[caller.account].bricklink_lots.remove(&id)) {
-        Some(_) => envelope(204, "OK", "OK", None),
+    let account = &mut world.accounts[caller.account];
+    match lot_id(&id).and_then(|id| account.bricklink_lots.remove(&id)) {
+        Some(_) => {
+            account.inventory_writes.push(format!("BL DELETE {id}"));
+            envelope(204, "OK", "OK", None)
+        }
         None => not_found(),
     }
+}
+
+/// A JSON body with its keys in order, for the journal.
+fn body_sorted(body: &Value) -> String {
+    let sorted: std::collections::BTreeMap<&String, &Value> = body
+        .as_object()
+        .map(|o| o.iter().collect())
+        .unwrap_or_default();
+    serde_json::to_string(&sorted).unwrap_or_default()
 }

@@ -122,8 +122,9 @@ fn apply(sim: &Sim, account: usize, args: &Args) -> Result<(), (StatusCode, Stri
         Some(_) => return Err(bad("for_sale must be 0 or 1")),
     };
     let mut world = sim.world();
-    let lots = &mut world.accounts[account].brickowl_lots;
-    let lot = lots
+    let account = &mut world.accounts[account];
+    let lot = account
+        .brickowl_lots
         .values_mut()
         .find(|l| Some(l.id) == lot_id || (external.is_some() && l.external_id == external))
         .ok_or((StatusCode::NOT_FOUND, "Lot not found".to_owned()))?;
@@ -148,6 +149,14 @@ fn apply(sim: &Sim, account: usize, args: &Args) -> Result<(), (StatusCode, Stri
     if let Some(note) = arg(args, "public_note") {
         lot.public_note = note.to_owned();
     }
+    let mut said: Vec<String> = args
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "key" | "lot_id" | "external_id"))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    said.sort();
+    let entry = format!("BO {} {}", lot.id, said.join(" "));
+    account.inventory_writes.push(entry);
     Ok(())
 }
 

@@ -22,6 +22,9 @@ use super::{Side, Sim, lock};
 pub struct Faults {
     /// Added to every answer.
     pub latency_ms: u64,
+    /// Held after the request was carried out, before its answer leaves: the moment a caller
+    /// cut off has changed the store without hearing so.
+    pub hold_answer_ms: u64,
     /// HTTP 503 with nginx's HTML page.
     pub unavailable: f64,
     /// A bare HTTP 429.
@@ -117,7 +120,11 @@ pub(super) async fn observe(
         )
             .into_response();
     }
-    next.run(request).await
+    let answer = next.run(request).await;
+    if faults.hold_answer_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(faults.hold_answer_ms)).await;
+    }
+    answer
 }
 
 struct InFlight<'a>(&'a AtomicUsize);

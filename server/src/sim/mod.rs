@@ -86,6 +86,10 @@ pub struct Account {
     pub bricklink_lots: BTreeMap<i64, inventory::Lot>,
     /// The BrickOwl store's lots by lot id.
     pub brickowl_lots: BTreeMap<i64, inventory::OwlLot>,
+    /// Every inventory change the account's stores took, in order, as `BL PUT {id}
+    /// {"quantity":"+3"}`, `BL DELETE {id}` or `BO {lot_id} relative_quantity=-1 ...`: what
+    /// tests compare the calls brickdesk made with.
+    pub inventory_writes: Vec<String>,
     /// Unread BrickLink notifications: event type, resource id, time.
     pub notifications: Vec<(String, i64, OffsetDateTime)>,
     pub bricklink_callback: Option<String>,
@@ -256,6 +260,7 @@ impl Sim {
                     bricklink_callback: None,
                     brickowl_notify: None,
                     brickowl_minute: VecDeque::new(),
+                    inventory_writes: Vec::new(),
                 }
             })
             .collect();
@@ -318,6 +323,16 @@ impl Sim {
             .accounts
             .get_mut(index)
             .map(|a| edit(&mut a.brickowl_lots))
+    }
+
+    /// The inventory changes account `index`'s stores took, in order (see
+    /// [`Account::inventory_writes`]).
+    pub fn inventory_writes(&self, index: usize) -> Vec<String> {
+        lock(&self.inner.world)
+            .accounts
+            .get(index)
+            .map(|a| a.inventory_writes.clone())
+            .unwrap_or_default()
     }
 
     /// Sets what goes wrong on one side.

@@ -58,7 +58,14 @@ pub fn raise_floor(db: &sled::Db, at_least: u64) -> Result<(), StoreError> {
 pub fn highest_in(db: &sled::Db) -> Result<u64, StoreError> {
     let mut highest = 0;
     let names = db.tree_names();
-    for name in ["users", "minifig_lists", "minifigs", "jobs", "inventory"] {
+    for name in [
+        "users",
+        "minifig_lists",
+        "minifigs",
+        "jobs",
+        "inventory",
+        "inventory_changes",
+    ] {
         // Only trees the store has: looking must not create one.
         if !names.iter().any(|n| n.as_ref() == name.as_bytes()) {
             continue;

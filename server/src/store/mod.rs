@@ -23,7 +23,10 @@ pub use activity::Activity;
 pub use catalog::Catalog;
 pub use connections::{ConnectionRecord, Connections};
 pub use ids::Ids;
-pub use inventory::{Inventory, LotQuery, OwlReadLot, ReadLot, natural};
+pub use inventory::{
+    EditPlan, Finished, Inventory, LotQuery, Outbox, OwlReadLot, ReadLot, Started, edit_values,
+    natural, operation_values, reaches_zero, side_quantity,
+};
 pub use minifigs::Minifigs;
 pub use orders::{LoadState, OrderFilter, Orders, Upserted};
 pub use sessions::{SessionRecord, Sessions};

@@ -62,3 +62,73 @@ async fn reading_the_store_fills_the_inventory_page_and_search_narrows_it() {
         .await;
     browser.close().await;
 }
+
+/// A seller edits a lot's quantity and price in its row: the page says it is saved, the row
+/// shows the new values, the Changes tab shows the change applied, and BrickLink has them.
+#[tokio::test]
+async fn editing_a_lot_in_its_row_applies_it_on_bricklink() {
+    if !tests::browser::ui_available() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    app.setup_admin().await;
+    app.connect(&app.api, 0, Marketplace::BrickLink).await;
+    let read = app
+        .api
+        .post_json(app::routes::INVENTORY_IMPORT, &serde_json::json!({}))
+        .await;
+    assert_eq!(read.status(), reqwest::StatusCode::ACCEPTED);
+    app.settle().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    browser
+        .log_in_at(&format!("{}/inventory", app.base), "admin", PASSWORD)
+        .await;
+    let first = "#inventory-table tbody tr[data-lot]:first-child";
+    let lot_id: u64 = browser
+        .find(first)
+        .await
+        .attr("data-lot")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let lots: app::LotList = app
+        .api
+        .get(&format!("{}?per_page=500", app::routes::INVENTORY))
+        .await
+        .json();
+    let lot = lots.lots.iter().find(|l| l.id.0 == lot_id).unwrap().clone();
+    let wanted = lot.quantity + 5;
+
+    browser.click(&format!("{first} button[name=edit]")).await;
+    browser
+        .fill(".lot-editor input[name=quantity]", &wanted.to_string())
+        .await;
+    browser.fill(".lot-editor input[name=price]", "1.23").await;
+    browser.screenshot("inventory-edit").await;
+    browser.click(".lot-editor button[name=save]").await;
+    browser.wait_for_text("#inventory-notice", "Saved").await;
+    browser
+        .wait_for_text(&format!("{first} .lot-quantity"), &wanted.to_string())
+        .await;
+    browser
+        .wait_for_text(&format!("{first} .lot-price"), "1.23")
+        .await;
+
+    browser.click("#inventory-tab-changes").await;
+    browser
+        .wait_for_text("#inventory-changes", "BrickLink applied")
+        .await;
+    browser.screenshot("inventory-changes").await;
+    let inventory_id = lot.bricklink.unwrap().inventory_id;
+    let theirs = app
+        .sim
+        .sim
+        .edit_bricklink_lots(0, |l| l[&inventory_id].clone())
+        .unwrap();
+    assert_eq!((theirs.quantity, theirs.unit_price), (wanted, 1_2300));
+    browser.close().await;
+}

@@ -18,6 +18,7 @@ mod http_surface;
 mod images;
 mod import;
 mod inventory;
+mod inventory_edits;
 mod jobs;
 mod minifigs;
 mod orders;

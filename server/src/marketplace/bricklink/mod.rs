@@ -191,20 +191,30 @@ impl BrickLink {
         self.get("/inventories", &[], priority).await
     }
 
+    /// `GET /inventories/{id}`: one lot.
+    pub async fn inventory(
+        &self,
+        inventory_id: i64,
+        priority: Priority,
+    ) -> Result<wire::InventoryLot, MarketplaceError> {
+        self.get(&format!("/inventories/{inventory_id}"), &[], priority)
+            .await
+    }
+
     /// `PUT /inventories/{id}`: `quantity` a signed change (`"+3"`, `"-1"`), the other fields
-    /// absolute. BrickLink refuses a lot at 0 outside a stockroom (`Refused`).
+    /// absolute; BrickLink answers with the lot as it now is. It refuses a lot at 0 outside a
+    /// stockroom (`Refused`).
     pub async fn update_inventory(
         &self,
         inventory_id: i64,
         change: &InventoryChange,
         priority: Priority,
-    ) -> Result<(), MarketplaceError> {
-        self.put(
-            &format!("/inventories/{inventory_id}"),
-            &change.body(),
-            priority,
-        )
-        .await
+    ) -> Result<wire::InventoryLot, MarketplaceError> {
+        let path = format!("/inventories/{inventory_id}");
+        let data =
+            Box::pin(self.call(Method::PUT, &path, &[], Some(&change.body()), priority)).await?;
+        serde_json::from_value(data.unwrap_or(serde_json::Value::Null))
+            .map_err(|e| MarketplaceError::Undecodable(format!("{path}: {e}")))
     }
 
     /// `DELETE /inventories/{id}`.

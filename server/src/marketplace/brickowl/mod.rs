@@ -25,6 +25,7 @@ pub struct LotChange {
     pub absolute_quantity: Option<i64>,
     pub price: Option<app::Money>,
     pub personal_note: Option<String>,
+    pub public_note: Option<String>,
     pub for_sale: Option<bool>,
 }
 
@@ -42,6 +43,9 @@ impl LotChange {
         }
         if let Some(note) = &self.personal_note {
             args.push(("personal_note", note.clone()));
+        }
+        if let Some(note) = &self.public_note {
+            args.push(("public_note", note.clone()));
         }
         if let Some(for_sale) = self.for_sale {
             args.push(("for_sale", if for_sale { "1" } else { "0" }.to_owned()));

@@ -2,9 +2,17 @@
 //! marketplace holding it says. An import merges one marketplace's whole read into them in one
 //! atomic batch: lots it has that brickdesk lacks are added, lots whose values moved are
 //! changed, and lots it no longer has lose that marketplace (and go when no marketplace holds
-//! them any more). Only a complete read is merged: a failed one changes nothing.
+//! them any more). Only a complete read is merged: a failed one changes nothing. A lot with
+//! changes still waiting to be applied keeps the values the seller gave it: the read only
+//! refreshes what the marketplace says. Edits and their audit log: [`changes`].
 
-use std::{cmp::Ordering, collections::HashMap};
+mod changes;
+
+use std::{
+    cmp::Ordering,
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use app::{
     BrickLinkLot, BrickOwlLot, Condition, ImportDiff, Lot, LotId, LotList, LotSort, Marketplace,
@@ -12,6 +20,10 @@ use app::{
 };
 
 use super::{Ids, StoreError, codec, keys};
+
+pub use changes::{
+    EditPlan, Finished, Outbox, Started, edit_values, operation_values, reaches_zero, side_quantity,
+};
 
 /// `GET /api/inventory`'s filters.
 #[derive(Debug, Clone, Default)]
@@ -58,11 +70,17 @@ pub struct OwlReadLot {
     pub brickowl: BrickOwlLot,
 }
 
-/// The inventory tree.
+/// The inventory trees: lots, their changes (the audit log) and the outbox of changes each
+/// marketplace has still to take.
 #[derive(Clone)]
 pub struct Inventory {
     tree: sled::Tree,
+    changes: sled::Tree,
+    outbox: sled::Tree,
     ids: Ids,
+    /// Held by whoever reads a lot to write it back (edits, merges, applied changes), so no
+    /// write is lost to another made at the same moment.
+    writing: Arc<tokio::sync::Mutex<()>>,
 }
 
 fn key(user: UserId, id: LotId) -> Vec<u8> {
@@ -73,8 +91,16 @@ impl Inventory {
     pub(super) fn open(db: &sled::Db, ids: Ids) -> Result<Self, StoreError> {
         Ok(Self {
             tree: db.open_tree("inventory")?,
+            changes: db.open_tree("inventory_changes")?,
+            outbox: db.open_tree("inventory_outbox")?,
             ids,
+            writing: Arc::default(),
         })
+    }
+
+    /// Waits for the right to read and write back lots (see [`Inventory`]'s `writing`).
+    pub async fn writing(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.writing.clone().lock_owned().await
     }
 
     /// Every lot of `user`, in id order.
@@ -103,6 +129,7 @@ impl Inventory {
         user: UserId,
         read: Vec<ReadLot>,
     ) -> Result<ImportDiff, StoreError> {
+        let open = self.lots_with_open_changes(user)?;
         let mut held: HashMap<i64, Lot> = self
             .all(user)?
             .into_iter()
@@ -116,7 +143,7 @@ impl Inventory {
                 Some(lot) => lot.id,
                 None => LotId(self.ids.next()?),
             };
-            let lot = Lot {
+            let mut lot = Lot {
                 id,
                 item: remote.item,
                 color_id: remote.color_id,
@@ -131,7 +158,16 @@ impl Inventory {
                 my_cost: remote.my_cost,
                 brickowl: known.as_ref().and_then(|l| l.brickowl.clone()),
                 bricklink: Some(remote.bricklink),
+                pending: Vec::new(),
             };
+            if let Some(old) = known.as_ref().filter(|_| open.contains(&id)) {
+                // Changes still on their way: the seller's values stay until they are applied.
+                lot.quantity = old.quantity;
+                lot.unit_price = old.unit_price;
+                lot.remarks.clone_from(&old.remarks);
+                lot.description.clone_from(&old.description);
+                lot.stockroom = old.stockroom;
+            }
             match known {
                 Some(old) if old == lot => diff.unchanged += 1,
                 Some(_) => {
@@ -147,6 +183,9 @@ impl Inventory {
         // What BrickLink no longer has: it sold out and was removed there, or the seller
         // deleted it. The lot keeps what another marketplace holds.
         for (_, mut lot) in held {
+            if open.contains(&lot.id) {
+                continue;
+            }
             diff.removed += 1;
             lot.bricklink = None;
             if lot.brickowl.is_some() {
@@ -156,6 +195,7 @@ impl Inventory {
             }
         }
         self.tree.apply_batch(batch)?;
+        self.forget_failures(user, Marketplace::BrickLink)?;
         Ok(diff)
     }
 
@@ -168,6 +208,7 @@ impl Inventory {
         user: UserId,
         read: Vec<OwlReadLot>,
     ) -> Result<ImportDiff, StoreError> {
+        let open = self.lots_with_open_changes(user)?;
         let mut lots: HashMap<LotId, Lot> =
             self.all(user)?.into_iter().map(|l| (l.id, l)).collect();
         let by_owl: HashMap<i64, LotId> = lots
@@ -178,7 +219,7 @@ impl Inventory {
             .values()
             .filter_map(|l| Some((l.bricklink.as_ref()?.inventory_id, l.id)))
             .collect();
-        let mut seen: std::collections::HashSet<LotId> = std::collections::HashSet::new();
+        let mut seen: HashSet<LotId> = HashSet::new();
         let mut diff = ImportDiff::default();
         let mut touched: Vec<LotId> = Vec::new();
         for remote in read {
@@ -209,6 +250,7 @@ impl Inventory {
                             my_cost: None,
                             bricklink: None,
                             brickowl: None,
+                            pending: Vec::new(),
                         },
                     );
                     id
@@ -227,7 +269,7 @@ impl Inventory {
             } else {
                 diff.added += 1;
             }
-            if lot.bricklink.is_none() {
+            if lot.bricklink.is_none() && !open.contains(&id) {
                 lot.quantity = remote.brickowl.quantity;
                 lot.unit_price = remote.brickowl.price;
                 lot.remarks = remote.personal_note;
@@ -242,7 +284,7 @@ impl Inventory {
             }
         }
         for lot in lots.values_mut() {
-            if lot.brickowl.is_some() && !seen.contains(&lot.id) {
+            if lot.brickowl.is_some() && !seen.contains(&lot.id) && !open.contains(&lot.id) {
                 diff.removed += 1;
                 lot.brickowl = None;
                 if lot.bricklink.is_some() {
@@ -253,11 +295,37 @@ impl Inventory {
             }
         }
         self.tree.apply_batch(batch)?;
+        self.forget_failures(user, Marketplace::BrickOwl)?;
         Ok(diff)
     }
 
     /// One page of `user`'s lots.
     pub fn list(&self, user: UserId, query: &LotQuery) -> Result<LotList, StoreError> {
+        let lots = self.matching(user, query)?;
+        let per_page = query.per_page.clamp(1, 500);
+        let page = query.page.max(1);
+        let total = lots.len();
+        let mut lots: Vec<Lot> = lots
+            .into_iter()
+            .skip((page - 1).saturating_mul(per_page))
+            .take(per_page)
+            .collect();
+        self.fill_pending(user, &mut lots)?;
+        Ok(LotList {
+            lots,
+            total,
+            page,
+            per_page,
+        })
+    }
+
+    /// How many lots `user` has.
+    pub fn count(&self, user: UserId) -> usize {
+        self.tree.scan_prefix(keys::user(user)).count()
+    }
+
+    /// Every lot of `user` the query's filters admit, in its order (its page ignored).
+    pub fn matching(&self, user: UserId, query: &LotQuery) -> Result<Vec<Lot>, StoreError> {
         let words: Vec<String> = query
             .text
             .as_deref()
@@ -307,19 +375,7 @@ impl Inventory {
             .then(a.id.cmp(&b.id))
         };
         lots.sort_by(|a, b| if query.descending { by(b, a) } else { by(a, b) });
-        let per_page = query.per_page.clamp(1, 500);
-        let page = query.page.max(1);
-        let total = lots.len();
-        Ok(LotList {
-            lots: lots
-                .into_iter()
-                .skip((page - 1).saturating_mul(per_page))
-                .take(per_page)
-                .collect(),
-            total,
-            page,
-            per_page,
-        })
+        Ok(lots)
     }
 }
 
