@@ -35,6 +35,12 @@ pub struct BrickOwlLot {
     pub lot_id: i64,
     pub quantity: i64,
     pub price: Money,
+    /// BrickOwl's item id (`<item>-<colour>` for coloured parts).
+    #[serde(default)]
+    pub boid: String,
+    /// BrickOwl's own colour id (not BrickLink's).
+    #[serde(default)]
+    pub color_id: i64,
 }
 
 /// One lot.
@@ -56,6 +62,10 @@ pub struct Lot {
     pub my_cost: Option<Money>,
     pub bricklink: Option<BrickLinkLot>,
     pub brickowl: Option<BrickOwlLot>,
+    /// The seller unlinked it from a lot on the other marketplace: an import does not link it
+    /// again by item and colour.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kept_apart: bool,
     /// Changes saved but not yet applied on a marketplace, or refused there (never stored with
     /// the lot: read from the open changes when listed).
     #[serde(default)]
@@ -150,4 +160,10 @@ pub struct ImportDiff {
     pub changed: usize,
     pub removed: usize,
     pub unchanged: usize,
+}
+
+/// `POST /api/inventory/{id}/link`: the BrickOwl-only lot to join to this BrickLink lot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRequest {
+    pub brickowl: LotId,
 }

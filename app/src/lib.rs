@@ -26,7 +26,8 @@ pub use dashboard::{
 };
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use inventory::{
-    BrickLinkLot, BrickOwlLot, ImportDiff, Lot, LotId, LotItem, LotList, LotQueryParams, LotSort,
+    BrickLinkLot, BrickOwlLot, ImportDiff, LinkRequest, Lot, LotId, LotItem, LotList,
+    LotQueryParams, LotSort,
 };
 pub use jobs::{
     AttemptView, JobId, JobList, JobState, JobView, MarketplaceLimits, PartsView, ProgressView,

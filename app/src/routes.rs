@@ -44,6 +44,10 @@ pub const INVENTORY: &str = "/api/inventory";
 pub const INVENTORY_IMPORT: &str = "/api/inventory/import";
 /// `PUT` change one lot (202, the jobs that apply it).
 pub const INVENTORY_LOT: &str = "/api/inventory/{id}";
+/// `POST` link a BrickOwl-only lot to this BrickLink lot.
+pub const INVENTORY_LINK: &str = "/api/inventory/{id}/link";
+/// `POST` split a linked lot into its BrickLink and BrickOwl lots.
+pub const INVENTORY_UNLINK: &str = "/api/inventory/{id}/unlink";
 /// `POST` a bulk edit: a preview, or 202 once applied (or confirmed).
 pub const INVENTORY_BULK: &str = "/api/inventory/bulk";
 /// `GET` the audit log of lot changes, newest first.
@@ -60,6 +64,16 @@ pub const SYNC: &str = "/api/sync";
 /// `PUT` one lot.
 pub fn inventory_lot(id: crate::LotId) -> String {
     format!("/api/inventory/{}", id.0)
+}
+
+/// `POST` link a BrickOwl lot to this one.
+pub fn inventory_link(id: crate::LotId) -> String {
+    format!("/api/inventory/{}/link", id.0)
+}
+
+/// `POST` unlink this lot.
+pub fn inventory_unlink(id: crate::LotId) -> String {
+    format!("/api/inventory/{}/unlink", id.0)
 }
 
 /// `POST` undo a change.

@@ -28,6 +28,7 @@ const KEYS: &[&str] = &[
     "marketplace_timeout_seconds",
     "poll_cron",
     "colors_cron",
+    "inventory_cron",
     "search_refresh_cron",
     "prune_cron",
     "backup_cron",
@@ -83,6 +84,8 @@ pub struct Config {
     pub poll_cron: String,
     /// When to refresh BrickLink's colour table (cron, UTC); empty turns it off.
     pub colors_cron: String,
+    /// When every inventory read before is read again (nightly); empty turns it off.
+    pub inventory_cron: String,
     /// When the most used searches are computed again (cron, UTC); empty turns it off.
     pub search_refresh_cron: String,
     /// When finished jobs past their retention and old activity are deleted (cron, UTC).
@@ -139,6 +142,7 @@ impl Default for Config {
             marketplace_timeout_seconds: 30,
             poll_cron: "*/10 * * * *".to_owned(),
             colors_cron: "0 4 * * 1".to_owned(),
+            inventory_cron: "15 5 * * *".to_owned(),
             search_refresh_cron: "*/5 * * * *".to_owned(),
             prune_cron: "17 * * * *".to_owned(),
             backup_cron: "30 3 * * *".into(),
@@ -255,6 +259,7 @@ impl fmt::Debug for Config {
             )
             .field("poll_cron", &self.poll_cron)
             .field("colors_cron", &self.colors_cron)
+            .field("inventory_cron", &self.inventory_cron)
             .field("search_refresh_cron", &self.search_refresh_cron)
             .field("prune_cron", &self.prune_cron)
             .field("backup_cron", &self.backup_cron)

@@ -1,8 +1,9 @@
 //! The cron table: each entry only queues jobs or refreshes caches, never does marketplace
 //! work itself. Backup polling of every live connection (`poll_cron`, every 10 minutes),
 //! BrickLink's colour table (`colors_cron`, weekly), the most asked searches
-//! (`search_refresh_cron`, every 5 minutes) and retention pruning of finished jobs and old
-//! activity (`prune_cron`, hourly). An empty schedule turns an entry off. `GET /api/schedules`
+//! (`search_refresh_cron`, every 5 minutes), retention pruning of finished jobs and old
+//! activity (`prune_cron`, hourly), and a fresh read of every inventory already read once
+//! (`inventory_cron`, nightly: merged as a diff, edits on their way kept). An empty schedule turns an entry off. `GET /api/schedules`
 //! shows each with its last and next run (last runs are remembered since the server started).
 
 use std::{
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     jobs::{
         self, bricklink_notifications,
+        import_inventory::{self, ImportInventory},
         poll_orders::{self, PollOrders},
         sync_colors::{self, SyncColors},
     },
@@ -35,6 +37,7 @@ pub enum Task {
     SearchRefresh,
     Prune,
     Backup,
+    Inventory,
 }
 
 impl Task {
@@ -46,6 +49,7 @@ impl Task {
             Self::SearchRefresh => "search_refresh_cron",
             Self::Prune => "prune_cron",
             Self::Backup => "backup_cron",
+            Self::Inventory => "inventory_cron",
         }
     }
 
@@ -61,6 +65,9 @@ impl Task {
             }
             Self::Backup => {
                 "Writes a backup of everything into the backup folder, keeping the newest few"
+            }
+            Self::Inventory => {
+                "Reads your BrickLink and BrickOwl stores again (once you have read them), so the inventory shows what sold or changed there"
             }
         }
     }
@@ -90,6 +97,7 @@ impl Scheduler {
             (Task::SearchRefresh, &config.search_refresh_cron),
             (Task::Prune, &config.prune_cron),
             (Task::Backup, &config.backup_cron),
+            (Task::Inventory, &config.inventory_cron),
         ]
         .into_iter()
         .map(|(task, pattern)| {
@@ -199,6 +207,7 @@ impl Scheduler {
                 Ok(tokio::task::spawn_blocking(move || search.refresh(&store)).await??)
             }
             Task::Prune => prune(services).await,
+            Task::Inventory => import_inventories(services).await,
             Task::Backup => {
                 let (store, backups) = (services.store.clone(), self.backups.clone());
                 let path = tokio::task::spawn_blocking(move || {
@@ -280,6 +289,26 @@ pub async fn sync_colors(services: &Services) -> anyhow::Result<usize> {
     Ok(0)
 }
 
+/// Queues a read of the stores of every user whose inventory was read before and who has a
+/// usable connection.
+pub async fn import_inventories(services: &Services) -> anyhow::Result<usize> {
+    let mut users: Vec<app::UserId> = Vec::new();
+    for (user, _, record) in services.store.connections().all()? {
+        if record.status.is_usable()
+            && !users.contains(&user)
+            && active(services, user)?
+            && services.store.inventory().count(user) > 0
+        {
+            users.push(user);
+        }
+    }
+    for user in &users {
+        jobs::enqueue::<ImportInventory>(&services.queue, &import_inventory::Input { user: *user })
+            .await?;
+    }
+    Ok(users.len())
+}
+
 /// Queues a poll (and for BrickLink a notifications read) for every live connection.
 pub async fn poll_all(services: &Services) -> anyhow::Result<usize> {
     let mut queued = 0;
@@ -343,7 +372,8 @@ mod tests {
                 "colors_cron",
                 "search_refresh_cron",
                 "prune_cron",
-                "backup_cron"
+                "backup_cron",
+                "inventory_cron"
             ]
         );
         assert!(table.iter().all(|s| s.enabled && s.last_run.is_none()));

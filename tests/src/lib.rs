@@ -82,6 +82,7 @@ impl TestApp {
             // Tests poll when they mean to.
             poll_cron: String::new(),
             colors_cron: String::new(),
+            inventory_cron: String::new(),
             search_refresh_cron: String::new(),
             prune_cron: String::new(),
             backup_cron: String::new(),

@@ -13,7 +13,7 @@ use app::{
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::inventory_edit::{BulkBar, ChangeLog, LotEditor, PendingChips, price_text};
+use super::inventory_edit::{BulkBar, ChangeLog, LinkPanel, LotEditor, PendingChips, price_text};
 use crate::{
     api,
     components::{format::count, loaded::loaded, orders::MarketBadge, pager::Pager},
@@ -25,6 +25,8 @@ use crate::{
 struct Editing {
     /// The lot whose editor is open.
     open: RwSignal<Option<LotId>>,
+    /// The BrickOwl-only lot whose link panel is open.
+    linking: RwSignal<Option<LotId>>,
     selected: RwSignal<BTreeSet<LotId>>,
     /// Ends an edit: closes the editor, says what happened, reads the lots again.
     done: Callback<Option<String>>,
@@ -37,6 +39,8 @@ struct Filters {
     item_type: String,
     condition: String,
     location: String,
+    /// `""`, `"true"` (on both marketplaces) or `"false"` (on one: needs linking).
+    linked: String,
     sort: LotSort,
     descending: bool,
     page: usize,
@@ -54,6 +58,11 @@ impl Filters {
                 _ => None,
             },
             location: text(&self.location),
+            linked: match self.linked.as_str() {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            },
             sort: Some(self.sort),
             order: Some(if self.descending { "desc" } else { "asc" }.to_owned()),
             page: Some(self.page),
@@ -64,9 +73,15 @@ impl Filters {
     }
 
     fn narrowed(&self) -> bool {
-        [&self.q, &self.item_type, &self.condition, &self.location]
-            .iter()
-            .any(|v| !v.trim().is_empty())
+        [
+            &self.q,
+            &self.item_type,
+            &self.condition,
+            &self.location,
+            &self.linked,
+        ]
+        .iter()
+        .any(|v| !v.trim().is_empty())
     }
 }
 
@@ -79,6 +94,7 @@ pub fn InventoryPage() -> impl IntoView {
         item_type: String::new(),
         condition: String::new(),
         location: String::new(),
+        linked: String::new(),
         sort: LotSort::Location,
         descending: false,
         page: 1,
@@ -96,12 +112,18 @@ pub fn InventoryPage() -> impl IntoView {
             list.set(Some(fresh.map_err(|e| e.message)));
         });
     };
-    let (open, selected) = (RwSignal::new(None), RwSignal::new(BTreeSet::new()));
+    let (open, linking, selected) = (
+        RwSignal::new(None),
+        RwSignal::new(None),
+        RwSignal::new(BTreeSet::new()),
+    );
     let editing = Editing {
         open,
+        linking,
         selected,
         done: Callback::new(move |said: Option<String>| {
             open.set(None);
+            linking.set(None);
             if let Some(said) = said {
                 notice.set(Some((false, said)));
                 changes_seen.update(|n| *n += 1);
@@ -122,7 +144,7 @@ pub fn InventoryPage() -> impl IntoView {
             return;
         }
         changes_seen.update(|n| *n += 1);
-        if editing.open.get_untracked().is_none() {
+        if editing.open.get_untracked().is_none() && editing.linking.get_untracked().is_none() {
             load();
         }
     });
@@ -241,6 +263,12 @@ pub fn InventoryPage() -> impl IntoView {
                 <option value="new">"New"</option>
                 <option value="used">"Used"</option>
             </select>
+            <select id="inventory-linked" aria-label="Marketplaces"
+                on:change=move |ev| filters.update(|f| { f.linked = event_target_value(&ev); f.page = 1; })>
+                <option value="">"Both marketplaces"</option>
+                <option value="true">"Linked (on both)"</option>
+                <option value="false">"Needs linking (on one)"</option>
+            </select>
             <input type="text" id="inventory-location" placeholder="Location starts with…" aria-label="Location"
                 on:change=move |ev| filters.update(|f| { f.location = event_target_value(&ev); f.page = 1; }) />
             <select id="inventory-sort" aria-label="Sort"
@@ -343,6 +371,8 @@ fn LotTable(found: LotList, filters: RwSignal<Filters>, editing: Editing) -> imp
                 Condition::Used => "Used",
             };
             let editor_lot = lot.clone();
+            let link_no = lot.item.no.clone();
+            let owl_only = lot.bricklink.is_none() && lot.brickowl.is_some();
             view! {
                 <tr data-lot=id.0.to_string() class:row-selected=move || editing.selected.with(|s| s.contains(&id))>
                     <td class="select-cell">
@@ -368,12 +398,20 @@ fn LotTable(found: LotList, filters: RwSignal<Filters>, editing: Editing) -> imp
                     <td class="num lot-quantity">{count(u64::try_from(lot.quantity).unwrap_or(0))}</td>
                     <td class="num lot-price">{price_text(lot.unit_price)}</td>
                     <td class="cell-actions">
+                        {owl_only.then(|| view! {
+                            <button class="btn btn-small" name="link" title="Link to the same lot on BrickLink"
+                                on:click=move |_| editing.linking.update(|open| *open = if *open == Some(id) { None } else { Some(id) })>"Link"</button>
+                            " "
+                        })}
                         <button class="btn btn-small" name="edit" aria-expanded=move || (editing.open.get() == Some(id)).to_string()
                             on:click=move |_| editing.open.update(|open| *open = if *open == Some(id) { None } else { Some(id) })>"Edit"</button>
                     </td>
                 </tr>
                 {move || (editing.open.get() == Some(id)).then(|| view! {
                     <LotEditor lot=editor_lot.clone() columns=COLUMNS done=editing.done />
+                })}
+                {move || (editing.linking.get() == Some(id)).then(|| view! {
+                    <LinkPanel owl=id no=link_no.clone() columns=COLUMNS done=editing.done />
                 })}
             }
         })

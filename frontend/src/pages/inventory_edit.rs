@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use app::{
     AtZero, BulkAnswer, BulkOperation, BulkPreview, BulkRequest, ChangeList, EditQueued, ErrorCode,
-    Lot, LotChange, LotEdit, LotId, Marketplace, Money, PendingChange, SideState, UndoRequest,
-    routes,
+    LinkRequest, Lot, LotChange, LotEdit, LotId, LotList, LotQueryParams, Marketplace, Money,
+    PendingChange, SideState, UndoRequest, routes,
 };
 use leptos::prelude::*;
 
@@ -80,6 +80,7 @@ pub fn LotEditor(
     let confirming = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let on_bricklink = lot.bricklink.is_some();
+    let linked = on_bricklink && lot.brickowl.is_some();
     let original = StoredValue::new(lot);
     let build = move |confirm: bool| -> Result<LotEdit, String> {
         let original = original.get_value();
@@ -176,6 +177,10 @@ pub fn LotEditor(
                     <div class="lot-editor-actions">
                         <button type="submit" class="btn btn-primary" name="save" disabled=move || busy.get()>"Save"</button>
                         <button type="button" class="btn" on:click=move |_| done.run(None)>"Cancel"</button>
+                        {linked.then(|| view! {
+                            <button type="button" class="btn" name="unlink" title="BrickLink's and BrickOwl's lots become two lots"
+                                on:click=move |_| leptos::task::spawn_local(async move { done.run(Some(unlink(id).await)); })>"Unlink"</button>
+                        })}
                     </div>
                     {move || error.get().map(|message| view! {
                         <p class="notice notice-error lot-editor-error" role="alert">
@@ -459,5 +464,86 @@ pub fn ChangeLog(refresh: RwSignal<u64>, #[prop(into)] done: Callback<String>) -
                 }.into_any()
             })}
         </section>
+    }
+}
+
+/// Under a BrickOwl-only lot: the BrickLink-only lots of the same item, each with "Link to
+/// this" (the same bricks on both marketplaces become one lot).
+#[component]
+pub fn LinkPanel(
+    /// The BrickOwl-only lot.
+    owl: LotId,
+    /// Its item number.
+    no: String,
+    columns: usize,
+    #[prop(into)] done: Callback<Option<String>>,
+) -> impl IntoView {
+    let found = RwSignal::new(None::<Result<LotList, String>>);
+    let error = RwSignal::new(None::<String>);
+    let heading = format!("BrickLink lots of {no} that BrickOwl does not hold yet:");
+    let query = LotQueryParams {
+        q: Some(no),
+        marketplace: Some(Marketplace::BrickLink),
+        linked: Some(false),
+        per_page: Some(20),
+        ..LotQueryParams::default()
+    }
+    .to_query_string();
+    leptos::task::spawn_local(async move {
+        let answer = api::get::<LotList>(&format!("{}?{query}", routes::INVENTORY)).await;
+        found.set(Some(answer.map_err(|e| e.message)));
+    });
+    let link = move |bricklink: LotId| {
+        leptos::task::spawn_local(async move {
+            let asked = LinkRequest { brickowl: owl };
+            match api::post::<_, Lot>(&routes::inventory_link(bricklink), &asked).await {
+                Ok(_) => done.run(Some(
+                    "Linked: the lot is now one lot on both marketplaces.".to_owned(),
+                )),
+                Err(err) => error.set(Some(err.message)),
+            }
+        });
+    };
+    view! {
+        <tr class="lot-editor-row">
+            <td colspan=columns.to_string()>
+                <div class="link-panel">
+                    <p class="muted">{heading}</p>
+                    {move || match found.get() {
+                        None => view! { <p class="muted">"Looking…"</p> }.into_any(),
+                        Some(Err(message)) => view! { <p class="notice notice-error">{message}</p> }.into_any(),
+                        Some(Ok(list)) if list.lots.is_empty() => view! {
+                            <p class="muted">"None: this lot is on BrickOwl only. List it on BrickLink first, or leave it as it is."</p>
+                        }.into_any(),
+                        Some(Ok(list)) => list.lots.into_iter().map(|candidate| {
+                            let id = candidate.id;
+                            view! {
+                                <div class="link-candidate">
+                                    <span>
+                                        <span class="mono small">{candidate.item.no.clone()}</span>" "
+                                        {format!("{} · {} · {} pcs · {}", candidate.color_name.clone().unwrap_or_default(),
+                                            if candidate.condition == app::Condition::New { "New" } else { "Used" },
+                                            candidate.quantity, candidate.remarks)}
+                                    </span>
+                                    <button class="btn btn-small" name="link-to" on:click=move |_| link(id)>"Link to this"</button>
+                                </div>
+                            }
+                        }).collect_view().into_any(),
+                    }}
+                    {move || error.get().map(|message| view! { <p class="notice notice-error" role="alert">{message}</p> })}
+                    <button type="button" class="btn" on:click=move |_| done.run(None)>"Close"</button>
+                </div>
+            </td>
+        </tr>
+    }
+}
+
+/// Splits a linked lot; what to tell the seller.
+pub async fn unlink(id: LotId) -> String {
+    match api::post::<_, Vec<Lot>>(&routes::inventory_unlink(id), &serde_json::json!({})).await {
+        Ok(_) => {
+            "Unlinked: BrickLink's and BrickOwl's lots are two lots now, and stay apart.".to_owned()
+        }
+        Err(err) => err.message,
     }
 }

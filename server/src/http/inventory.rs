@@ -5,8 +5,8 @@
 
 use app::{
     AtZero, BulkAnswer, BulkPreview, BulkRequest, ChangeId, ChangeList, ChangeQuery, EditQueued,
-    Lot, LotEdit, LotId, LotList, LotQueryParams, LotValues, Marketplace, PreviewLine, Queued,
-    UndoRequest, UserId, lot_changes::price_jump, validate::InvalidInput,
+    LinkRequest, Lot, LotEdit, LotId, LotList, LotQueryParams, LotValues, Marketplace, PreviewLine,
+    Queued, UndoRequest, UserId, lot_changes::price_jump, validate::InvalidInput,
 };
 use axum::{
     extract::{Path, State},
@@ -23,7 +23,7 @@ use crate::{
         import_inventory::{self, ImportInventory},
     },
     state::AppState,
-    store::{EditPlan, LotQuery, Store, edit_values, operation_values, reaches_zero},
+    store::{EditPlan, LinkError, LotQuery, Store, edit_values, operation_values, reaches_zero},
 };
 
 /// Lots one bulk edit may name.
@@ -126,6 +126,9 @@ async fn submit(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let queued = state.services.queue.enqueue_all(specs, writes).await?;
+    let store = state.services.store.clone();
+    let lots: Vec<LotId> = changes.iter().map(|c| c.lot).collect();
+    blocking(move || Ok(store.inventory().written(user, &lots)?)).await?;
     Ok(EditQueued {
         job_ids: queued.iter().map(|q| q.id).collect(),
         edit: changes.first().map(|c| c.edit),
@@ -422,4 +425,47 @@ pub async fn import(
             job_ids: vec![job.id],
         }),
     ))
+}
+
+impl From<LinkError> for ApiError {
+    fn from(err: LinkError) -> Self {
+        match err {
+            LinkError::NotFound => Self::NotFound,
+            LinkError::Refused(why) => Self::NotAllowed(why.into()),
+            LinkError::Store(err) => err.into(),
+        }
+    }
+}
+
+/// `POST /api/inventory/{id}/link`: joins a BrickOwl-only lot to this BrickLink-only lot (the
+/// same bricks on both marketplaces); the joined lot.
+pub async fn link(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<LinkRequest>,
+) -> Result<ApiJson<Lot>, ApiError> {
+    let user = current.user.id;
+    let id = LotId(id.parse().map_err(|_| ApiError::NotFound)?);
+    let inventory = state.services.store.inventory().clone();
+    let _writing = inventory.writing().await;
+    let store = state.services.store.clone();
+    let lot = blocking(move || Ok(store.inventory().link(user, id, request.brickowl)?)).await?;
+    Ok(ApiJson(lot))
+}
+
+/// `POST /api/inventory/{id}/unlink`: splits a linked lot into its BrickLink lot and a
+/// BrickOwl lot of its own, kept apart from then on; the two lots.
+pub async fn unlink(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Vec<Lot>>, ApiError> {
+    let user = current.user.id;
+    let id = LotId(id.parse().map_err(|_| ApiError::NotFound)?);
+    let inventory = state.services.store.inventory().clone();
+    let _writing = inventory.writing().await;
+    let store = state.services.store.clone();
+    let (bricklink, brickowl) = blocking(move || Ok(store.inventory().unlink(user, id)?)).await?;
+    Ok(ApiJson(vec![bricklink, brickowl]))
 }

@@ -82,6 +82,8 @@ pub fn router(state: AppState) -> Router {
         .route(routes::INVENTORY_IMPORT, post(inventory::import))
         .route(routes::INVENTORY_LOT, put(inventory::update))
         .route(routes::INVENTORY_BULK, post(inventory::bulk))
+        .route(routes::INVENTORY_LINK, post(inventory::link))
+        .route(routes::INVENTORY_UNLINK, post(inventory::unlink))
         .route(routes::INVENTORY_CHANGES, get(inventory::changes))
         .route(routes::INVENTORY_CHANGE_UNDO, post(inventory::undo))
         .route(routes::ORDER, get(orders::get))

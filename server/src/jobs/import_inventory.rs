@@ -1,10 +1,14 @@
 //! `import_inventory`: reads the user's whole BrickLink store (one call: `GET /inventories`,
-//! available and stockroom lots), then the BrickOwl store (`inventory/list`, one call), and
-//! merges each into brickdesk's lots as a diff (added, changed, removed); BrickOwl lots join
-//! the BrickLink lot whose id they carry. One at a time per user. A read that fails merges
-//! nothing, so no lot is ever dropped because a read was cut short.
+//! available and stockroom lots), then the BrickOwl store (`inventory/list`, one call, and its
+//! colour list, `catalog/color_list`, for BrickLink's colour of each lot), and merges each into
+//! brickdesk's lots as a diff (added, changed, removed); BrickOwl lots join the BrickLink lot
+//! whose id they carry. Then lots still on one marketplace only are linked by item, colour and
+//! condition, one for one: BrickOwl's ids for each BrickLink item number come from
+//! `catalog/id_lookup` (asked once per item and kept in the catalogue for 30 days). One at a
+//! time per user. A read that fails merges nothing, so no lot is ever dropped because a read
+//! was cut short.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use app::{
     BrickLinkLot, BrickOwlLot, Condition, ImportDiff, LotItem, Marketplace, QueueName, UserId,
@@ -16,13 +20,16 @@ use super::{Job, Outcome};
 use crate::{
     connections::AccountError,
     marketplace::{
-        account::Account, bricklink::wire::InventoryLot, brickowl::wire::InventoryLot as OwlLot,
-        guard::Priority,
+        account::Account, bricklink::wire::InventoryLot, brickowl::BrickOwl,
+        brickowl::wire::InventoryLot as OwlLot, guard::Priority,
     },
     queue::{JobContext, JobError, RetryPolicy},
     services::Services,
-    store::{OwlReadLot, ReadLot, StoreError},
+    store::{Boids, OwlReadLot, ReadLot, StoreError},
 };
+
+/// How long BrickOwl's ids for a BrickLink item number are kept before they are asked again.
+const BOIDS_KEPT: time::Duration = time::Duration::days(30);
 
 /// The job.
 pub struct ImportInventory;
@@ -76,14 +83,99 @@ impl Job for ImportInventory {
         if let Some(Account::BrickOwl(client)) = brickowl {
             ctx.progress(50, "reading the BrickOwl store");
             let lots = client.inventory(Priority::Background).await?;
-            ctx.progress(90, format!("{} BrickOwl lots read", lots.len()));
-            let read: Vec<OwlReadLot> = lots.into_iter().map(owl_read_lot).collect();
+            ctx.progress(70, format!("{} BrickOwl lots read", lots.len()));
+            let colors = colour_map(&client).await?;
+            let catalog = services.store.catalog().clone();
+            let read: Vec<OwlReadLot> = lots
+                .into_iter()
+                .map(|lot| owl_read_lot(lot, &colors, &catalog))
+                .collect();
             let store = services.store.clone();
             let diff = blocking(move || store.inventory().merge_brickowl(user, read)).await?;
             outcome.insert("brickowl".into(), serde_json::json!(diff));
+            ctx.progress(80, "linking lots by item and colour");
+            let (linked, waiting) = link(&services, &client, user, &colors).await?;
+            outcome.insert("linked".into(), linked.into());
+            outcome.insert("needs_linking".into(), waiting.into());
         }
         Ok(serde_json::Value::Object(outcome))
     }
+}
+
+/// BrickOwl colour id to BrickLink's, from BrickOwl's colour list (one call).
+async fn colour_map(client: &BrickOwl) -> Result<HashMap<i64, i64>, JobError> {
+    let mut map = HashMap::new();
+    for color in client.color_list(Priority::Background).await? {
+        if let Some(bricklink) = color.bricklink_ids().first() {
+            map.insert(color.id, *bricklink);
+        }
+    }
+    Ok(map)
+}
+
+/// Links the lots each marketplace holds alone, one for one by item, colour and condition;
+/// how many were linked, and how many BrickOwl lots still wait for the seller.
+async fn link(
+    services: &Services,
+    client: &BrickOwl,
+    user: UserId,
+    colors: &HashMap<i64, i64>,
+) -> Result<(usize, usize), JobError> {
+    let inventory = services.store.inventory();
+    let (bricklink, brickowl) = inventory.unlinked(user)?;
+    if bricklink.is_empty() || brickowl.is_empty() {
+        return Ok((0, brickowl.len()));
+    }
+    let mut items: Vec<(String, String)> = bricklink
+        .iter()
+        .map(|l| (l.item.item_type.clone(), l.item.no.clone()))
+        .collect();
+    items.sort();
+    items.dedup();
+    let catalog = services.store.catalog();
+    let now = time::OffsetDateTime::now_utc();
+    let mut boids: Boids = HashMap::new();
+    for (kind, no) in items {
+        let Some(owl_kind) = owl_type(&kind) else {
+            continue;
+        };
+        let cache = format!("brickowl/boids/{kind}/{no}");
+        let known = catalog
+            .get::<Vec<String>>(&cache)?
+            .filter(|(_, at)| now - *at < BOIDS_KEPT);
+        let ids = match known {
+            Some((ids, _)) => ids,
+            None => {
+                let found = client
+                    .id_lookup(&no, owl_kind, Some("bl_item_no"), Priority::Background)
+                    .await?;
+                catalog.put(&cache, &found.boids)?;
+                found.boids
+            }
+        };
+        boids.insert((kind, no), ids);
+    }
+    let store = services.store.clone();
+    let colors = colors.clone();
+    let linked =
+        tokio::task::spawn_blocking(move || store.inventory().link_matching(user, &boids, &colors))
+            .await
+            .map_err(|e| JobError::retryable(anyhow::anyhow!("linking stopped: {e}")))?
+            .map_err(JobError::retryable)?;
+    Ok((linked, brickowl.len() - linked))
+}
+
+/// BrickOwl's name for a BrickLink item type, for `catalog/id_lookup`.
+fn owl_type(bricklink: &str) -> Option<&'static str> {
+    Some(match bricklink {
+        "PART" => "Part",
+        "MINIFIG" => "Minifigure",
+        "SET" => "Set",
+        "GEAR" => "Gear",
+        "INSTRUCTION" => "Instructions",
+        "ORIGINAL_BOX" => "Packaging",
+        _ => return None,
+    })
 }
 
 /// The account when it can be used; `None` when it is not connected or its keys were refused.
@@ -108,7 +200,13 @@ async fn blocking(
         .map_err(JobError::retryable)
 }
 
-fn owl_read_lot(lot: OwlLot) -> OwlReadLot {
+fn owl_read_lot(
+    lot: OwlLot,
+    colors: &HashMap<i64, i64>,
+    catalog: &crate::store::Catalog,
+) -> OwlReadLot {
+    let owl_color = lot.color_id.unwrap_or(0);
+    let bricklink_color = colors.get(&owl_color).copied();
     let bricklink_no = lot
         .ids
         .iter()
@@ -121,7 +219,7 @@ fn owl_read_lot(lot: OwlLot) -> OwlReadLot {
                 other => other.to_ascii_uppercase(),
             },
             name: lot.name.unwrap_or_default(),
-            no: bricklink_no.unwrap_or(lot.boid),
+            no: bricklink_no.unwrap_or_else(|| lot.boid.clone()),
         },
         condition: if lot.con.starts_with("used") {
             Condition::Used
@@ -133,10 +231,16 @@ fn owl_read_lot(lot: OwlLot) -> OwlReadLot {
             .external_lot_ids
             .get("other")
             .and_then(|id| id.trim().parse().ok()),
+        bricklink_color,
+        color_name: bricklink_color
+            .and_then(|c| catalog.color(c))
+            .map(|c| c.name),
         brickowl: BrickOwlLot {
             lot_id: lot.lot_id,
             quantity: lot.quantity,
             price: lot.price,
+            boid: lot.boid,
+            color_id: owl_color,
         },
     }
 }

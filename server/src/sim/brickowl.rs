@@ -24,6 +24,7 @@ pub fn router() -> Router<Sim> {
         .route("/order/tracking", post(tracking))
         .route("/catalog/lookup", get(lookup))
         .route("/catalog/id_lookup", get(id_lookup))
+        .route("/catalog/color_list", get(color_list))
 }
 
 pub(super) type Args = Vec<(String, String)>;
@@ -299,7 +300,7 @@ async fn lookup(State(sim): State<Sim>, Query(args): Query<Args>) -> Response {
         .iter()
         .flat_map(|p| colors().map(move |c| (p, c)))
         .chain(data::MINIFIGS.iter().map(|m| (&m.item, 0)))
-        .find(|(item, color)| boid(item.no, *color) == wanted);
+        .find(|(item, color)| boid(item.no, data::brickowl_color(*color)) == wanted);
     let Some((item, color)) = found else {
         return error(StatusCode::NOT_FOUND, "Item not found");
     };
@@ -316,7 +317,8 @@ async fn lookup(State(sim): State<Sim>, Query(args): Query<Args>) -> Response {
         "url": format!("https://www.brickowl.example/catalog/{}", item.no),
         "permalink": format!("https://www.brickowl.example/boid/{wanted}"),
         "cheapest_gbp": "0.01",
-        "color_name": color.map(|c| c.name), "color_id": color.map(|c| c.id.to_string()),
+        "color_name": color.map(|c| c.name),
+        "color_id": color.map(|c| data::brickowl_color(c.id).to_string()),
         "color_hex": color.map(|c| c.hex.to_ascii_lowercase()),
         "cat_name_path": "Parts", "missing_data": "0",
         "images": [],
@@ -339,15 +341,35 @@ async fn id_lookup(State(sim): State<Sim>, Query(args): Query<Args>) -> Response
     let Some(item) = item else {
         return Json(json!({"boids": []})).into_response();
     };
+    // Every coloured BOID of the part, then the uncoloured base (as BrickOwl answers).
     let mut boids: Vec<String> = if item.kind == "PART" {
         data::COLORS
             .iter()
-            .take(3)
-            .map(|c| boid(item.no, c.id))
+            .map(|c| boid(item.no, data::brickowl_color(c.id)))
             .collect()
     } else {
         Vec::new()
     };
     boids.push(boid(item.no, 0));
     Json(json!({"boids": boids})).into_response()
+}
+
+/// `catalog/color_list`: an object keyed by BrickOwl colour id, each naming the BrickLink ids
+/// of the colour (`bl_ids`, strings).
+async fn color_list(State(sim): State<Sim>, Query(args): Query<Args>) -> Response {
+    if let Err(e) = authenticate(&sim, &args) {
+        return e;
+    }
+    let colors: serde_json::Map<String, serde_json::Value> = data::COLORS
+        .iter()
+        .map(|c| {
+            let id = data::brickowl_color(c.id).to_string();
+            let entry = json!({
+                "id": id, "name": c.name, "hex": c.hex,
+                "bl_ids": [c.id.to_string()], "ldraw_ids": [],
+            });
+            (id, entry)
+        })
+        .collect();
+    Json(serde_json::Value::Object(colors)).into_response()
 }

@@ -37,13 +37,15 @@ fn kind(lot: &OwlLot) -> &'static str {
 }
 
 fn lot_json(lot: &OwlLot) -> Value {
-    let id = boid(lot.no, lot.color_id);
+    // The lot keeps BrickLink's colour for the tests; BrickOwl says its own.
+    let color = super::data::brickowl_color(lot.color_id);
+    let id = boid(lot.no, color);
     json!({
         "lot_id": lot.id.to_string(),
         "boid": id,
         "type": kind(lot),
         "name": format!("LEGO {} ({})", lot.name, lot.no),
-        "color_id": lot.color_id.to_string(),
+        "color_id": color.to_string(),
         "con": lot.condition,
         "full_con": lot.condition,
         "quantity": lot.quantity.to_string(),

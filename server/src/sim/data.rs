@@ -48,6 +48,13 @@ pub struct Color {
     pub kind: &'static str,
 }
 
+/// BrickOwl's own id for a BrickLink colour: the marketplaces number colours differently (0, no
+/// colour, is 0 on both). BrickOwl's `catalog/color_list` names the BrickLink id of each of its
+/// colours; brickdesk builds its map from that at run time.
+pub fn brickowl_color(bricklink: i64) -> i64 {
+    if bricklink == 0 { 0 } else { bricklink * 7 + 3 }
+}
+
 pub const COLORS: &[Color] = &[
     Color {
         id: 1,

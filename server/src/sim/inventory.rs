@@ -36,8 +36,9 @@ pub struct Lot {
 /// Where lot ids start.
 pub const FIRST_LOT: i64 = 310_000_000;
 
-/// `count` lots with ids from `first`: distinct items, colours and conditions; a twentieth in
-/// the stockroom.
+/// `count` lots with ids from `first`: distinct items, colours and conditions until every one
+/// is used, then the same again in other places (sellers keep a part in several bins); a
+/// twentieth in the stockroom.
 pub fn lots(rng: &mut Rng, first: i64, count: usize, now: OffsetDateTime) -> BTreeMap<i64, Lot> {
     let mut kinds: Vec<(&'static data::Item, i64, bool)> = Vec::new();
     for item in data::PARTS {
@@ -53,9 +54,9 @@ pub fn lots(rng: &mut Rng, first: i64, count: usize, now: OffsetDateTime) -> BTr
         }
     }
     let mut lots = BTreeMap::new();
-    for (n, id) in (first..).take(count.min(kinds.len())).enumerate() {
-        // Pick without repeating: swap the pick to the end of what is left.
-        let left = kinds.len() - n;
+    for (n, id) in (first..).take(count).enumerate() {
+        // Pick without repeating within a round: swap the pick to the end of what is left.
+        let left = kinds.len() - n % kinds.len();
         let at = rng.below(left as u64) as usize;
         kinds.swap(at, left - 1);
         let (item, color_id, new) = kinds[left - 1];
@@ -96,6 +97,7 @@ pub struct OwlLot {
     pub kind: &'static str,
     pub no: &'static str,
     pub name: &'static str,
+    /// BrickLink's colour id (the wire says BrickOwl's own, `data::brickowl_color` of it).
     pub color_id: i64,
     pub quantity: i64,
     /// `new` or `usedg` (BrickOwl's condition ids).
@@ -170,6 +172,37 @@ pub fn owl_lots(
                 external_id: None,
             });
         }
+    }
+    // And two parts in a colour and condition the BrickLink store does not have at all, which
+    // no link can match.
+    let mut spare = data::PARTS.iter().flat_map(|item| {
+        data::COLORS
+            .iter()
+            .map(move |color| (item, color.id))
+            .filter(|(item, color)| {
+                !bricklink
+                    .values()
+                    .any(|l| l.no == item.no && l.color_id == *color && l.new)
+            })
+    });
+    for _ in 0..2 {
+        let Some((item, color_id)) = spare.next() else {
+            break;
+        };
+        listed(OwlLot {
+            id: ids.next().unwrap_or(first),
+            kind: item.kind,
+            no: item.no,
+            name: item.name,
+            color_id,
+            quantity: 5,
+            condition: "new",
+            price: data::price(item.no, color_id, true),
+            personal_note: "OWL-2".into(),
+            public_note: String::new(),
+            for_sale: true,
+            external_id: None,
+        });
     }
     lots
 }

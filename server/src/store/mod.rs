@@ -24,8 +24,8 @@ pub use catalog::Catalog;
 pub use connections::{ConnectionRecord, Connections};
 pub use ids::Ids;
 pub use inventory::{
-    EditPlan, Finished, Inventory, LotQuery, Outbox, OwlReadLot, ReadLot, Started, edit_values,
-    natural, operation_values, reaches_zero, side_quantity,
+    Boids, EditPlan, Finished, Inventory, LinkError, LotQuery, Outbox, OwlReadLot, ReadLot,
+    Started, edit_values, natural, operation_values, reaches_zero, side_quantity,
 };
 pub use minifigs::Minifigs;
 pub use orders::{LoadState, OrderFilter, Orders, Upserted};

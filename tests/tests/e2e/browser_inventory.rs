@@ -132,3 +132,74 @@ async fn editing_a_lot_in_its_row_applies_it_on_bricklink() {
     assert_eq!((theirs.quantity, theirs.unit_price), (wanted, 1_2300));
     browser.close().await;
 }
+
+/// The needs-linking list: a BrickOwl lot the seller unlinked shows there, its Link panel
+/// offers the BrickLink lot of the same item, and one click makes them one lot again.
+#[tokio::test]
+async fn a_brickowl_lot_is_linked_by_hand_from_the_needs_linking_list() {
+    if !tests::browser::ui_available() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    app.setup_admin().await;
+    app.connect(&app.api, 0, Marketplace::BrickLink).await;
+    app.connect(&app.api, 0, Marketplace::BrickOwl).await;
+    let read = app
+        .api
+        .post_json(app::routes::INVENTORY_IMPORT, &serde_json::json!({}))
+        .await;
+    assert_eq!(read.status(), reqwest::StatusCode::ACCEPTED);
+    app.settle().await;
+    let linked: app::LotList = app
+        .api
+        .get(&format!(
+            "{}?linked=true&per_page=1",
+            app::routes::INVENTORY
+        ))
+        .await
+        .json();
+    let lot = &linked.lots[0];
+    let split: Vec<app::Lot> = app
+        .api
+        .post_json(
+            &app::routes::inventory_unlink(lot.id),
+            &serde_json::json!({}),
+        )
+        .await
+        .json();
+    let apart = split[1].id.0;
+
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    browser
+        .log_in_at(&format!("{}/inventory", app.base), "admin", PASSWORD)
+        .await;
+    browser.find("#inventory-table").await;
+    browser
+        .client
+        .execute(
+            "const s = document.querySelector('#inventory-linked'); s.value = 'false'; \
+             s.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let row = format!("#inventory-table tr[data-lot='{apart}']");
+    browser.click(&format!("{row} button[name=link]")).await;
+    browser.wait_for_text(".link-panel", &lot.item.no).await;
+    browser.screenshot("inventory-link").await;
+    browser.click(".link-panel button[name=link-to]").await;
+    browser.wait_for_text("#inventory-notice", "Linked").await;
+    let now: app::LotList = app
+        .api
+        .get(&format!(
+            "{}?linked=true&per_page=500",
+            app::routes::INVENTORY
+        ))
+        .await
+        .json();
+    assert!(now.lots.iter().any(|l| l.id == lot.id
+        && l.brickowl.as_ref().map(|o| o.lot_id) == lot.brickowl.as_ref().map(|o| o.lot_id)));
+    browser.close().await;
+}

@@ -167,14 +167,18 @@ async fn the_bricklink_store_is_imported_listed_and_merged_again_as_a_diff() {
     assert_eq!(refused.error_code(), "not-connected");
 }
 
-/// Both stores: BrickOwl lots that carry a BrickLink lot id join that lot, the others wait as
-/// lots of their own (BrickOwl only), and the filters tell them apart.
+/// Both stores: BrickOwl lots that carry a BrickLink lot id join that lot; the others are
+/// linked by item, colour (BrickOwl's own colour ids, mapped through its colour list) and
+/// condition when they match one for one; the rest wait as lots of their own. A second read
+/// asks BrickOwl nothing about items again. The seller can unlink a lot (and it stays apart
+/// through the next read) and link two lots by hand.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn brickowl_lots_join_the_bricklink_lots_they_name() {
+async fn brickowl_lots_are_linked_by_id_by_item_and_colour_and_by_hand() {
     let app = TestApp::spawn_with_sim(&world()).await;
     app.setup_admin().await;
     app.connect(&app.api, 0, Marketplace::BrickLink).await;
     app.connect(&app.api, 0, Marketplace::BrickOwl).await;
+    app.sim.sim.reset_stats();
     let job = import(&app, &app.api).await;
     assert_eq!(job.state, JobState::Succeeded, "{job:?}");
     let owl = app
@@ -182,30 +186,128 @@ async fn brickowl_lots_join_the_bricklink_lots_they_name() {
         .sim
         .edit_brickowl_lots(0, |lots| lots.clone())
         .unwrap();
+    let bricklink = app
+        .sim
+        .sim
+        .edit_bricklink_lots(0, |lots| lots.clone())
+        .unwrap();
     let result = job.result.unwrap();
     assert_eq!(result["bricklink"]["added"], 120);
     assert_eq!(result["brickowl"]["added"], owl.len());
 
     let carried = owl.values().filter(|l| l.external_id.is_some()).count();
+    let by_lookup = result["linked"].as_u64().unwrap() as usize;
+    assert!(by_lookup > 0, "{result}");
     let linked = lots(&app.api, "linked=true&per_page=500").await;
-    assert_eq!(linked.total, carried);
+    assert_eq!(linked.total, carried + by_lookup);
     for lot in &linked.lots {
-        let theirs = &owl[&lot.brickowl.as_ref().unwrap().lot_id];
-        assert_eq!(
-            theirs.external_id,
-            Some(lot.bricklink.as_ref().unwrap().inventory_id)
-        );
-        assert_eq!(lot.brickowl.as_ref().unwrap().quantity, theirs.quantity);
+        let side = lot.brickowl.as_ref().unwrap();
+        let theirs = &owl[&side.lot_id];
+        let mine = &bricklink[&lot.bricklink.as_ref().unwrap().inventory_id];
+        match theirs.external_id {
+            Some(id) => assert_eq!(id, mine.id),
+            None => assert_eq!(
+                (theirs.no, theirs.color_id, theirs.condition == "new"),
+                (mine.no, mine.color_id, mine.new),
+                "linked by item, colour and condition"
+            ),
+        }
+        assert_eq!(side.quantity, theirs.quantity);
+        if mine.color_id != 0 {
+            assert_ne!(side.color_id, mine.color_id, "BrickOwl's own colour id");
+        }
     }
     let on_owl = lots(&app.api, "marketplace=brickowl&per_page=500").await;
     assert_eq!(on_owl.total, owl.len());
-    let owl_only = on_owl.lots.iter().filter(|l| l.bricklink.is_none()).count();
-    assert_eq!(owl_only, owl.len() - carried);
+    let owl_only: Vec<&app::Lot> = on_owl
+        .lots
+        .iter()
+        .filter(|l| l.bricklink.is_none())
+        .collect();
+    assert_eq!(owl_only.len(), owl.len() - carried - by_lookup);
+    assert_eq!(result["needs_linking"], owl_only.len());
+    for lot in &owl_only {
+        let theirs = &owl[&lot.brickowl.as_ref().unwrap().lot_id];
+        assert_eq!(lot.color_id, theirs.color_id, "shown in BrickLink's colour");
+    }
     let all = lots(&app.api, "per_page=500").await;
-    assert_eq!(all.total, 120 + owl_only);
+    assert_eq!(all.total, 120 + owl_only.len());
+    // The calls: the two stores, the colour list, one id look-up per item left unlinked.
+    let calls = app.sim.sim.stats().brickowl.calls;
+    assert_eq!(calls.get("GET /inventory/list"), Some(&1));
+    assert_eq!(calls.get("GET /catalog/color_list"), Some(&1));
+    let lookups = calls.get("GET /catalog/id_lookup").copied().unwrap_or(0);
+    assert!(lookups > 0, "{calls:?}");
 
-    // Read again: nothing moved.
+    // Read again: nothing moved, and the item ids are known.
+    app.sim.sim.reset_stats();
     let again = import(&app, &app.api).await.result.unwrap();
     assert_eq!(again["brickowl"]["unchanged"], owl.len());
     assert_eq!(again["brickowl"]["added"], 0);
+    assert_eq!(again["linked"], 0);
+    let calls = app.sim.sim.stats().brickowl.calls;
+    assert_eq!(calls.get("GET /catalog/id_lookup"), None, "{calls:?}");
+
+    // Unlink one: two lots, kept apart through the next read; then linked back by hand.
+    let joined = linked
+        .lots
+        .iter()
+        .find(|l| {
+            owl[&l.brickowl.as_ref().unwrap().lot_id]
+                .external_id
+                .is_none()
+        })
+        .unwrap();
+    let answer = app
+        .api
+        .post_json(&routes::inventory_unlink(joined.id), &json!({}))
+        .await;
+    assert_eq!(answer.status(), StatusCode::OK, "{}", answer.text());
+    let split: Vec<app::Lot> = answer.json();
+    assert!(split[0].brickowl.is_none() && split[1].bricklink.is_none());
+    assert!(split[1].kept_apart);
+    import(&app, &app.api).await;
+    assert_eq!(
+        lots(&app.api, "linked=true&per_page=500").await.total,
+        carried + by_lookup - 1
+    );
+    let answer = app
+        .api
+        .post_json(
+            &routes::inventory_link(joined.id),
+            &json!({"brickowl": split[1].id}),
+        )
+        .await;
+    assert_eq!(answer.status(), StatusCode::OK, "{}", answer.text());
+    let back: app::Lot = answer.json();
+    assert_eq!(
+        back.brickowl.as_ref().unwrap().lot_id,
+        joined.brickowl.as_ref().unwrap().lot_id
+    );
+    assert_eq!(
+        lots(&app.api, "linked=true&per_page=500").await.total,
+        carried + by_lookup
+    );
+    // What cannot be linked says why.
+    let twice = app
+        .api
+        .post_json(
+            &routes::inventory_link(joined.id),
+            &json!({"brickowl": owl_only[0].id}),
+        )
+        .await;
+    assert_eq!(twice.error_code(), "not-allowed");
+    let nothing = app
+        .api
+        .post_json(&routes::inventory_unlink(owl_only[0].id), &json!({}))
+        .await;
+    assert_eq!(nothing.error_code(), "not-allowed");
+    let missing = app
+        .api
+        .post_json(
+            &routes::inventory_link(joined.id),
+            &json!({"brickowl": 999_999}),
+        )
+        .await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }

@@ -423,3 +423,55 @@ async fn a_bulk_edit_previews_waits_for_confirmation_batches_and_undoes_as_one()
             .all(|s| s.state == SideState::Applied)
     );
 }
+
+/// The nightly read: it queues a read only for sellers whose inventory was read before, and
+/// the read keeps an edit still waiting to be applied (the marketplace is down) rather than
+/// the stale value it reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduled_read_keeps_edits_on_their_way() {
+    let app = both_stores().await;
+    let services = app.state.services.clone();
+    let queued = app
+        .state
+        .scheduler
+        .run_now(&services, server::scheduler::Task::Inventory)
+        .await
+        .unwrap();
+    assert_eq!(queued, 1, "the one seller with an inventory");
+    app.settle().await;
+
+    let target = all_lots(&app.api, "linked=false&marketplace=bricklink")
+        .await
+        .into_iter()
+        .find(|l| l.quantity > 2)
+        .unwrap();
+    // BrickLink refuses every call for now: the edit waits.
+    app.sim.sim.set_faults(
+        server::sim::Side::BrickLink,
+        server::sim::Faults {
+            unavailable: 1.0,
+            ..server::sim::Faults::default()
+        },
+    );
+    edit(&app.api, target.id, json!({"quantity_change": -2})).await;
+    let waiting = lot(&app.api, target.id).await;
+    assert_eq!(waiting.quantity, target.quantity - 2);
+    assert!(!waiting.pending.is_empty());
+    app.sim
+        .sim
+        .set_faults(server::sim::Side::BrickLink, server::sim::Faults::default());
+    // A read now (BrickLink answers reads again) sees the old quantity; the lot keeps the edit.
+    app.state
+        .scheduler
+        .run_now(&services, server::scheduler::Task::Inventory)
+        .await
+        .unwrap();
+    let log = settled(&app).await;
+    assert!(log.changes[0].is_applied(), "{:?}", log.changes[0]);
+    let now = lot(&app.api, target.id).await;
+    assert_eq!(now.quantity, target.quantity - 2);
+    assert_eq!(
+        now.bricklink.as_ref().unwrap().quantity,
+        target.quantity - 2
+    );
+}

@@ -7,7 +7,7 @@ pub mod oauth;
 pub mod wire;
 
 use reqwest::{Method, StatusCode, header};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use url::Url;
 
 use super::{
@@ -211,10 +211,15 @@ impl BrickLink {
         priority: Priority,
     ) -> Result<wire::InventoryLot, MarketplaceError> {
         let path = format!("/inventories/{inventory_id}");
-        let data =
-            Box::pin(self.call(Method::PUT, &path, &[], Some(&change.body()), priority)).await?;
-        serde_json::from_value(data.unwrap_or(serde_json::Value::Null))
-            .map_err(|e| MarketplaceError::Undecodable(format!("{path}: {e}")))
+        Box::pin(self.call::<wire::InventoryLot>(
+            Method::PUT,
+            &path,
+            &[],
+            Some(&change.body()),
+            priority,
+        ))
+        .await?
+        .ok_or_else(|| MarketplaceError::Undecodable(format!("{path}: no lot in the answer")))
     }
 
     /// `DELETE /inventories/{id}`.
@@ -223,7 +228,7 @@ impl BrickLink {
         inventory_id: i64,
         priority: Priority,
     ) -> Result<(), MarketplaceError> {
-        Box::pin(self.call(
+        Box::pin(self.call::<IgnoredAny>(
             Method::DELETE,
             &format!("/inventories/{inventory_id}"),
             &[],
@@ -330,9 +335,12 @@ impl BrickLink {
         priority: Priority,
     ) -> Result<T, MarketplaceError> {
         // Boxed: a request's state is large, and callers run many of these at once.
-        let data = Box::pin(self.call(Method::GET, path, query, None, priority)).await?;
-        serde_json::from_value(data.unwrap_or(serde_json::Value::Null))
-            .map_err(|e| MarketplaceError::Undecodable(format!("{path}: {e}")))
+        // Decoded straight into `T`: a whole store's lots never sit in memory as JSON values.
+        match Box::pin(self.call::<T>(Method::GET, path, query, None, priority)).await? {
+            Some(data) => Ok(data),
+            None => serde_json::from_value(serde_json::Value::Null)
+                .map_err(|e| MarketplaceError::Undecodable(format!("{path}: {e}"))),
+        }
     }
 
     async fn put(
@@ -341,20 +349,20 @@ impl BrickLink {
         body: &serde_json::Value,
         priority: Priority,
     ) -> Result<(), MarketplaceError> {
-        Box::pin(self.call(Method::PUT, path, &[], Some(body), priority))
+        Box::pin(self.call::<IgnoredAny>(Method::PUT, path, &[], Some(body), priority))
             .await
             .map(drop)
     }
 
     #[tracing::instrument(skip_all, fields(marketplace = "bricklink", %method, path))]
-    async fn call(
+    async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, String)],
         body: Option<&serde_json::Value>,
         priority: Priority,
-    ) -> Result<Option<serde_json::Value>, MarketplaceError> {
+    ) -> Result<Option<T>, MarketplaceError> {
         let mut url = Url::parse(&format!(
             "{}{path}",
             self.base.as_str().trim_end_matches('/')
@@ -422,7 +430,9 @@ fn segment(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-async fn read(response: reqwest::Response) -> Result<Option<serde_json::Value>, MarketplaceError> {
+async fn read<T: DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<Option<T>, MarketplaceError> {
     let status = response.status();
     let retry_after = super::retry_after(response.headers());
     let bytes = response
@@ -432,25 +442,38 @@ async fn read(response: reqwest::Response) -> Result<Option<serde_json::Value>, 
     if status == StatusCode::TOO_MANY_REQUESTS {
         return Err(MarketplaceError::RateLimited { retry_after });
     }
-    let envelope: wire::Envelope = match serde_json::from_slice(&bytes) {
+    let envelope: wire::Envelope<T> = match serde_json::from_slice(&bytes) {
         Ok(envelope) => envelope,
-        Err(_) if status.is_server_error() => {
-            return Err(MarketplaceError::Unavailable(format!(
-                "HTTP {}{}",
-                status.as_u16(),
-                if bytes.trim_ascii_start().starts_with(b"<") {
-                    " (an HTML error page)"
-                } else {
-                    ""
-                }
-            )));
-        }
-        Err(err) => {
-            return Err(MarketplaceError::Undecodable(format!(
-                "HTTP {}: {err}",
-                status.as_u16()
-            )));
-        }
+        // An error's `data` need not have the answer's shape: its `meta` says what happened.
+        Err(typed) => match serde_json::from_slice::<wire::Envelope<IgnoredAny>>(&bytes) {
+            Ok(said) if (200..300).contains(&said.meta.code) => {
+                return Err(MarketplaceError::Undecodable(format!(
+                    "HTTP {}: {typed}",
+                    status.as_u16()
+                )));
+            }
+            Ok(said) => wire::Envelope {
+                meta: said.meta,
+                data: None,
+            },
+            Err(_) if status.is_server_error() => {
+                return Err(MarketplaceError::Unavailable(format!(
+                    "HTTP {}{}",
+                    status.as_u16(),
+                    if bytes.trim_ascii_start().starts_with(b"<") {
+                        " (an HTML error page)"
+                    } else {
+                        ""
+                    }
+                )));
+            }
+            Err(err) => {
+                return Err(MarketplaceError::Undecodable(format!(
+                    "HTTP {}: {err}",
+                    status.as_u16()
+                )));
+            }
+        },
     };
     let meta = envelope.meta;
     let reason = if meta.description.is_empty() {

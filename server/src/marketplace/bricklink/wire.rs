@@ -9,10 +9,10 @@ use crate::marketplace::de;
 
 /// `{"meta": {...}, "data": ...}`; error bodies may lack `data`.
 #[derive(Debug, Deserialize)]
-pub struct Envelope {
+pub struct Envelope<T = serde_json::Value> {
     pub meta: Meta,
-    #[serde(default)]
-    pub data: Option<serde_json::Value>,
+    #[serde(default = "Option::default")]
+    pub data: Option<T>,
 }
 
 /// The real outcome of a call, even when HTTP said 200.

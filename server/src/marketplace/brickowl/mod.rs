@@ -205,6 +205,15 @@ impl BrickOwl {
             .await
     }
 
+    /// `GET catalog/color_list`: BrickOwl's colours, each with the BrickLink ids it stands for.
+    pub async fn color_list(
+        &self,
+        priority: Priority,
+    ) -> Result<Vec<wire::Color>, MarketplaceError> {
+        let list: wire::ColorList = self.get("catalog/color_list", &[], priority).await?;
+        Ok(list.into_colors())
+    }
+
     /// `GET catalog/id_lookup`: BrickOwl ids for another catalogue's number (`id_type` such as
     /// `bl_item_no`), for items of `kind` (`Part`, `Minifigure`, ...).
     pub async fn id_lookup(

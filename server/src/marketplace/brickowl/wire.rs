@@ -239,3 +239,46 @@ fn map_or_empty_list<'de, D: Deserializer<'de>>(
         Some(MapOrList::List(_)) | None => BTreeMap::new(),
     })
 }
+
+/// `GET catalog/color_list` element: a BrickOwl colour and the BrickLink ids it stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Color {
+    #[serde(deserialize_with = "de::int")]
+    pub id: i64,
+    #[serde(default)]
+    pub name: String,
+    /// BrickLink colour ids, as strings or numbers.
+    #[serde(default)]
+    pub bl_ids: Vec<serde_json::Value>,
+}
+
+impl Color {
+    /// The BrickLink colour ids this colour stands for.
+    pub fn bricklink_ids(&self) -> Vec<i64> {
+        self.bl_ids
+            .iter()
+            .filter_map(|v| match v {
+                serde_json::Value::Number(n) => n.as_i64(),
+                serde_json::Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// `GET catalog/color_list`: an object keyed by colour id (as BrickOwl answers), or a list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ColorList {
+    Keyed(BTreeMap<String, Color>),
+    Listed(Vec<Color>),
+}
+
+impl ColorList {
+    pub fn into_colors(self) -> Vec<Color> {
+        match self {
+            Self::Keyed(map) => map.into_values().collect(),
+            Self::Listed(list) => list,
+        }
+    }
+}

@@ -522,6 +522,7 @@ impl Inventory {
                 lot.unit_price = owl.price;
             }
         }
+        let lot_written = lot.is_some();
         let record = codec::encode(change);
         let outbox = outbox_key(user, marketplace, change.id);
         let lot_key = key(user, change.lot);
@@ -549,7 +550,12 @@ impl Inventory {
                     StoreError::Corrupt("an inventory transaction was aborted".into())
                 }
                 TransactionError::Storage(err) => StoreError::Sled(err),
-            })
+            })?;
+        let kept = lot.filter(|l| l.bricklink.is_some() || l.brickowl.is_some());
+        if lot_written {
+            self.index.changed(user, &[(change.lot, kept)]);
+        }
+        Ok(())
     }
 
     /// Lots with a change still open on some marketplace.

@@ -1,12 +1,16 @@
 //! The store's lots per user (`inventory` tree, key user id | lot id), each with what every
-//! marketplace holding it says. An import merges one marketplace's whole read into them in one
-//! atomic batch: lots it has that brickdesk lacks are added, lots whose values moved are
-//! changed, and lots it no longer has lose that marketplace (and go when no marketplace holds
-//! them any more). Only a complete read is merged: a failed one changes nothing. A lot with
+//! marketplace holding it says. An import merges one marketplace's whole read into them: lots it
+//! has that brickdesk lacks are added, lots whose values moved are changed, and lots it no
+//! longer has lose that marketplace (and go when no marketplace holds them any more). Only a
+//! complete read is merged: a failed one changes nothing. The merge is written a thousand lots
+//! at a time, so a large store's never holds all its encoded lots at once; one cut off by a
+//! crash leaves the rest as they were, and the next read completes it. A lot with
 //! changes still waiting to be applied keeps the values the seller gave it: the read only
 //! refreshes what the marketplace says. Edits and their audit log: [`changes`].
 
 mod changes;
+mod index;
+mod links;
 
 use std::{
     cmp::Ordering,
@@ -24,6 +28,7 @@ use super::{Ids, StoreError, codec, keys};
 pub use changes::{
     EditPlan, Finished, Outbox, Started, edit_values, operation_values, reaches_zero, side_quantity,
 };
+pub use links::{Boids, LinkError};
 
 /// `GET /api/inventory`'s filters.
 #[derive(Debug, Clone, Default)]
@@ -67,6 +72,9 @@ pub struct OwlReadLot {
     pub personal_note: String,
     /// The BrickLink lot id a syncing tool stored with the lot, if any.
     pub bricklink_id: Option<i64>,
+    /// The BrickLink colour BrickOwl's colour list names for the lot's colour, and its name.
+    pub bricklink_color: Option<i64>,
+    pub color_name: Option<String>,
     pub brickowl: BrickOwlLot,
 }
 
@@ -78,6 +86,8 @@ pub struct Inventory {
     changes: sled::Tree,
     outbox: sled::Tree,
     ids: Ids,
+    /// The list's index (see [`index`]), kept in step by every write below.
+    index: Arc<index::Indexes>,
     /// Held by whoever reads a lot to write it back (edits, merges, applied changes), so no
     /// write is lost to another made at the same moment.
     writing: Arc<tokio::sync::Mutex<()>>,
@@ -87,6 +97,49 @@ fn key(user: UserId, id: LotId) -> Vec<u8> {
     keys::user_scoped(user, &id.0.to_be_bytes())
 }
 
+/// A merge's writes, applied a thousand at a time.
+struct Writes<'a> {
+    tree: &'a sled::Tree,
+    batch: sled::Batch,
+    pending: usize,
+}
+
+impl<'a> Writes<'a> {
+    const AT_ONCE: usize = 1_000;
+
+    fn new(tree: &'a sled::Tree) -> Self {
+        Self {
+            tree,
+            batch: sled::Batch::default(),
+            pending: 0,
+        }
+    }
+
+    fn insert(&mut self, user: UserId, lot: &Lot) -> Result<(), StoreError> {
+        self.batch.insert(key(user, lot.id), codec::encode(lot));
+        self.counted()
+    }
+
+    fn remove(&mut self, user: UserId, id: LotId) -> Result<(), StoreError> {
+        self.batch.remove(key(user, id));
+        self.counted()
+    }
+
+    fn counted(&mut self) -> Result<(), StoreError> {
+        self.pending += 1;
+        if self.pending >= Self::AT_ONCE {
+            self.tree.apply_batch(std::mem::take(&mut self.batch))?;
+            self.pending = 0;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), StoreError> {
+        self.tree.apply_batch(self.batch)?;
+        Ok(())
+    }
+}
+
 impl Inventory {
     pub(super) fn open(db: &sled::Db, ids: Ids) -> Result<Self, StoreError> {
         Ok(Self {
@@ -94,6 +147,7 @@ impl Inventory {
             changes: db.open_tree("inventory_changes")?,
             outbox: db.open_tree("inventory_outbox")?,
             ids,
+            index: Arc::default(),
             writing: Arc::default(),
         })
     }
@@ -136,7 +190,7 @@ impl Inventory {
             .filter_map(|lot| Some((lot.bricklink.as_ref()?.inventory_id, lot)))
             .collect();
         let mut diff = ImportDiff::default();
-        let mut batch = sled::Batch::default();
+        let mut writes = Writes::new(&self.tree);
         for remote in read {
             let known = held.remove(&remote.bricklink.inventory_id);
             let id = match &known {
@@ -158,6 +212,7 @@ impl Inventory {
                 my_cost: remote.my_cost,
                 brickowl: known.as_ref().and_then(|l| l.brickowl.clone()),
                 bricklink: Some(remote.bricklink),
+                kept_apart: known.as_ref().is_some_and(|l| l.kept_apart),
                 pending: Vec::new(),
             };
             if let Some(old) = known.as_ref().filter(|_| open.contains(&id)) {
@@ -172,11 +227,11 @@ impl Inventory {
                 Some(old) if old == lot => diff.unchanged += 1,
                 Some(_) => {
                     diff.changed += 1;
-                    batch.insert(key(user, id), codec::encode(&lot));
+                    writes.insert(user, &lot)?;
                 }
                 None => {
                     diff.added += 1;
-                    batch.insert(key(user, id), codec::encode(&lot));
+                    writes.insert(user, &lot)?;
                 }
             }
         }
@@ -189,12 +244,13 @@ impl Inventory {
             diff.removed += 1;
             lot.bricklink = None;
             if lot.brickowl.is_some() {
-                batch.insert(key(user, lot.id), codec::encode(&lot));
+                writes.insert(user, &lot)?;
             } else {
-                batch.remove(key(user, lot.id));
+                writes.remove(user, lot.id)?;
             }
         }
-        self.tree.apply_batch(batch)?;
+        writes.finish()?;
+        self.index.forget(user);
         self.forget_failures(user, Marketplace::BrickLink)?;
         Ok(diff)
     }
@@ -237,9 +293,9 @@ impl Inventory {
                         Lot {
                             id,
                             item: remote.item.clone(),
-                            // BrickOwl's colours are its own: known once the lot is linked.
-                            color_id: 0,
-                            color_name: None,
+                            // In BrickLink's numbers, as the lot's colour always is.
+                            color_id: remote.bricklink_color.unwrap_or(0),
+                            color_name: remote.color_name.clone(),
                             condition: remote.condition,
                             completeness: None,
                             quantity: remote.brickowl.quantity,
@@ -250,6 +306,7 @@ impl Inventory {
                             my_cost: None,
                             bricklink: None,
                             brickowl: None,
+                            kept_apart: false,
                             pending: Vec::new(),
                         },
                     );
@@ -270,6 +327,8 @@ impl Inventory {
                 diff.added += 1;
             }
             if lot.bricklink.is_none() && !open.contains(&id) {
+                lot.color_id = remote.bricklink_color.unwrap_or(lot.color_id);
+                lot.color_name = remote.color_name.or(lot.color_name.take());
                 lot.quantity = remote.brickowl.quantity;
                 lot.unit_price = remote.brickowl.price;
                 lot.remarks = remote.personal_note;
@@ -277,10 +336,10 @@ impl Inventory {
             lot.brickowl = Some(remote.brickowl);
             touched.push(id);
         }
-        let mut batch = sled::Batch::default();
+        let mut writes = Writes::new(&self.tree);
         for id in touched {
             if let Some(lot) = lots.get(&id) {
-                batch.insert(key(user, id), codec::encode(lot));
+                writes.insert(user, lot)?;
             }
         }
         for lot in lots.values_mut() {
@@ -288,34 +347,28 @@ impl Inventory {
                 diff.removed += 1;
                 lot.brickowl = None;
                 if lot.bricklink.is_some() {
-                    batch.insert(key(user, lot.id), codec::encode(&*lot));
+                    writes.insert(user, lot)?;
                 } else {
-                    batch.remove(key(user, lot.id));
+                    writes.remove(user, lot.id)?;
                 }
             }
         }
-        self.tree.apply_batch(batch)?;
+        writes.finish()?;
+        self.index.forget(user);
         self.forget_failures(user, Marketplace::BrickOwl)?;
         Ok(diff)
     }
 
-    /// One page of `user`'s lots.
+    /// One page of `user`'s lots, through the index: only the page's lots are read.
     pub fn list(&self, user: UserId, query: &LotQuery) -> Result<LotList, StoreError> {
-        let lots = self.matching(user, query)?;
-        let per_page = query.per_page.clamp(1, 500);
-        let page = query.page.max(1);
-        let total = lots.len();
-        let mut lots: Vec<Lot> = lots
-            .into_iter()
-            .skip((page - 1).saturating_mul(per_page))
-            .take(per_page)
-            .collect();
+        let (total, ids) = self.index.find(user, query, true, || self.all(user))?;
+        let mut lots = self.read_all(user, &ids)?;
         self.fill_pending(user, &mut lots)?;
         Ok(LotList {
             lots,
             total,
-            page,
-            per_page,
+            page: query.page.max(1),
+            per_page: query.per_page.clamp(1, 500),
         })
     }
 
@@ -326,56 +379,28 @@ impl Inventory {
 
     /// Every lot of `user` the query's filters admit, in its order (its page ignored).
     pub fn matching(&self, user: UserId, query: &LotQuery) -> Result<Vec<Lot>, StoreError> {
-        let words: Vec<String> = query
-            .text
-            .as_deref()
-            .unwrap_or_default()
-            .to_lowercase()
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
-        let location = query.location.as_deref().map(str::to_lowercase);
-        let mut lots: Vec<Lot> = self
-            .all(user)?
-            .into_iter()
-            .filter(|l| query.marketplace.is_none_or(|m| l.on(m)))
-            .filter(|l| {
-                query
-                    .item_type
-                    .as_deref()
-                    .is_none_or(|t| l.item.item_type.eq_ignore_ascii_case(t))
-            })
-            .filter(|l| query.color_id.is_none_or(|c| l.color_id == c))
-            .filter(|l| query.condition.is_none_or(|c| l.condition == c))
-            .filter(|l| {
-                location
-                    .as_deref()
-                    .is_none_or(|at| l.remarks.to_lowercase().starts_with(at))
-            })
-            .filter(|l| {
-                query
-                    .linked
-                    .is_none_or(|linked| (l.bricklink.is_some() && l.brickowl.is_some()) == linked)
-            })
-            .filter(|l| {
-                words.is_empty() || {
-                    let text =
-                        format!("{} {} {}", l.item.no, l.item.name, l.remarks).to_lowercase();
-                    words.iter().all(|w| text.contains(w.as_str()))
-                }
-            })
-            .collect();
-        let by = |a: &Lot, b: &Lot| {
-            match query.sort {
-                LotSort::Location => natural(&a.remarks, &b.remarks),
-                LotSort::Item => (&a.item.no, a.color_id).cmp(&(&b.item.no, b.color_id)),
-                LotSort::Quantity => a.quantity.cmp(&b.quantity),
-                LotSort::Price => a.unit_price.cmp(&b.unit_price),
-            }
-            .then(a.id.cmp(&b.id))
-        };
-        lots.sort_by(|a, b| if query.descending { by(b, a) } else { by(a, b) });
+        let (_, ids) = self.index.find(user, query, false, || self.all(user))?;
+        self.read_all(user, &ids)
+    }
+
+    /// The lots with these ids, in their order (any gone since are left out).
+    fn read_all(&self, user: UserId, ids: &[LotId]) -> Result<Vec<Lot>, StoreError> {
+        let mut lots = Vec::with_capacity(ids.len());
+        for id in ids {
+            lots.extend(self.get(user, *id)?);
+        }
         Ok(lots)
+    }
+
+    /// Takes lots written outside this tree's own methods (an edit's commit, made by the job
+    /// queue) into the list's index.
+    pub fn written(&self, user: UserId, ids: &[LotId]) -> Result<(), StoreError> {
+        let mut lots = Vec::with_capacity(ids.len());
+        for id in ids {
+            lots.push((*id, self.get(user, *id)?));
+        }
+        self.index.changed(user, &lots);
+        Ok(())
     }
 }
 
@@ -460,10 +485,14 @@ mod tests {
             condition: Condition::New,
             personal_note: "O-1".into(),
             bricklink_id,
+            bricklink_color: Some(11),
+            color_name: Some("Black".into()),
             brickowl: BrickOwlLot {
                 lot_id,
                 quantity,
                 price: Money(900),
+                boid: "771344-38".into(),
+                color_id: 38,
             },
         }
     }
@@ -515,6 +544,138 @@ mod tests {
             )
             .expect("list");
         assert_eq!(linked_only.total, 1);
+    }
+
+    /// What a scan of every lot answers: the index must agree.
+    fn scanned(lots: &[Lot], query: &LotQuery) -> Vec<LotId> {
+        let words: Vec<String> = query
+            .text
+            .as_deref()
+            .unwrap_or_default()
+            .to_lowercase()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let mut found: Vec<&Lot> = lots
+            .iter()
+            .filter(|l| query.marketplace.is_none_or(|m| l.on(m)))
+            .filter(|l| {
+                query
+                    .item_type
+                    .as_deref()
+                    .is_none_or(|t| l.item.item_type.eq_ignore_ascii_case(t))
+            })
+            .filter(|l| query.condition.is_none_or(|c| l.condition == c))
+            .filter(|l| {
+                query
+                    .location
+                    .as_deref()
+                    .is_none_or(|at| l.remarks.to_lowercase().starts_with(&at.to_lowercase()))
+            })
+            .filter(|l| {
+                let text = format!("{} {} {}", l.item.no, l.item.name, l.remarks).to_lowercase();
+                words.iter().all(|w| text.contains(w.as_str()))
+            })
+            .collect();
+        let by = |a: &&Lot, b: &&Lot| {
+            match query.sort {
+                LotSort::Location => natural(&a.remarks, &b.remarks),
+                LotSort::Item => (&a.item.no, a.color_id).cmp(&(&b.item.no, b.color_id)),
+                LotSort::Quantity => a.quantity.cmp(&b.quantity),
+                LotSort::Price => a.unit_price.cmp(&b.unit_price),
+            }
+            .then(a.id.cmp(&b.id))
+        };
+        found.sort_by(|a, b| if query.descending { by(b, a) } else { by(a, b) });
+        found.iter().map(|l| l.id).collect()
+    }
+
+    /// The list's index answers as a scan of every lot would (sorts both ways, filters,
+    /// search, pages), and follows an edit's writes.
+    #[test]
+    fn the_list_index_answers_as_a_scan_would() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("store");
+        let inventory = store.inventory();
+        let read: Vec<ReadLot> = (0..300)
+            .map(|n| {
+                let mut lot = read(
+                    1_000 + n,
+                    (n * 7) % 23,
+                    &format!("{}-{}-{}", ["A", "b", "C"][n as usize % 3], n % 17, n % 5),
+                );
+                lot.item.no = format!("30{}", n % 40);
+                lot.item.item_type = if n % 9 == 0 { "MINIFIG" } else { "PART" }.into();
+                lot.condition = if n % 4 == 0 {
+                    Condition::Used
+                } else {
+                    Condition::New
+                };
+                lot.bricklink.unit_price = app::Money((n * 31) % 500);
+                lot
+            })
+            .collect();
+        inventory.merge_bricklink(ANNA, read).expect("merged");
+        let check = |inventory: &Inventory| {
+            let lots = inventory.all(ANNA).expect("lots");
+            for sort in [
+                LotSort::Location,
+                LotSort::Item,
+                LotSort::Quantity,
+                LotSort::Price,
+            ] {
+                for descending in [false, true] {
+                    for (text, item_type, condition, location) in [
+                        (None, None, None, None),
+                        (Some("brick b-1"), None, None, None),
+                        (None, Some("minifig"), None, None),
+                        (None, None, Some(Condition::Used), Some("c-1")),
+                    ] {
+                        let query = LotQuery {
+                            text: text.map(str::to_owned),
+                            item_type: item_type.map(str::to_owned),
+                            condition,
+                            location: location.map(str::to_owned),
+                            sort,
+                            descending,
+                            page: 2,
+                            per_page: 25,
+                            ..LotQuery::default()
+                        };
+                        let want = scanned(&lots, &query);
+                        let got = inventory.list(ANNA, &query).expect("list");
+                        assert_eq!(got.total, want.len(), "{query:?}");
+                        let page: Vec<LotId> = want.iter().skip(25).take(25).copied().collect();
+                        let ids: Vec<LotId> = got.lots.iter().map(|l| l.id).collect();
+                        assert_eq!(ids, page, "{query:?}");
+                    }
+                }
+            }
+        };
+        check(inventory);
+        // An edit, committed as the queue commits it, then taken into the index.
+        let lot = inventory.all(ANNA).expect("lots").remove(7);
+        let mut after = lot.values();
+        after.remarks = "A-0".into();
+        after.quantity = 99;
+        after.unit_price = app::Money(1);
+        let (writes, changes, _) = inventory
+            .record_edit(
+                ANNA,
+                "anna",
+                vec![EditPlan {
+                    lot,
+                    after,
+                    at_zero: None,
+                    undo_of: None,
+                }],
+            )
+            .expect("recorded");
+        for (tree, batch) in writes {
+            tree.apply_batch(batch).expect("written");
+        }
+        inventory.written(ANNA, &[changes[0].lot]).expect("indexed");
+        check(inventory);
     }
 
     #[test]
