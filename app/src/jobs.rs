@@ -22,6 +22,7 @@ pub mod kinds {
     pub const SYNC_COLORS: &str = "sync_colors";
     pub const IMPORT_INVENTORY: &str = "import_inventory";
     pub const APPLY_LOT_CHANGES: &str = "apply_lot_changes";
+    pub const FETCH_PRICE_GUIDES: &str = "fetch_price_guides";
 
     /// The kinds that bring orders in: the orders page shows their progress.
     pub const ORDER_SYNCS: [&str; 3] = [IMPORT_ORDERS_BATCH, IMPORT_ORDERS, POLL_ORDERS];

@@ -188,6 +188,9 @@ pub enum BulkOperation {
     PercentPrice(i64),
     SetRemarks(String),
     SetStockroom(bool),
+    /// Each lot's price to BrickLink's sold price guide average (last six months) for its
+    /// item, colour and condition.
+    GuidePrice,
 }
 
 /// `POST /api/inventory/bulk`.
@@ -217,6 +220,9 @@ pub struct PreviewLine {
     pub color_name: Option<String>,
     pub before: LotValues,
     pub after: LotValues,
+    /// Where the new value comes from (the price guide's type, condition, average and date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// What a bulk edit would do; `confirm_reasons` say why it waits for a confirmation.
@@ -231,6 +237,12 @@ pub struct BulkPreview {
     pub confirm_reasons: Vec<String>,
     /// Lots that would reach 0 on BrickLink outside the stockroom (`at_zero` decides).
     pub reaching_zero: usize,
+    /// Lots whose price guide brickdesk is reading from BrickLink now (`job_ids`): preview
+    /// again once those jobs end.
+    #[serde(default)]
+    pub guides_missing: usize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub job_ids: Vec<JobId>,
 }
 
 /// `202` of an edit: the jobs that apply it and its changes.

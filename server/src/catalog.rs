@@ -336,6 +336,42 @@ fn subsets_key(no: &str) -> String {
 
 /// One guide per key (`price/`, since prices were asked one condition at a time; entries
 /// under the older `prices/` held both and are no longer read).
+/// A stored sold price guide's average for one condition, and when it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAverage {
+    /// `None`: nothing sold in the last six months.
+    pub price: Option<Money>,
+    pub currency: Option<String>,
+    pub read_at: OffsetDateTime,
+}
+
+/// The sold price guide average kept for an item in one colour and condition (not older than
+/// a week), without asking BrickLink; `None` when it is not kept.
+pub fn stored_average(
+    store: &store::Catalog,
+    user: UserId,
+    item: &ItemColor<'_>,
+    condition: Condition,
+) -> Option<StoredAverage> {
+    let key = prices_key(
+        user,
+        &item.kind.to_ascii_uppercase(),
+        item.no,
+        item.color_id,
+        condition,
+    );
+    match store.get::<Average>(&key) {
+        Ok(Some((average, at))) if OffsetDateTime::now_utc() - at < PRICE_MAX_AGE => {
+            Some(StoredAverage {
+                price: average.price,
+                currency: average.currency,
+                read_at: at,
+            })
+        }
+        _ => None,
+    }
+}
+
 fn prices_key(user: UserId, kind: &str, no: &str, color_id: i64, condition: Condition) -> String {
     format!(
         "price/{}/{kind}/{}/{color_id}/{}",

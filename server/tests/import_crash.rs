@@ -8,8 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{PASSWORD, get, random as random_millis, serve};
-use serde_json::{Value, json};
+use common::{client, get, random as random_millis, save_keys, serve, set_up_anna};
 use server::sim::{Side, Sim, SimConfig, SimServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,32 +25,11 @@ async fn an_import_killed_at_random_moments_ends_with_exactly_the_marketplaces_o
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let http = client();
     let mut served = serve(dir.path(), &sim, &[]);
     let mut base = served.base.clone();
-    let setup: Value = http
-        .post(format!("{base}/api/setup"))
-        .json(&json!({"username": "anna", "email": "anna@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csrf = setup["csrf_token"].as_str().unwrap().to_owned();
-    let keys = serde_json::to_value(sim.sim.keys(0).unwrap().bricklink).unwrap();
-    let saved = http
-        .put(format!("{base}/api/connections/bricklink"))
-        .header("x-csrf-token", &csrf)
-        .json(&keys)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(saved.status(), 202);
+    let csrf = set_up_anna(&http, &base).await;
+    save_keys(&http, &base, &csrf, &sim, "bricklink").await;
 
     let mut seen = Vec::new();
     for _ in 0..6 {

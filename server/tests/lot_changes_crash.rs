@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{PASSWORD, get, serve};
+use common::{PASSWORD, client, get, save_keys, serve, set_up_anna};
 use serde_json::{Value, json};
 use server::sim::{Faults, Side, Sim, SimConfig, SimServer};
 
@@ -39,36 +39,12 @@ async fn a_bulk_edit_killed_while_answers_are_held_applies_each_change_exactly_o
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
+    let http = client();
     let mut served = serve(dir.path(), &sim, &[]);
     let mut base = served.base.clone();
-    let setup: Value = http
-        .post(format!("{base}/api/setup"))
-        .json(&json!({"username": "anna", "email": "anna@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csrf = setup["csrf_token"].as_str().unwrap().to_owned();
-    let keys = sim.sim.keys(0).unwrap();
-    for (marketplace, body) in [
-        ("bricklink", serde_json::to_value(keys.bricklink).unwrap()),
-        ("brickowl", serde_json::to_value(keys.brickowl).unwrap()),
-    ] {
-        let saved = http
-            .put(format!("{base}/api/connections/{marketplace}"))
-            .header("x-csrf-token", &csrf)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(saved.status(), 202);
+    let csrf = set_up_anna(&http, &base).await;
+    for marketplace in ["bricklink", "brickowl"] {
+        save_keys(&http, &base, &csrf, &sim, marketplace).await;
     }
     until_ok("both connections are valid", 30, async || {
         let all = get(&http, format!("{base}/api/connections")).await;

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use app::{
     AtZero, BulkAnswer, BulkOperation, BulkPreview, BulkRequest, ChangeList, EditQueued, ErrorCode,
-    LinkRequest, Lot, LotChange, LotEdit, LotId, LotList, LotQueryParams, Marketplace, Money,
-    PendingChange, SideState, UndoRequest, routes,
+    JobId, JobView, LinkRequest, Lot, LotChange, LotEdit, LotId, LotList, LotQueryParams,
+    Marketplace, Money, PendingChange, SideState, UndoRequest, routes,
 };
 use leptos::prelude::*;
 
@@ -19,6 +19,7 @@ use crate::{
         loaded::loaded,
         pager::Pager,
     },
+    sse::use_live_events,
 };
 
 /// A price as a person types it: at least two decimals, more only when the price has them.
@@ -197,13 +198,14 @@ pub fn LotEditor(
 }
 
 /// The operations the bulk bar offers, and what their value means.
-const OPERATIONS: [(&str, &str); 6] = [
+const OPERATIONS: [(&str, &str); 7] = [
     ("add_quantity", "Add or take pieces (±)"),
     ("set_quantity", "Set quantity to"),
     ("percent_price", "Change price by %"),
     ("set_price", "Set price to"),
     ("set_remarks", "Set location to"),
     ("stockroom", "Move to stockroom (yes/no)"),
+    ("guide_price", "Price to BrickLink's sold average"),
 ];
 
 fn operation(kind: &str, value: &str) -> Result<BulkOperation, String> {
@@ -222,6 +224,7 @@ fn operation(kind: &str, value: &str) -> Result<BulkOperation, String> {
             Money::parse(value).map_err(|_| "Type a price, like 0.25.".to_owned())?,
         ),
         "set_remarks" => BulkOperation::SetRemarks(value.trim().to_owned()),
+        "guide_price" => BulkOperation::GuidePrice,
         _ => BulkOperation::SetStockroom(!matches!(
             value.trim().to_lowercase().as_str(),
             "no" | "n" | "0" | "false"
@@ -241,6 +244,10 @@ pub fn BulkBar(
     let preview = RwSignal::new(None::<BulkPreview>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    // The price guide jobs a preview waits for, and a count that asks for the preview again.
+    let reading = RwSignal::new(Vec::<JobId>::new());
+    let again = RwSignal::new(0u64);
+    let live = use_live_events();
     let request = move |preview_only: bool, confirm: bool| -> Result<BulkRequest, String> {
         Ok(BulkRequest {
             ids: Some(selected.get_untracked().into_iter().collect()),
@@ -267,7 +274,25 @@ pub fn BulkBar(
         busy.set(true);
         leptos::task::spawn_local(async move {
             match api::post::<_, BulkAnswer>(routes::INVENTORY_BULK, &body).await {
-                Ok(BulkAnswer::Preview(found)) => preview.set(Some(found)),
+                Ok(BulkAnswer::Preview(found)) => {
+                    let jobs = found.job_ids.clone();
+                    preview.set(Some(found));
+                    // Price guides being read: preview again once they are, reading the jobs'
+                    // state now too, so an end that came first is not missed.
+                    reading.set(jobs.clone());
+                    let mut ended = 0;
+                    for id in &jobs {
+                        if let Ok(job) = api::get::<JobView>(&format!("/api/jobs/{id}")).await
+                            && job.state.is_terminal()
+                        {
+                            ended += 1;
+                        }
+                    }
+                    if !jobs.is_empty() && ended == jobs.len() {
+                        reading.set(Vec::new());
+                        again.update(|n| *n += 1);
+                    }
+                }
                 Ok(BulkAnswer::Queued(queued)) => {
                     preview.set(None);
                     selected.set(BTreeSet::new());
@@ -278,6 +303,20 @@ pub fn BulkBar(
             busy.set(false);
         });
     };
+    Effect::new(move |_| {
+        if again.get() > 0 {
+            send(true, false);
+        }
+    });
+    Effect::new(move |_| {
+        let Some(job) = live.job.get() else { return };
+        if job.state.is_terminal() && reading.with_untracked(|ids| ids.contains(&job.id)) {
+            reading.update(|ids| ids.retain(|id| *id != job.id));
+            if reading.with_untracked(Vec::is_empty) {
+                again.update(|n| *n += 1);
+            }
+        }
+    });
     view! {
         <div class="card bulk-bar" id="inventory-bulk">
             <form class="inline-form" on:submit=move |ev| { ev.prevent_default(); send(true, false); }>
@@ -300,7 +339,7 @@ pub fn BulkBar(
                         <tr>
                             <td><span class="mono small">{line.item.no.clone()}</span><br />{line.item.name.clone()}</td>
                             <td class="num">{format!("{} → {}", before.quantity, after.quantity)}</td>
-                            <td class="num">{format!("{} → {}", price_text(before.unit_price), price_text(after.unit_price))}</td>
+                            <td class="num" title=line.note.clone().unwrap_or_default()>{format!("{} → {}", price_text(before.unit_price), price_text(after.unit_price))}</td>
                             <td class="mono hide-narrow">{if before.remarks == after.remarks { before.remarks.clone() } else { format!("{} → {}", before.remarks, after.remarks) }}</td>
                         </tr>
                     }
@@ -309,6 +348,7 @@ pub fn BulkBar(
                 view! {
                     <div class="bulk-preview" id="inventory-preview">
                         <p>{format!("This changes {} of your {} lots.", count(found.lots as u64), count(found.store_lots as u64))}</p>
+                        {found.lines.iter().find_map(|l| l.note.clone()).map(|note| view! { <p class="muted small">{format!("Prices from: {note} (each lot's own guide; hover a price).")}</p> })}
                         {reasons.into_iter().map(|r| view! { <p class="notice notice-warn">{r}</p> }).collect_view()}
                         {(found.reaching_zero > 0).then(|| view! {
                             <label class="field">{format!("{} lots reach 0 on BrickLink:", found.reaching_zero)}

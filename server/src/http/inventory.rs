@@ -4,9 +4,9 @@
 //! jobs applying it to each marketplace holding the lot, and answered 202 with those jobs.
 
 use app::{
-    AtZero, BulkAnswer, BulkPreview, BulkRequest, ChangeId, ChangeList, ChangeQuery, EditQueued,
-    LinkRequest, Lot, LotEdit, LotId, LotList, LotQueryParams, LotValues, Marketplace, PreviewLine,
-    Queued, UndoRequest, UserId, lot_changes::price_jump, validate::InvalidInput,
+    AtZero, BulkAnswer, BulkOperation, BulkPreview, BulkRequest, ChangeId, ChangeList, ChangeQuery,
+    EditQueued, LinkRequest, Lot, LotEdit, LotId, LotList, LotQueryParams, LotValues, Marketplace,
+    PreviewLine, Queued, UndoRequest, UserId, lot_changes::price_jump, validate::InvalidInput,
 };
 use axum::{
     extract::{Path, State},
@@ -16,10 +16,12 @@ use axum::{
 use super::{ApiJson, ApiQuery};
 use crate::{
     auth::CurrentUser,
+    catalog::{ItemColor, StoredAverage, stored_average},
     error::ApiError,
     jobs::{
         self,
         apply_lot_changes::{self, ApplyLotChanges},
+        fetch_price_guides::{self, FetchPriceGuides, Guide},
         import_inventory::{self, ImportInventory},
     },
     state::AppState,
@@ -167,13 +169,14 @@ pub async fn update(
     Ok((StatusCode::ACCEPTED, ApiJson(queued)))
 }
 
-/// A bulk edit worked out: the plans and what the seller is shown.
+/// A bulk edit worked out: the plans, what the seller is shown, and the price guides still to
+/// be read (for a price-to-the-guide edit).
 fn plan_bulk(
     store: &Store,
     user: UserId,
     request: &BulkRequest,
     confirm_percent: u32,
-) -> Result<(Vec<EditPlan>, BulkPreview), ApiError> {
+) -> Result<(Vec<EditPlan>, BulkPreview, Vec<Guide>), ApiError> {
     let inventory = store.inventory();
     let lots: Vec<Lot> = match (&request.ids, &request.filter) {
         (Some(ids), _) => {
@@ -209,9 +212,48 @@ fn plan_bulk(
     let store_lots = inventory.count(user);
     let mut plans = Vec::new();
     let mut lines = Vec::new();
+    let mut missing = Vec::new();
     let (mut jumps, mut reaching_zero) = (0usize, 0usize);
     for lot in lots {
         let mut after = operation_values(&lot, &request.operation)?;
+        let mut note = None;
+        if request.operation == BulkOperation::GuidePrice {
+            let item = ItemColor {
+                kind: &lot.item.item_type,
+                no: &lot.item.no,
+                color_id: lot.color_id,
+            };
+            match stored_average(store.catalog(), user, &item, lot.condition) {
+                None => {
+                    missing.push(Guide {
+                        kind: lot.item.item_type.clone(),
+                        no: lot.item.no.clone(),
+                        color_id: lot.color_id,
+                        condition: lot.condition,
+                    });
+                    continue;
+                }
+                // Nothing sold in six months: the price stays.
+                Some(StoredAverage { price: None, .. }) => continue,
+                Some(StoredAverage {
+                    price: Some(price),
+                    currency,
+                    read_at,
+                }) => {
+                    after.unit_price = price;
+                    note = Some(format!(
+                        "BrickLink sold price guide, last 6 months, {}: average {} {}, read {}",
+                        match lot.condition {
+                            app::Condition::New => "new",
+                            app::Condition::Used => "used",
+                        },
+                        price.to_wire(),
+                        currency.unwrap_or_default(),
+                        read_at.date()
+                    ));
+                }
+            }
+        }
         if after == lot.values() {
             continue;
         }
@@ -232,6 +274,7 @@ fn plan_bulk(
                 color_name: lot.color_name.clone(),
                 before: lot.values(),
                 after: after.clone(),
+                note,
             });
         }
         plans.push(EditPlan {
@@ -260,14 +303,18 @@ fn plan_bulk(
             }
         ));
     }
+    missing.sort_by(|a, b| (&a.kind, &a.no, a.color_id).cmp(&(&b.kind, &b.no, b.color_id)));
+    missing.dedup();
     let preview = BulkPreview {
         lots: plans.len(),
         store_lots,
         lines,
         confirm_reasons,
         reaching_zero,
+        guides_missing: missing.len(),
+        job_ids: Vec::new(),
     };
-    Ok((plans, preview))
+    Ok((plans, preview, missing))
 }
 
 /// `POST /api/inventory/bulk`: a preview of what an operation does to a selection of lots, or
@@ -284,7 +331,28 @@ pub async fn bulk(
     let store = state.services.store.clone();
     let percent = state.config.inventory_confirm_percent;
     let asked = request.clone();
-    let (plans, preview) = blocking(move || plan_bulk(&store, user, &asked, percent)).await?;
+    let (plans, mut preview, missing) =
+        blocking(move || plan_bulk(&store, user, &asked, percent)).await?;
+    if !missing.is_empty() {
+        // The guides are read in the background; the seller previews again once they are.
+        let specs = missing
+            .chunks(fetch_price_guides::PER_JOB)
+            .map(|guides| {
+                jobs::spec::<FetchPriceGuides>(&fetch_price_guides::Input {
+                    user,
+                    guides: guides.to_vec(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let queued = state.services.queue.enqueue_all(specs, Vec::new()).await?;
+        preview.job_ids = queued.iter().map(|q| q.id).collect();
+        preview.confirm_reasons.push(format!(
+            "brickdesk is reading BrickLink's price guides for {} of these items now: preview \
+             again when that is done.",
+            missing.len()
+        ));
+        return Ok((StatusCode::OK, ApiJson(BulkAnswer::Preview(preview))));
+    }
     if request.preview || (!preview.confirm_reasons.is_empty() && !request.confirm) {
         return Ok((StatusCode::OK, ApiJson(BulkAnswer::Preview(preview))));
     }

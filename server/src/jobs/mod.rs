@@ -6,6 +6,7 @@
 pub mod apply_lot_changes;
 pub mod bricklink_notifications;
 pub mod fetch_minifig;
+pub mod fetch_price_guides;
 pub mod import_inventory;
 pub mod import_orders;
 pub mod poll_orders;
@@ -110,6 +111,7 @@ pub fn register_all(queue: &Queue, services: &Services) {
     register::<sync_colors::SyncColors>(queue, services);
     register::<import_inventory::ImportInventory>(queue, services);
     register::<apply_lot_changes::ApplyLotChanges>(queue, services);
+    register::<fetch_price_guides::FetchPriceGuides>(queue, services);
 }
 
 impl From<MarketplaceError> for JobError {

@@ -41,6 +41,52 @@ pub fn random(low: u64, high: u64) -> u64 {
     low + nanos % (high - low)
 }
 
+/// A client that keeps cookies, with a 10 s timeout.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// Sets up the first account, anna, on `base`; its CSRF token.
+pub async fn set_up_anna(http: &reqwest::Client, base: &str) -> String {
+    let setup: Value = http
+        .post(format!("{base}/api/setup"))
+        .json(&json!({"username": "anna", "email": "anna@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    setup["csrf_token"].as_str().unwrap().to_owned()
+}
+
+/// Saves the simulator's first account's keys for `marketplace` (`bricklink`, `brickowl`).
+pub async fn save_keys(
+    http: &reqwest::Client,
+    base: &str,
+    csrf: &str,
+    sim: &SimServer,
+    marketplace: &str,
+) {
+    let keys = sim.sim.keys(0).unwrap();
+    let body = match marketplace {
+        "bricklink" => serde_json::to_value(keys.bricklink).unwrap(),
+        _ => serde_json::to_value(keys.brickowl).unwrap(),
+    };
+    let saved = http
+        .put(format!("{base}/api/connections/{marketplace}"))
+        .header("x-csrf-token", csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 202);
+}
+
 /// A GET whose answer is JSON.
 pub async fn get(http: &reqwest::Client, url: String) -> Value {
     http.get(url).send().await.unwrap().json().await.unwrap()

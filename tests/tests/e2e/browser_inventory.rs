@@ -70,15 +70,7 @@ async fn editing_a_lot_in_its_row_applies_it_on_bricklink() {
     if !tests::browser::ui_available() {
         return;
     }
-    let app = TestApp::spawn().await;
-    app.setup_admin().await;
-    app.connect(&app.api, 0, Marketplace::BrickLink).await;
-    let read = app
-        .api
-        .post_json(app::routes::INVENTORY_IMPORT, &serde_json::json!({}))
-        .await;
-    assert_eq!(read.status(), reqwest::StatusCode::ACCEPTED);
-    app.settle().await;
+    let app = stores_read(&[Marketplace::BrickLink]).await;
     let Some(browser) = Browser::start().await else {
         return;
     };
@@ -140,16 +132,7 @@ async fn a_brickowl_lot_is_linked_by_hand_from_the_needs_linking_list() {
     if !tests::browser::ui_available() {
         return;
     }
-    let app = TestApp::spawn().await;
-    app.setup_admin().await;
-    app.connect(&app.api, 0, Marketplace::BrickLink).await;
-    app.connect(&app.api, 0, Marketplace::BrickOwl).await;
-    let read = app
-        .api
-        .post_json(app::routes::INVENTORY_IMPORT, &serde_json::json!({}))
-        .await;
-    assert_eq!(read.status(), reqwest::StatusCode::ACCEPTED);
-    app.settle().await;
+    let app = stores_read(&Marketplace::ALL).await;
     let linked: app::LotList = app
         .api
         .get(&format!(
@@ -202,4 +185,20 @@ async fn a_brickowl_lot_is_linked_by_hand_from_the_needs_linking_list() {
     assert!(now.lots.iter().any(|l| l.id == lot.id
         && l.brickowl.as_ref().map(|o| o.lot_id) == lot.brickowl.as_ref().map(|o| o.lot_id)));
     browser.close().await;
+}
+
+/// A seller with `marketplaces` connected and their stores read.
+async fn stores_read(marketplaces: &[Marketplace]) -> TestApp {
+    let app = TestApp::spawn().await;
+    app.setup_admin().await;
+    for marketplace in marketplaces {
+        app.connect(&app.api, 0, *marketplace).await;
+    }
+    let read = app
+        .api
+        .post_json(app::routes::INVENTORY_IMPORT, &serde_json::json!({}))
+        .await;
+    assert_eq!(read.status(), reqwest::StatusCode::ACCEPTED);
+    app.settle().await;
+    app
 }

@@ -475,3 +475,88 @@ async fn the_scheduled_read_keeps_edits_on_their_way() {
         target.quantity - 2
     );
 }
+
+/// "Price to the guide": the first preview has brickdesk read the missing sold price guides in
+/// the background (nothing changes yet); the next shows each lot's new price with the guide's
+/// type, condition, average and date; applying sends those prices.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prices_go_to_the_sold_price_guide_once_it_is_read() {
+    let app = both_stores().await;
+    let few: Vec<Lot> = all_lots(&app.api, "marketplace=bricklink&linked=false&type=PART")
+        .await
+        .into_iter()
+        .take(3)
+        .collect();
+    // The seller priced them at double what they sell for.
+    let guide: Vec<i64> = app
+        .sim
+        .sim
+        .edit_bricklink_lots(0, |lots| {
+            few.iter()
+                .map(|l| {
+                    let lot = lots
+                        .get_mut(&l.bricklink.as_ref().unwrap().inventory_id)
+                        .unwrap();
+                    let sold = lot.unit_price;
+                    lot.unit_price = sold * 2;
+                    sold
+                })
+                .collect()
+        })
+        .unwrap();
+    let read = app
+        .api
+        .post_json(routes::INVENTORY_IMPORT, &json!({}))
+        .await;
+    assert_eq!(read.status(), StatusCode::ACCEPTED);
+    app.settle().await;
+    let ids: Vec<app::LotId> = few.iter().map(|l| l.id).collect();
+    let asked = json!({"ids": ids, "operation": {"kind": "guide_price"}, "preview": true});
+
+    let answer = app.api.post_json(routes::INVENTORY_BULK, &asked).await;
+    assert_eq!(answer.status(), StatusCode::OK, "{}", answer.text());
+    let first: BulkPreview = answer.json();
+    assert_eq!((first.lots, first.guides_missing), (0, 3), "{first:?}");
+    assert!(!first.job_ids.is_empty());
+    for id in &first.job_ids {
+        let job: JobView = app
+            .until(30, "the guides are read", || async {
+                let job: JobView = app.api.get_job(*id).await.json();
+                job.state.is_terminal().then_some(job)
+            })
+            .await;
+        assert_eq!(job.state, JobState::Succeeded, "{job:?}");
+    }
+
+    let second: BulkPreview = app
+        .api
+        .post_json(routes::INVENTORY_BULK, &asked)
+        .await
+        .json();
+    assert_eq!((second.lots, second.guides_missing), (3, 0), "{second:?}");
+    for (lot, sold) in few.iter().zip(&guide) {
+        let line = second.lines.iter().find(|l| l.lot == lot.id).unwrap();
+        assert_eq!(line.after.unit_price.0, *sold);
+        let note = line.note.as_deref().unwrap();
+        assert!(
+            note.contains("sold price guide") && note.contains(&app::Money(*sold).to_wire()),
+            "{note}"
+        );
+    }
+    let mut apply = asked.clone();
+    apply["preview"] = json!(false);
+    apply["confirm"] = json!(true);
+    let answer = app.api.post_json(routes::INVENTORY_BULK, &apply).await;
+    assert_eq!(answer.status(), StatusCode::ACCEPTED, "{}", answer.text());
+    settled(&app).await;
+    let theirs: Vec<i64> = app
+        .sim
+        .sim
+        .edit_bricklink_lots(0, |lots| {
+            few.iter()
+                .map(|l| lots[&l.bricklink.as_ref().unwrap().inventory_id].unit_price)
+                .collect()
+        })
+        .unwrap();
+    assert_eq!(theirs, guide);
+}

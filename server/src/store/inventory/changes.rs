@@ -148,6 +148,8 @@ pub fn operation_values(lot: &Lot, operation: &BulkOperation) -> Result<LotValue
         }
         BulkOperation::SetRemarks(remarks) => after.remarks = checked_text("remarks", remarks)?,
         BulkOperation::SetStockroom(stockroom) => after.stockroom = *stockroom,
+        // The price comes from the guide, which the caller reads.
+        BulkOperation::GuidePrice => {}
     }
     Ok(after)
 }

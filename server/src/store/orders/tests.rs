@@ -2,7 +2,7 @@ use app::{Money, OrderLine, Shipment};
 use time::Duration;
 
 use super::*;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 const ANNA: UserId = UserId(1);
 const BOB: UserId = UserId(2);
@@ -222,6 +222,21 @@ fn the_index_is_rebuilt_when_the_store_opens_again() {
     );
 }
 
+/// Opens a serving store once no handle of this process holds it any more: sled closes a store
+/// a moment after its last handle is dropped (its flusher thread lets go of the file last).
+fn serving_when_free(dir: &std::path::Path) -> Store {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Store::open_serving(dir) {
+            Ok(store) => return store,
+            Err(StoreError::InUse(_)) if std::time::Instant::now() < deadline => {
+                std::thread::yield_now();
+            }
+            Err(err) => panic!("the store opens; the index is read later: {err}"),
+        }
+    }
+}
+
 /// A serving store listens before its index is read: reads wait for the index (never an
 /// empty list), and a damaged row fails the load, named, and refuses upserts.
 #[tokio::test]
@@ -236,7 +251,7 @@ async fn a_serving_store_reads_its_index_in_the_background() {
         store.flush_blocking().expect("flush");
     }
     {
-        let store = Store::open_serving(dir.path()).expect("store");
+        let store = serving_when_free(dir.path());
         // Whatever the thread has done by now, a read sees every order.
         assert_eq!(store.orders().list(ANNA, &filter()).total, 300);
         assert_eq!(store.orders().loaded().await, LoadState::Ready);
@@ -247,7 +262,7 @@ async fn a_serving_store_reads_its_index_in_the_background() {
         rows.insert(key, &b"not a row"[..]).expect("insert");
         store.flush_blocking().expect("flush");
     }
-    let store = Store::open_serving(dir.path()).expect("opens; the index is read later");
+    let store = serving_when_free(dir.path());
     let LoadState::Failed(reason) = store.orders().loaded().await else {
         panic!("a damaged row fails the load");
     };
