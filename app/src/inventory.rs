@@ -43,6 +43,14 @@ pub struct BrickOwlLot {
     pub color_id: i64,
 }
 
+/// A lower price from a quantity on (BrickLink keeps up to three).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierPrice {
+    /// From this many pieces in one order.
+    pub quantity: i64,
+    pub price: Money,
+}
+
 /// One lot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lot {
@@ -60,6 +68,9 @@ pub struct Lot {
     pub description: String,
     pub stockroom: bool,
     pub my_cost: Option<Money>,
+    /// BrickLink's tier prices, lowest quantity first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tier_prices: Vec<TierPrice>,
     pub bricklink: Option<BrickLinkLot>,
     pub brickowl: Option<BrickOwlLot>,
     /// The seller unlinked it from a lot on the other marketplace: an import does not link it

@@ -27,7 +27,7 @@ pub use dashboard::{
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use inventory::{
     BrickLinkLot, BrickOwlLot, ImportDiff, LinkRequest, Lot, LotId, LotItem, LotList,
-    LotQueryParams, LotSort,
+    LotQueryParams, LotSort, TierPrice,
 };
 pub use jobs::{
     AttemptView, JobId, JobList, JobState, JobView, MarketplaceLimits, PartsView, ProgressView,

@@ -396,7 +396,15 @@ fn LotTable(found: LotList, filters: RwSignal<Filters>, editing: Editing) -> imp
                     <td class="hide-narrow">{condition}</td>
                     <td class="mono hide-narrow">{lot.remarks.clone()}{lot.stockroom.then(|| view! { " " <span class="chip">"stockroom"</span> })}</td>
                     <td class="num lot-quantity">{count(u64::try_from(lot.quantity).unwrap_or(0))}</td>
-                    <td class="num lot-price">{price_text(lot.unit_price)}</td>
+                    <td class="num lot-price">{price_text(lot.unit_price)}
+                        {(!lot.tier_prices.is_empty()).then(|| {
+                            let tiers = lot.tier_prices.iter()
+                                .map(|t| format!("{}+ at {}", t.quantity, price_text(t.price)))
+                                .collect::<Vec<_>>()
+                                .join(", ");
+                            view! { <br /><span class="chip lot-tiers" title=format!("Tier prices: {tiers}")>"tiers"</span> }
+                        })}
+                    </td>
                     <td class="cell-actions">
                         {owl_only.then(|| view! {
                             <button class="btn btn-small" name="link" title="Link to the same lot on BrickLink"

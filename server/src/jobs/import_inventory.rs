@@ -246,6 +246,7 @@ fn owl_read_lot(
 }
 
 fn read_lot(lot: InventoryLot) -> ReadLot {
+    let tier_prices = lot.tiers();
     ReadLot {
         item: LotItem {
             item_type: lot.item.kind,
@@ -263,6 +264,7 @@ fn read_lot(lot: InventoryLot) -> ReadLot {
         remarks: lot.remarks.unwrap_or_default(),
         description: lot.description.unwrap_or_default(),
         my_cost: lot.my_cost.filter(|c| c.0 > 0),
+        tier_prices,
         bricklink: BrickLinkLot {
             inventory_id: lot.inventory_id,
             quantity: lot.quantity,

@@ -26,6 +26,7 @@ pub fn router() -> Router<Sim> {
 }
 
 fn lot_json(lot: &Lot) -> Value {
+    let tier = |n: usize| lot.tiers.get(n).copied().unwrap_or((0, 0));
     let mut value = json!({
         "inventory_id": lot.id,
         "item": {"no": lot.no, "name": lot.name, "type": lot.kind, "category_id": lot.category_id},
@@ -42,9 +43,9 @@ fn lot_json(lot: &Lot) -> Value {
         "date_created": stamp(lot.created),
         "my_cost": money(lot.my_cost),
         "sale_rate": 0,
-        "tier_quantity1": 0, "tier_price1": money(0),
-        "tier_quantity2": 0, "tier_price2": money(0),
-        "tier_quantity3": 0, "tier_price3": money(0),
+        "tier_quantity1": tier(0).0, "tier_price1": money(tier(0).1),
+        "tier_quantity2": tier(1).0, "tier_price2": money(tier(1).1),
+        "tier_quantity3": tier(2).0, "tier_price3": money(tier(2).1),
         "my_weight": money(0),
     });
     if let Some(color) = data::color(lot.color_id) {

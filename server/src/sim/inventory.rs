@@ -30,6 +30,8 @@ pub struct Lot {
     pub stockroom: bool,
     /// Ten-thousandths.
     pub my_cost: i64,
+    /// Tier prices: from this many pieces, this price (ten-thousandths); up to three.
+    pub tiers: Vec<(i64, i64)>,
     pub created: OffsetDateTime,
 }
 
@@ -83,6 +85,16 @@ pub fn lots(rng: &mut Rng, first: i64, count: usize, now: OffsetDateTime) -> BTr
                 description: String::new(),
                 stockroom: rng.chance(0.05),
                 my_cost: unit_price * 6 / 10,
+                // One part lot in ten sells cheaper by the hundred.
+                tiers: if item.kind == "PART" && id % 10 == 3 {
+                    vec![
+                        (50, unit_price * 9 / 10),
+                        (100, unit_price * 8 / 10),
+                        (200, unit_price * 7 / 10),
+                    ]
+                } else {
+                    Vec::new()
+                },
                 created: now - Duration::days(rng.below(700) as i64),
             },
         );

@@ -50,6 +50,10 @@ async fn the_bricklink_store_is_imported_listed_and_merged_again_as_a_diff() {
     assert_eq!(job.result.as_ref().unwrap()["bricklink"]["added"], 120);
     let all = lots(&app.api, "per_page=500").await;
     assert_eq!(all.total, 120);
+    assert!(
+        all.lots.iter().any(|l| l.tier_prices.len() == 3),
+        "some lots have tiers"
+    );
     let sim_lots = app
         .sim
         .sim
@@ -74,6 +78,12 @@ async fn the_bricklink_store_is_imported_listed_and_merged_again_as_a_diff() {
         );
         assert_eq!(lot.condition == app::Condition::New, theirs.new);
         assert!(lot.brickowl.is_none());
+        let tiers: Vec<(i64, i64)> = lot
+            .tier_prices
+            .iter()
+            .map(|t| (t.quantity, t.price.0))
+            .collect();
+        assert_eq!(tiers, theirs.tiers, "tier prices");
     }
     // Locations in a person's order, pages that add up.
     let by_place = lots(&app.api, "sort=location&per_page=40&page=2").await;

@@ -235,6 +235,39 @@ pub struct InventoryLot {
     pub my_cost: Option<Money>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub date_created: Option<OffsetDateTime>,
+    /// Tier prices: from `tier_quantityN` pieces, `tier_priceN` each (0: no tier).
+    #[serde(default)]
+    pub tier_quantity1: i64,
+    #[serde(default, deserialize_with = "de::money_opt")]
+    pub tier_price1: Option<Money>,
+    #[serde(default)]
+    pub tier_quantity2: i64,
+    #[serde(default, deserialize_with = "de::money_opt")]
+    pub tier_price2: Option<Money>,
+    #[serde(default)]
+    pub tier_quantity3: i64,
+    #[serde(default, deserialize_with = "de::money_opt")]
+    pub tier_price3: Option<Money>,
+}
+
+impl InventoryLot {
+    /// The tiers in use, in order.
+    pub fn tiers(&self) -> Vec<app::TierPrice> {
+        [
+            (self.tier_quantity1, self.tier_price1),
+            (self.tier_quantity2, self.tier_price2),
+            (self.tier_quantity3, self.tier_price3),
+        ]
+        .into_iter()
+        .filter_map(|(quantity, price)| {
+            Some(app::TierPrice {
+                quantity,
+                price: price?,
+            })
+            .filter(|t| t.quantity > 0 && t.price.0 > 0)
+        })
+        .collect()
+    }
 }
 
 /// `GET /notifications` element.

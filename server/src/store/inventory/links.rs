@@ -145,6 +145,7 @@ impl Inventory {
             description: String::new(),
             stockroom: false,
             my_cost: None,
+            tier_prices: Vec::new(),
             bricklink: None,
             brickowl: Some(owl),
             kept_apart: true,

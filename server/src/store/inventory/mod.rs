@@ -61,6 +61,7 @@ pub struct ReadLot {
     pub remarks: String,
     pub description: String,
     pub my_cost: Option<app::Money>,
+    pub tier_prices: Vec<app::TierPrice>,
     pub bricklink: BrickLinkLot,
 }
 
@@ -210,6 +211,7 @@ impl Inventory {
                 description: remote.description,
                 stockroom: remote.bricklink.stockroom,
                 my_cost: remote.my_cost,
+                tier_prices: remote.tier_prices,
                 brickowl: known.as_ref().and_then(|l| l.brickowl.clone()),
                 bricklink: Some(remote.bricklink),
                 kept_apart: known.as_ref().is_some_and(|l| l.kept_apart),
@@ -304,6 +306,7 @@ impl Inventory {
                             description: String::new(),
                             stockroom: false,
                             my_cost: None,
+                            tier_prices: Vec::new(),
                             bricklink: None,
                             brickowl: None,
                             kept_apart: false,
@@ -466,6 +469,7 @@ mod tests {
             remarks: remarks.into(),
             description: String::new(),
             my_cost: None,
+            tier_prices: Vec::new(),
             bricklink: BrickLinkLot {
                 inventory_id,
                 quantity,
