@@ -121,6 +121,14 @@ impl LotChange {
         self.after.quantity - self.before.quantity
     }
 
+    /// The quantity `marketplace` had when the change was sent to it, if it was.
+    pub fn sent_from(&self, marketplace: Marketplace) -> Option<i64> {
+        self.sides
+            .iter()
+            .find(|s| s.marketplace == marketplace)
+            .and_then(|s| s.sent_from)
+    }
+
     /// Whether every marketplace has taken it.
     pub fn is_applied(&self) -> bool {
         self.sides.iter().all(|s| s.state == SideState::Applied)

@@ -112,8 +112,8 @@ async fn submit(
 ) -> Result<EditQueued, ApiError> {
     let store = state.services.store.clone();
     let by = by.to_owned();
-    let (writes, changes, busy) =
-        blocking(move || Ok(store.inventory().record_edit(user, &by, plans)?)).await?;
+    let recorded = blocking(move || Ok(store.inventory().record_edit(user, &by, plans)?)).await?;
+    let changes = recorded.changes;
     if changes.is_empty() {
         return Ok(EditQueued {
             job_ids: Vec::new(),
@@ -121,16 +121,23 @@ async fn submit(
             changes: 0,
         });
     }
-    let specs = busy
+    let specs = recorded
+        .marketplaces
         .into_iter()
         .map(|marketplace| {
             jobs::spec::<ApplyLotChanges>(&apply_lot_changes::Input { user, marketplace })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let queued = state.services.queue.enqueue_all(specs, writes).await?;
-    let store = state.services.store.clone();
-    let lots: Vec<LotId> = changes.iter().map(|c| c.lot).collect();
-    blocking(move || Ok(store.inventory().written(user, &lots)?)).await?;
+    let queued = state
+        .services
+        .queue
+        .enqueue_all(specs, recorded.writes)
+        .await?;
+    state
+        .services
+        .store
+        .inventory()
+        .written(user, recorded.lots);
     Ok(EditQueued {
         job_ids: queued.iter().map(|q| q.id).collect(),
         edit: changes.first().map(|c| c.edit),

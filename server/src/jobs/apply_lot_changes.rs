@@ -238,12 +238,7 @@ async fn bricklink(
     let Some(side) = lot.bricklink.clone() else {
         return Ok(None);
     };
-    let from = change
-        .sides
-        .iter()
-        .find(|s| s.marketplace == market)
-        .and_then(|s| s.sent_from)
-        .unwrap_or(side.quantity);
+    let from = change.sent_from(market).unwrap_or(side.quantity);
     let delta = change.quantity_change();
     let deletes = from + delta == 0 && !change.after.stockroom;
     if check {
@@ -345,10 +340,7 @@ async fn brickowl(
             continue;
         };
         let from = change
-            .sides
-            .iter()
-            .find(|s| s.marketplace == market)
-            .and_then(|s| s.sent_from)
+            .sent_from(market)
             .unwrap_or_else(|| side_quantity(&lot, market));
         let entry = (change, owl.lot_id, from);
         if checking {

@@ -25,7 +25,7 @@ pub use connections::{ConnectionRecord, Connections};
 pub use ids::Ids;
 pub use inventory::{
     Boids, EditPlan, Finished, Inventory, LinkError, LotQuery, Outbox, OwlReadLot, ReadLot,
-    Started, edit_values, natural, operation_values, reaches_zero, side_quantity,
+    RecordedEdit, Started, edit_values, natural, operation_values, reaches_zero, side_quantity,
 };
 pub use minifigs::Minifigs;
 pub use orders::{LoadState, OrderFilter, Orders, Upserted};

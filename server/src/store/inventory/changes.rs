@@ -208,6 +208,15 @@ pub enum Finished {
     Unsent,
 }
 
+/// An edit recorded: the writes for the commit that enqueues the applying jobs, the changes,
+/// the marketplaces with work, and the lots as the commit writes them.
+pub struct RecordedEdit {
+    pub writes: WriteSet,
+    pub changes: Vec<LotChange>,
+    pub marketplaces: Vec<Marketplace>,
+    pub lots: Vec<Lot>,
+}
+
 /// What an outbox read hands the applying job.
 #[derive(Debug, Clone, Default)]
 pub struct Outbox {
@@ -219,17 +228,17 @@ pub struct Outbox {
 
 impl Inventory {
     /// Records an edit: the lots take their new values at once, and each marketplace holding
-    /// a lot gets the change in its outbox. Hands back the writes for the commit that
-    /// enqueues the applying jobs, the changes, and the marketplaces with work. Call while
-    /// holding [`Inventory::writing`] until that commit is done.
+    /// a lot gets the change in its outbox ([`RecordedEdit`]). Call while holding
+    /// [`Inventory::writing`] until the commit is done and [`Inventory::written`] has its lots.
     pub fn record_edit(
         &self,
         user: UserId,
         by: &str,
         plans: Vec<EditPlan>,
-    ) -> Result<(WriteSet, Vec<LotChange>, Vec<Marketplace>), StoreError> {
+    ) -> Result<RecordedEdit, StoreError> {
         let now = OffsetDateTime::now_utc();
         let mut changes: Vec<LotChange> = Vec::new();
+        let mut written: Vec<Lot> = Vec::new();
         let mut lots = sled::Batch::default();
         let mut outbox = sled::Batch::default();
         let mut undone: Vec<(ChangeId, ChangeId)> = Vec::new();
@@ -288,6 +297,7 @@ impl Inventory {
                 undo_of: plan.undo_of,
                 undone_by: None,
             });
+            written.push(lot);
         }
         let size = changes.len();
         let mut records = sled::Batch::default();
@@ -306,7 +316,12 @@ impl Inventory {
             (self.changes.clone(), records),
             (self.outbox.clone(), outbox),
         ];
-        Ok((writes, changes, busy))
+        Ok(RecordedEdit {
+            writes,
+            changes,
+            marketplaces: busy,
+            lots: written,
+        })
     }
 
     /// One change.

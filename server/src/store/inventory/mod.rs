@@ -26,7 +26,8 @@ use app::{
 use super::{Ids, StoreError, codec, keys};
 
 pub use changes::{
-    EditPlan, Finished, Outbox, Started, edit_values, operation_values, reaches_zero, side_quantity,
+    EditPlan, Finished, Outbox, RecordedEdit, Started, edit_values, operation_values, reaches_zero,
+    side_quantity,
 };
 pub use links::{Boids, LinkError};
 
@@ -396,14 +397,10 @@ impl Inventory {
     }
 
     /// Takes lots written outside this tree's own methods (an edit's commit, made by the job
-    /// queue) into the list's index.
-    pub fn written(&self, user: UserId, ids: &[LotId]) -> Result<(), StoreError> {
-        let mut lots = Vec::with_capacity(ids.len());
-        for id in ids {
-            lots.push((*id, self.get(user, *id)?));
-        }
+    /// queue: [`RecordedEdit::lots`]) into the list's index.
+    pub fn written(&self, user: UserId, lots: Vec<Lot>) {
+        let lots: Vec<(LotId, Option<Lot>)> = lots.into_iter().map(|l| (l.id, Some(l))).collect();
         self.index.changed(user, &lots);
-        Ok(())
     }
 }
 
@@ -663,7 +660,7 @@ mod tests {
         after.remarks = "A-0".into();
         after.quantity = 99;
         after.unit_price = app::Money(1);
-        let (writes, changes, _) = inventory
+        let recorded = inventory
             .record_edit(
                 ANNA,
                 "anna",
@@ -675,10 +672,10 @@ mod tests {
                 }],
             )
             .expect("recorded");
-        for (tree, batch) in writes {
+        for (tree, batch) in recorded.writes {
             tree.apply_batch(batch).expect("written");
         }
-        inventory.written(ANNA, &[changes[0].lot]).expect("indexed");
+        inventory.written(ANNA, recorded.lots);
         check(inventory);
     }
 
