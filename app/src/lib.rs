@@ -14,6 +14,7 @@ pub mod minifigs;
 pub mod money;
 pub mod orders;
 pub mod routes;
+pub mod stock_sync;
 pub mod validate;
 
 pub use account::{
@@ -49,6 +50,7 @@ pub use minifigs::{
 };
 pub use money::Money;
 pub use orders::{
-    ActivityEntry, ActivityKind, OrderDetail, OrderLine, OrderList, OrderQuery, OrderSort,
+    ActivityEntry, ActivityKind, LineLot, OrderDetail, OrderLine, OrderList, OrderQuery, OrderSort,
     OrderStatus, OrderSummary, Queued, Shipment, StatusChange, SyncRequest,
 };
+pub use stock_sync::{ChangeCause, Oversold, SaleRef, StockSyncSettings, StockSyncState};

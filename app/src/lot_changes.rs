@@ -113,6 +113,10 @@ pub struct LotChange {
     pub undo_of: Option<ChangeId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undone_by: Option<ChangeId>,
+    /// Why brickdesk made it by itself (a sale taken off the other marketplace); `None` for a
+    /// person's edit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<crate::ChangeCause>,
 }
 
 impl LotChange {

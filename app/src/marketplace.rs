@@ -36,6 +36,14 @@ impl Marketplace {
         }
     }
 
+    /// The other one.
+    pub fn other(self) -> Self {
+        match self {
+            Self::BrickLink => Self::BrickOwl,
+            Self::BrickOwl => Self::BrickLink,
+        }
+    }
+
     /// Parses the path form.
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|m| m.as_str() == text)

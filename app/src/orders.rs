@@ -238,6 +238,18 @@ pub struct OrderLine {
     pub batch: u32,
     /// A picture through brickdesk's image cache, when one is known.
     pub image: Option<String>,
+    /// The marketplace's lot the line sold from, when the marketplace names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot: Option<LineLot>,
+}
+
+/// The lot an order line sold from: its id on the order's marketplace and, on BrickOwl, the
+/// BrickLink lot id a syncing tool stored with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineLot {
+    pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bricklink_id: Option<i64>,
 }
 
 /// Where it goes.
@@ -438,6 +450,9 @@ pub enum ActivityKind {
     /// A sync found new or changed orders.
     #[serde(rename = "sync")]
     Sync,
+    /// A sale took pieces the other marketplace had sold already (stock sync).
+    #[serde(rename = "stock.oversold")]
+    Oversold,
     /// Any other marketplace event (older entries may carry its own name).
     #[serde(rename = "other", other)]
     Other,

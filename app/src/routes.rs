@@ -54,6 +54,8 @@ pub const INVENTORY_BULK: &str = "/api/inventory/bulk";
 pub const INVENTORY_CHANGES: &str = "/api/inventory/changes";
 /// `POST` undo a change (or its whole edit).
 pub const INVENTORY_CHANGE_UNDO: &str = "/api/inventory/changes/{id}/undo";
+/// `GET` stock sync's settings and state; `PUT` the settings.
+pub const STOCK_SYNC: &str = "/api/stock-sync";
 /// `GET` one order with its items.
 pub const ORDER: &str = "/api/orders/{marketplace}/{order_id}";
 /// `PUT` change an order's status on the marketplace (202, a job).

@@ -86,6 +86,7 @@ fn synthetic(i: u64) -> OrderDetail {
                 remarks: None,
                 batch: 1,
                 image: None,
+                lot: None,
             })
             .collect(),
         synced_at: at,

@@ -97,6 +97,7 @@ fn order(i: u64) -> OrderDetail {
                     remarks: None,
                     batch: 1,
                     image: None,
+                    lot: None,
                 }
             })
             .collect(),

@@ -105,10 +105,17 @@ pub async fn prepare(state: &AppState, sim: &SimServer) -> anyhow::Result<()> {
         hook(Marketplace::BrickLink)?,
         hook(Marketplace::BrickOwl)?,
     );
-    // The BrickLink store's lots, read in the background.
-    if state.services.store.inventory().all(user.id)?.is_empty() {
+    // Both stores' lots, read in the background, with stock sync on: the simulated buyers'
+    // sales on one marketplace reach the other live.
+    let inventory = state.services.store.inventory();
+    if inventory.all(user.id)?.is_empty() {
         let input = import_inventory::Input { user: user.id };
         jobs::enqueue::<ImportInventory>(&state.services.queue, &input).await?;
+        let settings = app::StockSyncSettings {
+            enabled: true,
+            ..app::StockSyncSettings::default()
+        };
+        inventory.set_stock_sync(user.id, settings)?;
     }
     // A list to look at: two minifigs whose parts load in the background.
     let minifigs = state.services.store.minifigs();

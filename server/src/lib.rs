@@ -24,6 +24,7 @@ pub mod setup_code;
 pub mod sim;
 pub mod startup;
 pub mod state;
+pub mod stock_sync;
 pub mod store;
 pub mod telemetry;
 

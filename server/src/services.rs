@@ -14,6 +14,7 @@ use crate::{
     pictures::Pictures,
     queue::Queue,
     search::Search,
+    stock_sync::StockSyncMetrics,
     store::{Store, StoreError},
 };
 
@@ -33,6 +34,8 @@ pub struct Services {
     pub catalog: Catalog,
     /// Search with its cache.
     pub search: Search,
+    /// Stock sync's counters.
+    pub stock_sync: Arc<StockSyncMetrics>,
 }
 
 impl Services {
@@ -53,6 +56,7 @@ impl Services {
             events: Events::default(),
             public_base,
             search: Search::default(),
+            stock_sync: Arc::default(),
         }
     }
 

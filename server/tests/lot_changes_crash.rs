@@ -7,22 +7,11 @@
 
 mod common;
 
-use std::{
-    collections::BTreeMap,
-    time::{Duration, Instant},
-};
+use std::collections::BTreeMap;
 
-use common::{PASSWORD, client, get, save_keys, serve, set_up_anna};
+use common::{PASSWORD, client, get, save_keys, serve, set_up_anna, until_ok};
 use serde_json::{Value, json};
 use server::sim::{Faults, Side, Sim, SimConfig, SimServer};
-
-async fn until_ok(what: &str, seconds: u64, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_edit_killed_while_answers_are_held_applies_each_change_exactly_once() {

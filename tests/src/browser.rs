@@ -199,9 +199,16 @@ impl Browser {
         field.send_keys(value).await.unwrap();
     }
 
-    /// Clicks an element once it is there.
+    /// Clicks an element once it is there, scrolled to the middle of the window first (the
+    /// sticky top bar would take a click on an element just under it).
     pub async fn click(&self, css: &str) {
-        self.find(css).await.click().await.unwrap();
+        let element = self.find(css).await;
+        let arg = serde_json::to_value(&element).unwrap();
+        self.client
+            .execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
+            .await
+            .unwrap();
+        element.click().await.unwrap();
     }
 
     /// Saves a screenshot under `target/screenshots/` when `BRICKDESK_SCREENSHOTS` is set.

@@ -10,3 +10,4 @@ pub mod orders;
 pub mod pager;
 pub mod search;
 pub mod shell;
+pub mod stock_sync;

@@ -18,6 +18,7 @@ use crate::{
         format::{money, relative},
         minifigs::{CollectedBar, cost_to_complete},
         orders::MarketBadge,
+        stock_sync::StockSyncCard,
     },
     sse::use_live_events,
 };
@@ -145,6 +146,7 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
                         }
                     }).collect_view()}
                 </section>
+                <StockSyncCard />
                 <A href="/jobs" attr:class="card side-card" attr:id="job-stats">
                     <h2 class="section-title">"Background work"</h2>
                     <p>{format!("{} waiting · {} running · {} to retry", d.jobs.waiting, d.jobs.running, d.jobs.retrying)}</p>

@@ -16,7 +16,10 @@ use leptos_router::components::A;
 use super::inventory_edit::{BulkBar, ChangeLog, LinkPanel, LotEditor, PendingChips, price_text};
 use crate::{
     api,
-    components::{format::count, loaded::loaded, orders::MarketBadge, pager::Pager},
+    components::{
+        format::count, loaded::loaded, orders::MarketBadge, pager::Pager,
+        stock_sync::StockSyncPanel,
+    },
     sse::use_live_events,
 };
 
@@ -238,6 +241,7 @@ pub fn InventoryPage() -> impl IntoView {
         {move || notice.get().map(|(error, text)| view! {
             <p class=if error { "notice notice-error" } else { "notice notice-success" } role="status" id="inventory-notice">{text}</p>
         })}
+        <StockSyncPanel />
         <div class="tabs" role="tablist">
             <button class="tab" role="tab" id="inventory-tab-lots" aria-selected=move || (!showing_changes.get()).to_string()
                 on:click=move |_| showing_changes.set(false)>"Lots"</button>

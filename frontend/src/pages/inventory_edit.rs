@@ -470,6 +470,7 @@ pub fn ChangeLog(refresh: RwSignal<u64>, #[prop(into)] done: Callback<String>) -
                     let id = change.id;
                     let words = change_words(&change);
                     let undone = change.undone_by.is_some();
+                    let by_sale = change.cause.is_some();
                     let bulk = change.edit_size > 1;
                     let size = change.edit_size;
                     let (when, ago) = (date_time(change.at), relative(change.at));
@@ -478,11 +479,14 @@ pub fn ChangeLog(refresh: RwSignal<u64>, #[prop(into)] done: Callback<String>) -
                         <tr data-change=id.0.to_string()>
                             <td class="small hide-narrow"><span title=when>{ago}</span><br />{change.by.clone()}</td>
                             <td><span class="mono small">{change.item.no.clone()}</span>" "{change.item.name.clone()}<br /><span class="small">{words}</span>
-                                {change.undo_of.map(|_| view! { " " <span class="chip">"undo"</span> })}</td>
+                                {change.undo_of.map(|_| view! { " " <span class="chip">"undo"</span> })}
+                                {change.cause.as_ref().map(|cause| view! { <br /><span class="chip chip-sale">{cause.describe()}</span> })}</td>
                             <td>{sides}</td>
                             <td class="cell-actions">
                                 {if undone {
                                     view! { <span class="muted small">"undone"</span> }.into_any()
+                                } else if by_sale {
+                                    view! { <span class="muted small">"a sale"</span> }.into_any()
                                 } else {
                                     view! {
                                         <button class="btn btn-small" name="undo" on:click=move |_| undo(id, false)>"Undo"</button>

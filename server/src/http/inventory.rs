@@ -20,7 +20,6 @@ use crate::{
     error::ApiError,
     jobs::{
         self,
-        apply_lot_changes::{self, ApplyLotChanges},
         fetch_price_guides::{self, FetchPriceGuides, Guide},
         import_inventory::{self, ImportInventory},
     },
@@ -121,13 +120,7 @@ async fn submit(
             changes: 0,
         });
     }
-    let specs = recorded
-        .marketplaces
-        .into_iter()
-        .map(|marketplace| {
-            jobs::spec::<ApplyLotChanges>(&apply_lot_changes::Input { user, marketplace })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let specs = jobs::lot_change_specs(user, &recorded.marketplaces)?;
     let queued = state
         .services
         .queue
@@ -171,6 +164,8 @@ pub async fn update(
         after,
         at_zero,
         undo_of: None,
+        cause: None,
+        only: None,
     };
     let queued = submit(&state, user, &current.user.username, vec![plan]).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(queued)))
@@ -289,6 +284,8 @@ fn plan_bulk(
             after,
             at_zero,
             undo_of: None,
+            cause: None,
+            only: None,
         });
     }
     let mut confirm_reasons = Vec::new();
@@ -414,6 +411,11 @@ pub async fn undo(
     for original in originals {
         let refused = if original.undone_by.is_some() {
             Some("This change was undone already.")
+        } else if original.cause.is_some() {
+            Some(
+                "This change took a sale off the other marketplace: the pieces are sold. Edit \
+                 the lot if its quantity is wrong.",
+            )
         } else {
             None
         };
@@ -456,6 +458,8 @@ pub async fn undo(
                     after,
                     at_zero,
                     undo_of: Some(original.id),
+                    cause: None,
+                    only: None,
                 });
             }
         }

@@ -33,10 +33,12 @@ pub async fn scrape(
     }
     let queue = state.services.queue.metrics_text()?;
     let guard = state.services.marketplaces.guard().metrics_text();
-    // One exposition: the queue's `# EOF` goes, the guard's ends it.
+    let stock_sync = state.services.stock_sync.encode();
+    // One exposition: each part's `# EOF` goes but the last.
     let text = format!(
-        "{}\n{guard}",
-        queue.trim_end().trim_end_matches("# EOF").trim_end()
+        "{}\n{}\n{guard}",
+        queue.trim_end().trim_end_matches("# EOF").trim_end(),
+        stock_sync.trim_end().trim_end_matches("# EOF").trim_end()
     );
     Ok((
         [(

@@ -17,6 +17,7 @@ mod metrics;
 mod minifigs;
 mod orders;
 pub mod serve;
+mod stock_sync;
 mod users;
 
 use std::time::Duration;
@@ -86,6 +87,10 @@ pub fn router(state: AppState) -> Router {
         .route(routes::INVENTORY_UNLINK, post(inventory::unlink))
         .route(routes::INVENTORY_CHANGES, get(inventory::changes))
         .route(routes::INVENTORY_CHANGE_UNDO, post(inventory::undo))
+        .route(
+            routes::STOCK_SYNC,
+            get(stock_sync::get).put(stock_sync::put),
+        )
         .route(routes::ORDER, get(orders::get))
         .route(routes::ORDER_STATUS, put(orders::update_status))
         .route(routes::SYNC, post(orders::sync))

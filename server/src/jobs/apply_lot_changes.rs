@@ -13,7 +13,7 @@
 
 use std::{collections::HashSet, time::Duration};
 
-use app::{ChangeId, LotChange, Marketplace, UserId, jobs::kinds};
+use app::{ChangeCause, ChangeId, Lot, LotChange, Marketplace, SaleRef, UserId, jobs::kinds};
 use serde::{Deserialize, Serialize};
 
 use super::{Job, Outcome};
@@ -184,7 +184,7 @@ async fn finish(
     let ended = match &finished {
         Finished::Failed(_) => Some(false),
         Finished::Unsent => None,
-        Finished::BrickLink(_) | Finished::BrickOwl { .. } => Some(true),
+        Finished::BrickLink(_) | Finished::BrickOwl { .. } | Finished::Moved { .. } => Some(true),
     };
     let inventory = services.store.inventory();
     let _writing = inventory.writing().await;
@@ -239,26 +239,45 @@ async fn bricklink(
         return Ok(None);
     };
     let from = change.sent_from(market).unwrap_or(side.quantity);
-    let delta = change.quantity_change();
+    let (delta, short) = clamped(&change, from);
     let deletes = from + delta == 0 && !change.after.stockroom;
+    let to_stockroom = deletes && change.at_zero == Some(app::AtZero::Stockroom);
     if check {
-        match client
+        // What brickdesk knows BrickLink holds now: the quantity from before, less the sales
+        // there recorded since (for a sale's change, every order BrickLink has is heard of
+        // first, and again after the read: see `catch_up`).
+        let is_sale = sale(&change).is_some();
+        let known = if is_sale {
+            catch_up(services, user, market).await?;
+            known_now(services, user, &lot, market)?
+        } else {
+            side.quantity
+        };
+        let read = client
             .inventory(side.inventory_id, Priority::Background)
-            .await
-        {
+            .await;
+        if is_sale && catch_up(services, user, market).await? > 0 {
+            return Err(moved_under_sale(market));
+        }
+        match read {
             Err(MarketplaceError::NotFound(_)) if deletes => {
-                return finish(services, user, market, id, Finished::BrickLink(None)).await;
+                let ended = finish(services, user, market, id, Finished::BrickLink(None)).await;
+                return sold_out(services, user, &change, &lot, 0, ended).await;
+            }
+            Err(MarketplaceError::NotFound(_)) if sale(&change).is_some() => {
+                let ended = finish(services, user, market, id, sold_out_there(&side)).await;
+                return sold_out(services, user, &change, &lot, -delta, ended).await;
             }
             Err(MarketplaceError::NotFound(_)) => {
                 let gone = "BrickLink no longer has this lot; read the store again.".to_owned();
                 return finish(services, user, market, id, Finished::Failed(gone)).await;
             }
             Err(err) => return Err(err.into()),
-            Ok(remote) if delta != 0 && remote.quantity == from + delta => {
+            Ok(remote) if delta != 0 && remote.quantity == known + delta => {
                 let applied = Finished::BrickLink(Some(bricklink_side(&remote)));
                 return finish(services, user, market, id, applied).await;
             }
-            Ok(remote) if delta != 0 && remote.quantity != from => {
+            Ok(remote) if delta != 0 && remote.quantity != known => {
                 let moved = format!(
                     "BrickLink's lot changed while this change was on its way (it held {from}, \
                      now {}): check the lot and edit it again. Nothing was sent twice.",
@@ -269,6 +288,11 @@ async fn bricklink(
             // Not applied (or nothing relative in it): send it.
             Ok(_) => {}
         }
+    }
+    if delta == 0 && sale(&change).is_some() {
+        // A sale of pieces BrickLink had sold already: nothing to take.
+        let ended = finish(services, user, market, id, Finished::BrickLink(Some(side))).await;
+        return sold_out(services, user, &change, &lot, short, ended).await;
     }
     if from + delta < 0 {
         let short = format!(
@@ -282,7 +306,7 @@ async fn bricklink(
             .delete_inventory(side.inventory_id, Priority::Background)
             .await
             .map(|()| None)
-    } else if deletes {
+    } else if deletes && !to_stockroom {
         let choose = "This lot would reach 0 on BrickLink outside the stockroom: edit it again \
                       and choose to delete it or move it to the stockroom."
             .to_owned();
@@ -296,28 +320,63 @@ async fn bricklink(
             remarks: (after.remarks != before.remarks).then(|| after.remarks.clone()),
             description: (after.description != before.description)
                 .then(|| after.description.clone()),
-            stockroom: (after.stockroom != side.stockroom).then_some(after.stockroom),
+            stockroom: if to_stockroom {
+                Some(true)
+            } else {
+                (after.stockroom != side.stockroom).then_some(after.stockroom)
+            },
         };
         client
             .update_inventory(side.inventory_id, &body, Priority::Background)
             .await
             .map(|lot| Some(bricklink_side(&lot)))
     };
+    let outcome = outcome.map(|answer| match answer {
+        Some(lot) => Finished::Moved {
+            delta,
+            bricklink: Some(lot),
+        },
+        None => Finished::BrickLink(None),
+    });
     match outcome {
-        Ok(answer) => finish(services, user, market, id, Finished::BrickLink(answer)).await,
+        Ok(finished) => {
+            let ended = finish(services, user, market, id, finished).await;
+            sold_out(services, user, &change, &lot, short, ended).await
+        }
+        Err(MarketplaceError::NotFound(_)) if sale(&change).is_some() => {
+            let ended = finish(services, user, market, id, sold_out_there(&side)).await;
+            sold_out(services, user, &change, &lot, -delta, ended).await
+        }
         Err(err) if unsent(&err) => {
             finish(services, user, market, id, Finished::Unsent).await?;
             Err(err.into())
         }
         Err(err) => match refusal(&err) {
+            Some(reason) if sale(&change).is_some() => {
+                bricklink_refused_sale(services, client, user, &change, &lot, -delta, reason).await
+            }
             Some(reason) => {
                 let refused = format!("BrickLink refused the change: {reason}");
-                finish(services, user, market, id, Finished::Failed(refused)).await
+                let ended = finish(services, user, market, id, Finished::Failed(refused)).await;
+                sold_out(services, user, &change, &lot, 0, ended).await
             }
             // Maybe applied, maybe not: the change stays sending and the next try checks.
             None => Err(err.into()),
         },
     }
+}
+
+/// A change on its way to a BrickOwl lot.
+struct OwlChange {
+    change: LotChange,
+    lot: Lot,
+    lot_id: i64,
+    /// What brickdesk knows BrickOwl holds now (the quantity it was sent from, less the sales
+    /// there recorded since).
+    known: i64,
+    /// The pieces it adds (see [`clamped`]), and those a sale could not take.
+    delta: i64,
+    short: i64,
 }
 
 /// Applies a batch of changes on BrickOwl (distinct lots); how each ended.
@@ -328,53 +387,77 @@ async fn brickowl(
     ids: &[ChangeId],
 ) -> Result<Vec<bool>, JobError> {
     let market = Marketplace::BrickOwl;
-    let mut send: Vec<(LotChange, i64, i64)> = Vec::new();
-    let mut check: Vec<(LotChange, i64, i64)> = Vec::new();
+    let mut send: Vec<OwlChange> = Vec::new();
+    let mut check: Vec<OwlChange> = Vec::new();
+    let mut ended = Vec::new();
     for id in ids {
         let (change, lot, checking) = match start(services, user, market, *id).await? {
             None => continue,
             Some(Started::Send(change, lot)) => (change, lot, false),
             Some(Started::Check(change, lot)) => (change, lot, true),
         };
-        let Some(owl) = &lot.brickowl else {
+        let Some(lot_id) = lot.brickowl.as_ref().map(|o| o.lot_id) else {
             continue;
         };
         let from = change
             .sent_from(market)
             .unwrap_or_else(|| side_quantity(&lot, market));
-        let entry = (change, owl.lot_id, from);
-        if checking {
+        let (delta, short) = clamped(&change, from);
+        let entry = OwlChange {
+            known: side_quantity(&lot, market),
+            change,
+            lot,
+            lot_id,
+            delta,
+            short,
+        };
+        if delta == 0 && sale(&entry.change).is_some() {
+            // A sale of pieces BrickOwl had sold already: nothing to take.
+            let done = Finished::BrickOwl { quantity: from };
+            let result = finish(services, user, market, *id, done).await;
+            let result = sold_out(services, user, &entry.change, &entry.lot, short, result).await;
+            ended.extend(result?);
+        } else if checking {
             check.push(entry);
         } else {
             send.push(entry);
         }
     }
-    let mut ended = Vec::new();
     if !check.is_empty() {
+        // As for BrickLink: for sales' changes, every order BrickOwl has is heard of before
+        // the read and again after it.
+        let sales = check.iter().any(|e| sale(&e.change).is_some());
+        if sales {
+            catch_up(services, user, market).await?;
+            for entry in &mut check {
+                entry.known = known_now(services, user, &entry.lot, market)?;
+            }
+        }
         let remote = client.inventory(Priority::Background).await?;
-        for (change, lot_id, from) in check {
-            let delta = change.quantity_change();
+        if sales && catch_up(services, user, market).await? > 0 {
+            return Err(moved_under_sale(market));
+        }
+        for entry in check {
+            let (from, known, delta) = (entry.known, entry.known, entry.delta);
             let now = remote
                 .iter()
-                .find(|l| l.lot_id == lot_id)
+                .find(|l| l.lot_id == entry.lot_id)
                 .map(|l| l.quantity);
             let finished = match now {
                 None => Finished::Failed(
                     "BrickOwl no longer has this lot; read the store again.".to_owned(),
                 ),
-                Some(q) if delta != 0 && q == from + delta => Finished::BrickOwl { quantity: q },
-                Some(q) if delta != 0 && q != from => Finished::Failed(format!(
+                Some(q) if delta != 0 && q == known + delta => Finished::BrickOwl { quantity: q },
+                Some(q) if delta != 0 && q != known => Finished::Failed(format!(
                     "BrickOwl's lot changed while this change was on its way (it held {from}, \
                      now {q}): check the lot and edit it again. Nothing was sent twice."
                 )),
                 Some(_) => {
-                    send.push((change, lot_id, from));
+                    send.push(entry);
                     continue;
                 }
             };
-            if let Some(e) = finish(services, user, market, change.id, finished).await? {
-                ended.push(e);
-            }
+            ended.extend(owl_finish(services, user, &entry, finished).await?);
         }
     }
     if send.is_empty() {
@@ -382,12 +465,11 @@ async fn brickowl(
     }
     let requests: Vec<brickowl::LotChange> = send
         .iter()
-        .map(|(change, lot_id, _)| {
-            let (before, after) = (&change.before, &change.after);
-            let delta = change.quantity_change();
+        .map(|entry| {
+            let (before, after) = (&entry.change.before, &entry.change.after);
             brickowl::LotChange {
-                lot_id: *lot_id,
-                relative_quantity: (delta != 0).then_some(delta),
+                lot_id: entry.lot_id,
+                relative_quantity: (entry.delta != 0).then_some(entry.delta),
                 absolute_quantity: None,
                 price: (after.unit_price != before.unit_price).then_some(after.unit_price),
                 personal_note: (after.remarks != before.remarks).then(|| after.remarks.clone()),
@@ -408,39 +490,303 @@ async fn brickowl(
     };
     match answers {
         Ok(answers) => {
-            for ((change, _, from), answer) in send.iter().zip(answers) {
+            let mut refused_sales = Vec::new();
+            for (entry, answer) in send.iter().zip(answers) {
                 let finished = match answer {
-                    Ok(()) => Finished::BrickOwl {
-                        quantity: (from + change.quantity_change()).max(0),
+                    Ok(()) => Finished::Moved {
+                        delta: entry.delta,
+                        bricklink: None,
                     },
+                    Err(reason) if sale(&entry.change).is_some() => {
+                        refused_sales.push((entry, reason));
+                        continue;
+                    }
                     Err(reason) => {
                         Finished::Failed(format!("BrickOwl refused the change: {reason}"))
                     }
                 };
-                if let Some(e) = finish(services, user, market, change.id, finished).await? {
-                    ended.push(e);
-                }
+                ended.extend(owl_finish(services, user, entry, finished).await?);
+            }
+            if !refused_sales.is_empty() {
+                ended.extend(brickowl_refused_sales(services, client, user, refused_sales).await?);
             }
             Ok(ended)
         }
         Err(err) if unsent(&err) => {
-            for (change, _, _) in &send {
-                finish(services, user, market, change.id, Finished::Unsent).await?;
+            for entry in &send {
+                finish(services, user, market, entry.change.id, Finished::Unsent).await?;
             }
             Err(err.into())
         }
         Err(err) => match refusal(&err) {
             Some(reason) => {
-                for (change, _, _) in &send {
+                let (sales, others): (Vec<&OwlChange>, Vec<&OwlChange>) =
+                    send.iter().partition(|e| sale(&e.change).is_some());
+                let sales = sales.into_iter().map(|e| (e, reason.clone())).collect();
+                ended.extend(brickowl_refused_sales(services, client, user, sales).await?);
+                for entry in others {
                     let refused =
                         Finished::Failed(format!("BrickOwl refused the change: {reason}"));
-                    if let Some(e) = finish(services, user, market, change.id, refused).await? {
-                        ended.push(e);
-                    }
+                    let result = finish(services, user, market, entry.change.id, refused).await;
+                    let result = sold_out(services, user, &entry.change, &entry.lot, 0, result);
+                    ended.extend(result.await?);
                 }
                 Ok(ended)
             }
             None => Err(err.into()),
         },
     }
+}
+
+/// A sale's change BrickLink refused: the lot may hold fewer pieces than the sale takes
+/// (they sold on BrickLink too since brickdesk last heard). The lot is read: what it holds is
+/// taken (the lot deleted, or moved to the stockroom at 0, as the settings say) and the rest
+/// is an oversold sale; a lot holding enough leaves the refusal standing.
+async fn bricklink_refused_sale(
+    services: &Services,
+    client: &BrickLink,
+    user: UserId,
+    change: &LotChange,
+    lot: &Lot,
+    wanted: i64,
+    reason: String,
+) -> Result<Option<bool>, JobError> {
+    let market = Marketplace::BrickLink;
+    let Some(inventory_id) = lot.bricklink.as_ref().map(|b| b.inventory_id) else {
+        return Ok(None);
+    };
+    let remote = match client.inventory(inventory_id, Priority::Background).await {
+        Err(MarketplaceError::NotFound(_)) => {
+            let side = lot.bricklink.clone().unwrap_or(app::BrickLinkLot {
+                inventory_id,
+                quantity: 0,
+                unit_price: lot.unit_price,
+                stockroom: false,
+            });
+            let ended = finish(services, user, market, change.id, sold_out_there(&side)).await;
+            return sold_out(services, user, change, lot, wanted, ended).await;
+        }
+        Err(err) => return Err(err.into()),
+        Ok(remote) => remote,
+    };
+    if remote.quantity >= wanted {
+        let refused = Finished::Failed(format!("BrickLink refused the change: {reason}"));
+        let ended = finish(services, user, market, change.id, refused).await;
+        return sold_out(services, user, change, lot, 0, ended).await;
+    }
+    let held = remote.quantity;
+    let answer = if held == 0 {
+        Ok(Some(bricklink_side(&remote)))
+    } else if remote.is_stock_room || change.at_zero == Some(app::AtZero::Stockroom) {
+        let body = InventoryChange {
+            quantity: Some(-held),
+            unit_price: None,
+            remarks: None,
+            description: None,
+            stockroom: (!remote.is_stock_room).then_some(true),
+        };
+        client
+            .update_inventory(inventory_id, &body, Priority::Background)
+            .await
+            .map(|lot| Some(bricklink_side(&lot)))
+    } else {
+        client
+            .delete_inventory(inventory_id, Priority::Background)
+            .await
+            .map(|()| None)
+    };
+    let finished = match answer {
+        Ok(answer) => Finished::BrickLink(answer),
+        Err(err) => Finished::Failed(format!("BrickLink refused the change: {err}")),
+    };
+    let ended = finish(services, user, market, change.id, finished).await;
+    sold_out(services, user, change, lot, wanted - held, ended).await
+}
+
+/// Records how a BrickOwl change ended (see [`finish`] and [`sold_out`]).
+async fn owl_finish(
+    services: &Services,
+    user: UserId,
+    entry: &OwlChange,
+    finished: Finished,
+) -> Result<Option<bool>, JobError> {
+    let market = Marketplace::BrickOwl;
+    let ended = finish(services, user, market, entry.change.id, finished).await;
+    sold_out(
+        services,
+        user,
+        &entry.change,
+        &entry.lot,
+        entry.short,
+        ended,
+    )
+    .await
+}
+
+/// Sales' changes BrickOwl refused (see [`bricklink_refused_sale`]): the store is read once;
+/// a lot holding fewer pieces than its sale takes gives what it holds and the rest is an
+/// oversold sale.
+async fn brickowl_refused_sales(
+    services: &Services,
+    client: &BrickOwl,
+    user: UserId,
+    refused: Vec<(&OwlChange, String)>,
+) -> Result<Vec<bool>, JobError> {
+    let market = Marketplace::BrickOwl;
+    let remote = client.inventory(Priority::Background).await?;
+    let mut ended = Vec::new();
+    for (entry, reason) in refused {
+        let wanted = -entry.delta;
+        let held = remote
+            .iter()
+            .find(|l| l.lot_id == entry.lot_id)
+            .map_or(0, |l| l.quantity);
+        let (finished, short) = if held >= wanted {
+            let refused = format!("BrickOwl refused the change: {reason}");
+            (Finished::Failed(refused), 0)
+        } else {
+            let taken = if held > 0 {
+                let request = brickowl::LotChange {
+                    lot_id: entry.lot_id,
+                    relative_quantity: Some(-held),
+                    absolute_quantity: None,
+                    price: None,
+                    personal_note: None,
+                    public_note: None,
+                    for_sale: None,
+                };
+                client
+                    .update_inventory(&request, Priority::Background)
+                    .await
+            } else {
+                Ok(())
+            };
+            match taken {
+                Ok(()) => (Finished::BrickOwl { quantity: 0 }, wanted - held),
+                Err(err) => (
+                    Finished::Failed(format!("BrickOwl refused the change: {err}")),
+                    0,
+                ),
+            }
+        };
+        let result = finish(services, user, market, entry.change.id, finished).await;
+        ended.extend(sold_out(services, user, &entry.change, &entry.lot, short, result).await?);
+    }
+    Ok(ended)
+}
+
+/// A sale's change found the BrickLink lot gone: BrickLink removed it as it sold out there.
+/// The lot keeps its BrickLink side at 0, so the sale that took the last pieces, when it
+/// arrives, still finds its lot (the next read of the store drops the side).
+fn sold_out_there(side: &app::BrickLinkLot) -> Finished {
+    Finished::BrickLink(Some(app::BrickLinkLot {
+        quantity: 0,
+        ..side.clone()
+    }))
+}
+
+/// Brings in the orders `market` has that brickdesk has not stored (or that changed since),
+/// and records the sales of stored ones whose fetch was cut off before it recorded them; how
+/// many orders that was. A sale's change cut off while sending is checked against the
+/// marketplace's lot only when every sale there is known: the lot must then hold what
+/// brickdesk knows (not taken yet) or that less the change (taken). Sales brickdesk has not
+/// heard of would make the two look alike, so the orders are read before the lot and again
+/// after it: when the second read finds more, the check waits for a retry.
+async fn catch_up(
+    services: &Services,
+    user: UserId,
+    market: Marketplace,
+) -> Result<usize, JobError> {
+    let since = services.store.inventory().stock_sync_since(user)?;
+    let account = services.account(user, market)?;
+    let listed = account.list(false, Priority::Background).await?;
+    let recent: Vec<String> = listed
+        .iter()
+        .filter(|l| since.is_some_and(|since| l.changed_at >= since))
+        .map(|l| l.order_id.clone())
+        .collect();
+    let todo = super::poll_orders::changed(services, user, market, listed);
+    for order_id in &todo {
+        let input = super::sync_order::Input {
+            user,
+            marketplace: market,
+            order_id: order_id.clone(),
+            background: true,
+        };
+        super::sync_order::fetch_and_store(services, &input, Priority::Background).await?;
+    }
+    let mut caught = todo.len();
+    for order_id in recent.iter().filter(|id| !todo.contains(id)) {
+        let stored = services.store.orders().get(user, market, order_id)?;
+        if let Some(order) = stored
+            && super::stock_sync::record_order(services, user, &order).await?
+        {
+            caught += 1;
+        }
+    }
+    Ok(caught)
+}
+
+/// What brickdesk knows `market` holds of `lot` now.
+fn known_now(
+    services: &Services,
+    user: UserId,
+    lot: &Lot,
+    market: Marketplace,
+) -> Result<i64, JobError> {
+    let now = services.store.inventory().get(user, lot.id)?;
+    Ok(side_quantity(now.as_ref().unwrap_or(lot), market))
+}
+
+/// Orders came in while a sale's change was being checked (see [`catch_up`]).
+fn moved_under_sale(market: Marketplace) -> JobError {
+    JobError::retryable(format!(
+        "{} sold more while brickdesk checked whether a sale's change was taken there: \
+         checking again",
+        market.label()
+    ))
+}
+
+/// The sale a change takes off this marketplace, if it is one.
+fn sale(change: &LotChange) -> Option<&SaleRef> {
+    match &change.cause {
+        Some(ChangeCause::Sale(sale)) => Some(sale),
+        None => None,
+    }
+}
+
+/// The pieces a change adds to a lot holding `from`, and how many a sale could not take: a
+/// sale never takes more than the lot holds (the rest were sold on this marketplace too).
+fn clamped(change: &LotChange, from: i64) -> (i64, i64) {
+    let wanted = change.quantity_change();
+    if sale(change).is_some() && from + wanted < 0 {
+        (-from.max(0), -(from.max(0) + wanted))
+    } else {
+        (wanted, 0)
+    }
+}
+
+/// After a change ended (`ended`, as [`finish`] gives it): for a sale, counts it and records
+/// an oversold sale when `short` pieces could not be taken.
+async fn sold_out(
+    services: &Services,
+    user: UserId,
+    change: &LotChange,
+    lot: &Lot,
+    short: i64,
+    ended: Result<Option<bool>, JobError>,
+) -> Result<Option<bool>, JobError> {
+    let ended = ended?;
+    let Some(sale) = sale(change) else {
+        return Ok(ended);
+    };
+    if let Some(applied) = ended {
+        services
+            .stock_sync
+            .propagated(user, sale.marketplace, applied);
+    }
+    if short > 0 && ended == Some(true) {
+        super::stock_sync::oversold(services, user, lot, sale, short).await?;
+    }
+    Ok(ended)
 }

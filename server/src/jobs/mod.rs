@@ -11,6 +11,7 @@ pub mod import_inventory;
 pub mod import_orders;
 pub mod poll_orders;
 pub mod prefetch_pictures;
+pub mod stock_sync;
 pub mod sync_colors;
 pub mod sync_order;
 pub mod sync_orders_chunk;
@@ -90,6 +91,23 @@ pub fn spec<J: Job>(payload: &J::Payload) -> Result<JobSpec, QueueError> {
         Some(key) => spec.key(key),
         None => spec,
     })
+}
+
+/// The `apply_lot_changes` jobs taking `user`'s recorded lot changes to `marketplaces`, for
+/// the commit that records them (an edit, or the sales of an order).
+pub fn lot_change_specs(
+    user: UserId,
+    marketplaces: &[app::Marketplace],
+) -> Result<Vec<JobSpec>, QueueError> {
+    marketplaces
+        .iter()
+        .map(|&marketplace| {
+            spec::<apply_lot_changes::ApplyLotChanges>(&apply_lot_changes::Input {
+                user,
+                marketplace,
+            })
+        })
+        .collect()
 }
 
 /// Enqueues `J` with `payload`, durably.

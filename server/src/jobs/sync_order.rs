@@ -80,6 +80,9 @@ pub async fn fetch_and_store(
     let account = services.account(input.user, input.marketplace)?;
     let detail = account.order(&input.order_id, priority).await?;
     let outcome = services.store.orders().upsert(input.user, &detail)?;
+    // Every fetch, not only a new order's: one cut off after storing the order and before
+    // recording its sales records them when it runs again.
+    super::stock_sync::record_order(services, input.user, &detail).await?;
     if let Some(store_id) = &detail.store_id {
         services
             .store

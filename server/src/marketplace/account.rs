@@ -200,6 +200,10 @@ fn from_bricklink(
                 unit_price: item.unit_price_final,
                 remarks: some_text(item.remarks),
                 batch: u32::try_from(batch + 1).unwrap_or(u32::MAX),
+                lot: Some(app::LineLot {
+                    id: item.inventory_id,
+                    bricklink_id: None,
+                }),
             })
         })
         .collect();
@@ -303,6 +307,14 @@ fn from_brickowl(
                 remarks: some_text(item.personal_note),
                 batch: 1,
                 image: None,
+                lot: item.lot_id.map(|id| app::LineLot {
+                    id,
+                    bricklink_id: item.bl_lot_id.or_else(|| {
+                        item.external_lot_ids
+                            .get("other")
+                            .and_then(|other| other.trim().parse().ok())
+                    }),
+                }),
             }
         })
         .collect::<Vec<_>>();

@@ -230,9 +230,9 @@ async fn items(State(sim): State<Sim>, Query(args): Query<Args>) -> Response {
                 "boid": boid,
                 "personal_note": line.remarks,
                 "public_note": "",
-                "bl_lot_id": if line.inventory_id % 2 == 0 { json!(line.inventory_id.to_string()) } else { json!(null) },
+                "bl_lot_id": line.bl_lot_id.map(|id| id.to_string()),
                 // PHP's empty object is an empty list.
-                "external_lot_ids": if line.inventory_id % 2 == 0 { json!({"other": line.inventory_id.to_string()}) } else { json!([]) },
+                "external_lot_ids": match line.bl_lot_id { Some(id) => json!({"other": id.to_string()}), None => json!([]) },
                 "remaining_quantity": "10",
                 "weight": "0.260",
                 "ordered_quantity": line.quantity.to_string(),

@@ -66,16 +66,29 @@ struct NewOrder {
     #[serde(default)]
     account: usize,
     marketplace: Side,
+    /// `[[lot id, pieces], ...]` to buy; without it the buyer picks lots in stock.
+    #[serde(default)]
+    lots: Option<Vec<(i64, i64)>>,
 }
 
 async fn place_order(State(sim): State<Sim>, Json(new): Json<NewOrder>) -> Response {
-    match sim.place_order(new.account, new.marketplace) {
-        Some(id) => (
+    let placed = match &new.lots {
+        Some(picks) => sim.sell(new.account, new.marketplace, picks),
+        None => sim
+            .place_order(new.account, new.marketplace)
+            .ok_or_else(|| format!("no account {}", new.account)),
+    };
+    match placed {
+        Ok(id) => (
             StatusCode::CREATED,
             Json(serde_json::json!({"order_id": id})),
         )
             .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
+        Err(reason) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(serde_json::json!({"error": reason})),
+        )
+            .into_response(),
     }
 }
 

@@ -355,7 +355,10 @@ pub fn price(no: &str, color_id: i64, new: bool) -> i64 {
 /// One line of an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
+    /// The lot it sold from, in the order's marketplace's ids.
     pub inventory_id: i64,
+    /// On BrickOwl, the BrickLink lot id a syncing tool stored with the lot.
+    pub bl_lot_id: Option<i64>,
     pub no: &'static str,
     pub name: &'static str,
     pub kind: &'static str,
@@ -491,6 +494,7 @@ pub fn order(
                     let new = rng.chance(0.5);
                     Line {
                         inventory_id: inventory,
+                        bl_lot_id: (inventory % 2 == 0).then_some(inventory),
                         no,
                         name,
                         kind,

@@ -19,6 +19,7 @@ mod faults;
 mod images;
 pub mod inventory;
 pub mod oauth;
+mod sales;
 mod server;
 
 pub use faults::Faults;
@@ -401,27 +402,59 @@ impl Sim {
     }
 
     /// A buyer places a new order with account `index`: it is stored, a notification is
-    /// queued, and the push goes out (unless dropped by the faults). Returns its id.
+    /// queued, and the push goes out (unless dropped by the faults). It buys from up to three
+    /// of the store's lots in stock, which lose the pieces as the marketplace's own lots do
+    /// ([`sales`]); a store without lots in stock sells catalogue items. Returns its id.
     pub fn place_order(&self, index: usize, side: Side) -> Option<i64> {
+        self.new_order(index, side, None).ok()
+    }
+
+    /// A buyer buys `picks` (lot id on `side`, pieces) from account `index`: the order is
+    /// placed and pushed as [`Sim::place_order`]'s, and the lots lose the pieces. Refused,
+    /// changing nothing, when a lot is missing or holds fewer pieces.
+    pub fn sell(&self, index: usize, side: Side, picks: &[(i64, i64)]) -> Result<i64, String> {
+        self.new_order(index, side, Some(picks))
+    }
+
+    fn new_order(
+        &self,
+        index: usize,
+        side: Side,
+        picks: Option<&[(i64, i64)]>,
+    ) -> Result<i64, String> {
         let now = OffsetDateTime::now_utc()
             .replace_millisecond(0)
             .unwrap_or_else(|_| OffsetDateTime::now_utc());
         let (id, push) = {
             let mut world = lock(&self.inner.world);
-            let id = world.next_order;
-            world.next_order += 1;
+            let World {
+                accounts,
+                rng,
+                next_order,
+            } = &mut *world;
+            let account = accounts
+                .get_mut(index)
+                .ok_or_else(|| format!("no account {index}"))?;
             let flavour = match side {
                 Side::BrickLink => Flavour::BrickLink,
                 Side::BrickOwl => Flavour::BrickOwl,
             };
-            let mut order = data::order(&mut world.rng, flavour, id, None, now);
+            let id = *next_order;
+            let mut order = data::order(rng, flavour, id, None, now);
+            let picks = match picks {
+                Some(picks) => picks.to_vec(),
+                None => sales::pick(rng, account, side),
+            };
+            if !picks.is_empty() {
+                order.batches = vec![sales::take(account, side, id, &picks)?];
+            }
+            *next_order += 1;
             order.changed = now;
             order.filed = false;
             order.status = match side {
                 Side::BrickLink => "PENDING".into(),
                 Side::BrickOwl => "0".into(),
             };
-            let account = world.accounts.get_mut(index)?;
             let push = match side {
                 Side::BrickLink => {
                     account.bricklink_orders.insert(id, order);
@@ -448,7 +481,7 @@ impl Sim {
         if let Some((url, side)) = push {
             self.push(url, side, id, now);
         }
-        Some(id)
+        Ok(id)
     }
 
     fn push(&self, url: String, side: Side, id: i64, now: OffsetDateTime) {

@@ -30,6 +30,15 @@ pub fn serve(data_dir: &Path, sim: &SimServer, env: &[(&str, &str)]) -> Served {
     Served::start_with(data_dir, &all, Stdio::inherit())
 }
 
+/// Asks `check` every 50 ms until it says yes; fails the test after `seconds`.
+pub async fn until_ok(what: &str, seconds: u64, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// A number in `low..high` from the clock's nanoseconds: varied enough for kill moments.
 pub fn random(low: u64, high: u64) -> u64 {
     let nanos = u64::from(

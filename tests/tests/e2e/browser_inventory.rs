@@ -187,6 +187,81 @@ async fn a_brickowl_lot_is_linked_by_hand_from_the_needs_linking_list() {
     browser.close().await;
 }
 
+/// A seller turns stock sync on from the Inventory page; a BrickLink sale then shows on the
+/// panel and on the dashboard live, and BrickOwl has lost the pieces.
+#[tokio::test]
+async fn stock_sync_is_turned_on_and_a_sale_shows_live() {
+    if !tests::browser::ui_available() {
+        return;
+    }
+    let app = stores_read(&Marketplace::ALL).await;
+    let bricklink = app.api.connection(Marketplace::BrickLink).await.webhook_url;
+    let brickowl = app.api.connection(Marketplace::BrickOwl).await.webhook_url;
+    app.sim.sim.set_callbacks(0, bricklink, brickowl);
+    let linked: app::LotList = app
+        .api
+        .get(&format!(
+            "{}?linked=true&per_page=500",
+            app::routes::INVENTORY
+        ))
+        .await
+        .json();
+    let lot = linked
+        .lots
+        .iter()
+        .find(|l| !l.stockroom && l.brickowl.as_ref().is_some_and(|o| o.quantity >= 2))
+        .unwrap();
+    let (bl, owl) = (
+        lot.bricklink.as_ref().unwrap().inventory_id,
+        lot.brickowl.as_ref().unwrap().lot_id,
+    );
+    let owl_before = lot.brickowl.as_ref().unwrap().quantity;
+
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    browser
+        .log_in_at(&format!("{}/inventory", app.base), "admin", PASSWORD)
+        .await;
+    browser.wait_for_text("#stock-sync-summary", "Off:").await;
+    browser.click("#stock-sync-toggle").await;
+    browser
+        .wait_for_text("#stock-sync-summary", "On since")
+        .await;
+    app.sim
+        .sim
+        .sell(0, server::sim::Side::BrickLink, &[(bl, 1)])
+        .unwrap();
+    browser.wait_for_text("#stock-sync-today", "1").await;
+    browser.wait_for_text("#stock-sync-waiting", "0").await;
+    browser.screenshot("stock-sync").await;
+    let theirs = app
+        .sim
+        .sim
+        .edit_brickowl_lots(0, |l| l[&owl].quantity)
+        .unwrap();
+    assert_eq!(theirs, owl_before - 1);
+    browser.client.set_window_size(390, 844).await.unwrap();
+    browser.screenshot("stock-sync-phone").await;
+    browser.client.set_window_size(1280, 900).await.unwrap();
+
+    browser.click("#inventory-tab-changes").await;
+    browser
+        .wait_for_text("#inventory-changes", "BrickLink order")
+        .await;
+    browser.screenshot("stock-sync-changes").await;
+    browser
+        .client
+        .goto(&format!("{}/", app.base))
+        .await
+        .unwrap();
+    browser
+        .wait_for_text("#stock-sync-card", "1 sale today")
+        .await;
+    browser.screenshot("stock-sync-dashboard").await;
+    browser.close().await;
+}
+
 /// A seller with `marketplaces` connected and their stores read.
 async fn stores_read(marketplaces: &[Marketplace]) -> TestApp {
     let app = TestApp::spawn().await;

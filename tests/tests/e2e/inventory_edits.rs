@@ -22,7 +22,7 @@ fn world() -> SimConfig {
 }
 
 /// A store with both marketplaces connected and read.
-async fn both_stores() -> TestApp {
+pub(crate) async fn both_stores() -> TestApp {
     let app = TestApp::spawn_with_sim(&world()).await;
     app.setup_admin().await;
     app.connect(&app.api, 0, Marketplace::BrickLink).await;
@@ -43,7 +43,7 @@ async fn both_stores() -> TestApp {
     app
 }
 
-async fn all_lots(api: &ApiClient, query: &str) -> Vec<Lot> {
+pub(crate) async fn all_lots(api: &ApiClient, query: &str) -> Vec<Lot> {
     let answer = api
         .get(&format!("{}?per_page=500&{query}", routes::INVENTORY))
         .await;
@@ -60,7 +60,7 @@ async fn lot(api: &ApiClient, id: app::LotId) -> Lot {
 }
 
 /// Waits until no change is waiting or on its way; the audit log then.
-async fn settled(app: &TestApp) -> ChangeList {
+pub(crate) async fn settled(app: &TestApp) -> ChangeList {
     app.until(60, "every change is applied or failed", || async {
         let log: ChangeList = app
             .api

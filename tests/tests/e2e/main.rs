@@ -25,4 +25,5 @@ mod orders;
 mod payments;
 mod security;
 mod security_floods;
+mod stock_sync;
 mod users;

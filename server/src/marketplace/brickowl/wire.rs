@@ -122,6 +122,12 @@ pub struct OrderItem {
     pub external_lot_ids: BTreeMap<String, String>,
     #[serde(default)]
     pub ids: Vec<CatalogId>,
+    /// The lot the line sold from.
+    #[serde(default, deserialize_with = "de::int_opt")]
+    pub lot_id: Option<i64>,
+    /// The BrickLink lot id a syncing tool stored with that lot.
+    #[serde(default, deserialize_with = "de::int_opt")]
+    pub bl_lot_id: Option<i64>,
 }
 
 /// One of an item's numbers in another catalogue.

@@ -10,9 +10,9 @@
 use std::collections::{BTreeMap, HashSet};
 
 use app::{
-    AtZero, BrickLinkLot, BulkOperation, ChangeId, ChangeList, ChangeQuery, Lot, LotChange,
-    LotEdit, LotId, LotValues, Marketplace, Money, PendingChange, SideChange, SideState, UserId,
-    validate::InvalidInput,
+    AtZero, BrickLinkLot, BulkOperation, ChangeCause, ChangeId, ChangeList, ChangeQuery, Lot,
+    LotChange, LotEdit, LotId, LotValues, Marketplace, Money, PendingChange, SideChange, SideState,
+    UserId, validate::InvalidInput,
 };
 use sled::{Transactional as _, transaction::TransactionError};
 use time::OffsetDateTime;
@@ -182,6 +182,12 @@ pub struct EditPlan {
     pub after: LotValues,
     pub at_zero: Option<AtZero>,
     pub undo_of: Option<ChangeId>,
+    /// Why brickdesk makes it by itself (see [`LotChange::cause`]); such a plan's lot is
+    /// written even when no marketplace has anything to take (a sale of a lot the other
+    /// marketplace does not hold still lowers what brickdesk knows of it).
+    pub cause: Option<ChangeCause>,
+    /// Only this marketplace takes the change (the other sold the pieces itself).
+    pub only: Option<Marketplace>,
 }
 
 /// A change about to be sent to a marketplace, with the lot as brickdesk has it.
@@ -201,6 +207,14 @@ pub enum Finished {
     BrickLink(Option<BrickLinkLot>),
     BrickOwl {
         quantity: i64,
+    },
+    /// Taken, as the answer to the call that sent it (on BrickLink, the lot it answered). With
+    /// stock sync on, what brickdesk knows the marketplace holds moves by `delta` rather than
+    /// taking the answer's quantity: the answer may already count a sale brickdesk records
+    /// only later, which would then be taken off twice.
+    Moved {
+        delta: i64,
+        bricklink: Option<BrickLinkLot>,
     },
     /// Refused, or not knowable: why, in a seller's words.
     Failed(String),
@@ -247,7 +261,11 @@ impl Inventory {
             let before = plan.lot.values();
             let sides: Vec<SideChange> = Marketplace::ALL
                 .into_iter()
-                .filter(|m| plan.lot.on(*m) && concerns(*m, &before, &plan.after))
+                .filter(|m| {
+                    plan.only.is_none_or(|only| only == *m)
+                        && plan.lot.on(*m)
+                        && concerns(*m, &before, &plan.after)
+                })
                 .map(|marketplace| SideChange {
                     marketplace,
                     state: SideState::Waiting,
@@ -257,6 +275,12 @@ impl Inventory {
                 })
                 .collect();
             if sides.is_empty() {
+                if plan.cause.is_some() {
+                    let mut lot = plan.lot;
+                    lot.quantity = plan.after.quantity;
+                    lots.insert(key(user, lot.id), codec::encode(&lot));
+                    written.push(lot);
+                }
                 continue;
             }
             let id = ChangeId(self.ids.next()?);
@@ -296,6 +320,7 @@ impl Inventory {
                 sides,
                 undo_of: plan.undo_of,
                 undone_by: None,
+                cause: plan.cause,
             });
             written.push(lot);
         }
@@ -494,6 +519,38 @@ impl Inventory {
                     lot.bricklink = answer;
                 }
             }
+            Finished::Moved { delta, bricklink } => {
+                side.state = SideState::Applied;
+                let relative = self.stock_sync_since(user)?.is_some();
+                let sent_from = side.sent_from;
+                let repriced = change.before.unit_price != change.after.unit_price;
+                if let Some(lot) = &mut lot {
+                    let known = side_quantity(lot, marketplace);
+                    let moved = (if relative {
+                        known
+                    } else {
+                        sent_from.unwrap_or(known)
+                    } + delta)
+                        .max(0);
+                    match marketplace {
+                        Marketplace::BrickLink => {
+                            lot.bricklink = bricklink.map(|answer| BrickLinkLot {
+                                quantity: if relative { moved } else { answer.quantity },
+                                ..answer
+                            });
+                        }
+                        Marketplace::BrickOwl => {
+                            if let Some(owl) = lot.brickowl.as_mut() {
+                                owl.quantity = moved;
+                                if repriced {
+                                    owl.price = change.after.unit_price;
+                                }
+                            }
+                        }
+                    }
+                    side.quantity_after = Some(side_quantity(lot, marketplace));
+                }
+            }
             Finished::BrickOwl { quantity } => {
                 side.state = SideState::Applied;
                 side.quantity_after = Some(quantity);
@@ -573,6 +630,25 @@ impl Inventory {
             self.index.changed(user, &[(change.lot, kept)]);
         }
         Ok(())
+    }
+
+    /// The changes still open on some marketplace or refused there (until the store is read
+    /// again), each once.
+    pub fn open_changes(&self, user: UserId) -> Result<Vec<LotChange>, StoreError> {
+        let mut ids: Vec<ChangeId> = Vec::new();
+        for entry in self.outbox.scan_prefix(keys::user(user)) {
+            let (key, value) = entry?;
+            if let Some((id, _, _)) = outbox_entry(&key, &value) {
+                ids.push(id);
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let mut changes = Vec::with_capacity(ids.len());
+        for id in ids {
+            changes.extend(self.change(user, id)?);
+        }
+        Ok(changes)
     }
 
     /// Lots with a change still open on some marketplace.

@@ -30,6 +30,8 @@ struct Row {
     price: i64,
     /// 1: on BrickLink, 2: on BrickOwl.
     on: u8,
+    /// The lot's ids on BrickLink and BrickOwl (0: not there): what a sale names.
+    remote: [i64; 2],
 }
 
 const SORTS: [LotSort; 4] = [
@@ -110,6 +112,10 @@ impl UserIndex {
             quantity: lot.quantity,
             price: lot.unit_price.0,
             on: u8::from(lot.bricklink.is_some()) | (u8::from(lot.brickowl.is_some()) << 1),
+            remote: [
+                lot.bricklink.as_ref().map_or(0, |b| b.inventory_id),
+                lot.brickowl.as_ref().map_or(0, |o| o.lot_id),
+            ],
         }
     }
 
@@ -242,7 +248,35 @@ impl Indexes {
         page_only: bool,
         load: impl FnOnce() -> Result<Vec<Lot>, E>,
     ) -> Result<(usize, Vec<LotId>), E> {
-        let index = {
+        let index = self.user(user, load)?;
+        let mut index = locked(&index);
+        Ok(index.find(query, page_only))
+    }
+
+    /// The lot whose id on `marketplace` is `remote`, if `user` has one.
+    pub(super) fn remote<E>(
+        &self,
+        user: UserId,
+        marketplace: Marketplace,
+        remote: i64,
+        load: impl FnOnce() -> Result<Vec<Lot>, E>,
+    ) -> Result<Option<LotId>, E> {
+        let slot = usize::from(marketplace == Marketplace::BrickOwl);
+        let index = self.user(user, load)?;
+        let index = locked(&index);
+        Ok(index
+            .rows
+            .iter()
+            .find(|row| remote != 0 && row.remote[slot] == remote)
+            .map(|row| row.id))
+    }
+
+    fn user<E>(
+        &self,
+        user: UserId,
+        load: impl FnOnce() -> Result<Vec<Lot>, E>,
+    ) -> Result<Arc<Mutex<UserIndex>>, E> {
+        Ok({
             let mut users = locked(&self.users);
             match users.get(&user) {
                 Some(index) => Arc::clone(index),
@@ -252,9 +286,7 @@ impl Indexes {
                     built
                 }
             }
-        };
-        let mut index = locked(&index);
-        Ok(index.find(query, page_only))
+        })
     }
 
     /// Takes `lots`' new values (`None`: the lot is gone) into `user`'s index, if it is built.

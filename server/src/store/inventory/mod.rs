@@ -11,6 +11,7 @@
 mod changes;
 mod index;
 mod links;
+mod sales;
 
 use std::{
     cmp::Ordering,
@@ -87,6 +88,10 @@ pub struct Inventory {
     tree: sled::Tree,
     changes: sled::Tree,
     outbox: sled::Tree,
+    /// Stock sync's trees (see [`sales`]).
+    sales: sled::Tree,
+    sync: sled::Tree,
+    oversold: sled::Tree,
     ids: Ids,
     /// The list's index (see [`index`]), kept in step by every write below.
     index: Arc<index::Indexes>,
@@ -148,6 +153,9 @@ impl Inventory {
             tree: db.open_tree("inventory")?,
             changes: db.open_tree("inventory_changes")?,
             outbox: db.open_tree("inventory_outbox")?,
+            sales: db.open_tree("stock_sales")?,
+            sync: db.open_tree("stock_sync")?,
+            oversold: db.open_tree("stock_oversold")?,
             ids,
             index: Arc::default(),
             writing: Arc::default(),
@@ -669,6 +677,8 @@ mod tests {
                     after,
                     at_zero: None,
                     undo_of: None,
+                    cause: None,
+                    only: None,
                 }],
             )
             .expect("recorded");

@@ -47,6 +47,7 @@ pub fn order(
             remarks: None,
             batch: 1,
             image: None,
+            lot: None,
         }],
         synced_at: at,
         store_id: None,
