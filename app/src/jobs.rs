@@ -23,6 +23,7 @@ pub mod kinds {
     pub const IMPORT_INVENTORY: &str = "import_inventory";
     pub const APPLY_LOT_CHANGES: &str = "apply_lot_changes";
     pub const FETCH_PRICE_GUIDES: &str = "fetch_price_guides";
+    pub const RECONCILE_STOCK: &str = "reconcile_stock";
 
     /// The kinds that bring orders in: the orders page shows their progress.
     pub const ORDER_SYNCS: [&str; 3] = [IMPORT_ORDERS_BATCH, IMPORT_ORDERS, POLL_ORDERS];

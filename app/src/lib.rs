@@ -53,4 +53,8 @@ pub use orders::{
     ActivityEntry, ActivityKind, LineLot, OrderDetail, OrderLine, OrderList, OrderQuery, OrderSort,
     OrderStatus, OrderSummary, Queued, Shipment, StatusChange, SyncRequest,
 };
-pub use stock_sync::{ChangeCause, Oversold, SaleRef, StockSyncSettings, StockSyncState};
+pub use stock_sync::{
+    CancelledOrder, ChangeCause, Conflict, HeldReconcile, Oversold, ReconcileLine,
+    ReconcileRequest, ReconcileSummary, Resolution, RestockRequest, SaleRef, StockSyncSettings,
+    StockSyncState,
+};

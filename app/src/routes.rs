@@ -56,6 +56,21 @@ pub const INVENTORY_CHANGES: &str = "/api/inventory/changes";
 pub const INVENTORY_CHANGE_UNDO: &str = "/api/inventory/changes/{id}/undo";
 /// `GET` stock sync's settings and state; `PUT` the settings.
 pub const STOCK_SYNC: &str = "/api/stock-sync";
+/// `POST` put a cancelled order's pieces back on both marketplaces (202, jobs).
+pub const STOCK_SYNC_RESTOCK: &str = "/api/stock-sync/restock";
+/// `POST` reconcile both stores now (202, a job).
+pub const STOCK_SYNC_RECONCILE: &str = "/api/stock-sync/reconcile";
+/// `GET` lots both marketplaces changed differently.
+pub const STOCK_SYNC_CONFLICTS: &str = "/api/stock-sync/conflicts";
+/// `POST` settle every conflict by one rule (202, jobs).
+pub const STOCK_SYNC_RESOLVE_ALL: &str = "/api/stock-sync/conflicts/resolve";
+/// `POST` settle one conflict (202, jobs).
+pub const STOCK_SYNC_RESOLVE: &str = "/api/stock-sync/conflicts/{id}/resolve";
+
+/// One conflict's settle path.
+pub fn stock_sync_resolve(lot: crate::LotId) -> String {
+    format!("/api/stock-sync/conflicts/{}/resolve", lot.0)
+}
 /// `GET` one order with its items.
 pub const ORDER: &str = "/api/orders/{marketplace}/{order_id}";
 /// `PUT` change an order's status on the marketplace (202, a job).

@@ -3,7 +3,9 @@
 //! The release binary against the simulator holding `BRICKDESK_BENCH_LOTS` BrickLink lots
 //! (default 50,000; BrickOwl lists most of them again): the import of both stores (time, peak
 //! RSS, calls), the inventory list over HTTP (p50/p95 of typical queries), and a bulk price
-//! change of 5,000 lots (calls used, time until every change is applied on both marketplaces).
+//! change of 5,000 lots (calls used, time until every change is applied on both marketplaces),
+//! and stock sync: sales pushed with 200 ms latency (push -> the other marketplace updated,
+//! p50/p95) and a reconcile of the whole store (time, calls, peak RSS).
 //! BrickLink's daily call budget is raised for the run, so the figures show brickdesk's own
 //! time; the calls are reported against the real budget.
 
@@ -16,7 +18,7 @@ use std::{
 };
 
 use serde_json::{Value, json};
-use server::sim::{Sim, SimConfig, SimServer};
+use server::sim::{Faults, Side, Sim, SimConfig, SimServer};
 
 const BULK_LOTS: usize = 5_000;
 
@@ -261,6 +263,145 @@ async fn main() {
         log["total"],
         memory(&child, "VmHWM:"),
     );
+
+    stock_sync(&sim, &api, &child).await;
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Stock sync: sales pushed with 200 ms on every marketplace call (push -> the other
+/// marketplace's lot lowered, p50/p95), then a reconcile of the whole store after 500 lots
+/// were recounted on BrickLink's site (time, calls, peak RSS).
+async fn stock_sync(sim: &SimServer, api: &Api, child: &Child) {
+    api.send(
+        reqwest::Method::PUT,
+        "/api/stock-sync",
+        &json!({"enabled": true, "bricklink_at_zero": "delete", "max_removed_percent": 100}),
+    )
+    .await;
+    let connections = api.get("/api/connections").await;
+    let hook = |marketplace: &str| {
+        connections
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["marketplace"] == marketplace)
+            .and_then(|c| c["webhook_url"].as_str())
+            .map(str::to_owned)
+    };
+    sim.sim
+        .set_callbacks(0, hook("bricklink"), hook("brickowl"));
+    let linked = api.get("/api/inventory?linked=true&per_page=100").await;
+    let pairs: Vec<(i64, i64)> = linked["lots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| {
+            l["stockroom"] == false
+                && l["bricklink"]["quantity"].as_i64() >= Some(3)
+                && l["brickowl"]["quantity"].as_i64() >= Some(3)
+        })
+        .map(|l| {
+            (
+                l["bricklink"]["inventory_id"].as_i64().unwrap(),
+                l["brickowl"]["lot_id"].as_i64().unwrap(),
+            )
+        })
+        .take(20)
+        .collect();
+    let slow = Faults {
+        latency_ms: 200,
+        ..Faults::default()
+    };
+    sim.sim.set_faults(Side::BrickLink, slow.clone());
+    sim.sim.set_faults(Side::BrickOwl, slow);
+    let mut times = Vec::new();
+    for (n, (bl, owl)) in pairs.iter().enumerate() {
+        let (side, sold, other) = if n % 2 == 0 {
+            (Side::BrickLink, *bl, *owl)
+        } else {
+            (Side::BrickOwl, *owl, *bl)
+        };
+        let held = |id: i64| match side {
+            Side::BrickLink => sim.sim.edit_brickowl_lots(0, |l| l[&id].quantity),
+            Side::BrickOwl => sim.sim.edit_bricklink_lots(0, |l| l[&id].quantity),
+        };
+        let before = held(other).unwrap();
+        let started = Instant::now();
+        sim.sim.sell(0, side, &[(sold, 1)]).unwrap();
+        while held(other) != Some(before - 1) {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "sale {n} never arrived"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        times.push(started.elapsed());
+    }
+    sim.sim.set_faults(Side::BrickLink, Faults::default());
+    sim.sim.set_faults(Side::BrickOwl, Faults::default());
+    times.sort();
+    println!(
+        "stock sync, {} sales pushed with 200 ms on every marketplace call: push -> the other \
+         marketplace's lot lowered p50 {}, p95 {}",
+        times.len(),
+        ms(times[times.len() / 2]),
+        ms(times[times.len() * 95 / 100])
+    );
+    api.settled().await;
+
+    // 500 lots recounted on BrickLink's own site, then a reconcile.
+    let recounted: Vec<i64> = sim
+        .sim
+        .edit_bricklink_lots(0, |lots| {
+            lots.values_mut()
+                .filter(|l| !l.stockroom)
+                .take(500)
+                .map(|l| {
+                    l.quantity += 2;
+                    l.id
+                })
+                .collect()
+        })
+        .unwrap();
+    sim.sim.reset_stats();
+    let started = Instant::now();
+    let queued = api
+        .send(
+            reqwest::Method::POST,
+            "/api/stock-sync/reconcile",
+            &json!({}),
+        )
+        .await;
+    let job = queued["job_ids"][0].as_u64().unwrap();
+    let view = loop {
+        let view = api.get(&format!("/api/jobs/{job}")).await;
+        match view["state"].as_str() {
+            Some("succeeded") => break view,
+            Some("dead" | "cancelled") => panic!("the reconcile failed: {view}"),
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    };
+    let compared = started.elapsed();
+    api.settled().await;
+    let applied = started.elapsed();
+    let stats = sim.sim.stats();
+    println!(
+        "reconcile after {} lots recounted on BrickLink: read and compared in {:.1} s, changes \
+         applied in {:.1} s; {} BrickLink calls, {} BrickOwl calls ({} bulk/batch); summary {}; \
+         peak RSS {}",
+        recounted.len(),
+        compared.as_secs_f64(),
+        applied.as_secs_f64(),
+        stats.bricklink.total,
+        stats.brickowl.total,
+        stats
+            .brickowl
+            .calls
+            .get("POST /bulk/batch")
+            .copied()
+            .unwrap_or(0),
+        view["result"]["reconcile"],
+        memory(child, "VmHWM:"),
+    );
 }

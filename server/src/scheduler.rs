@@ -23,6 +23,7 @@ use crate::{
         self, bricklink_notifications,
         import_inventory::{self, ImportInventory},
         poll_orders::{self, PollOrders},
+        reconcile_stock::{self, ReconcileStock},
         sync_colors::{self, SyncColors},
     },
     services::Services,
@@ -67,7 +68,7 @@ impl Task {
                 "Writes a backup of everything into the backup folder, keeping the newest few"
             }
             Self::Inventory => {
-                "Reads your BrickLink and BrickOwl stores again (once you have read them), so the inventory shows what sold or changed there"
+                "Reads your BrickLink and BrickOwl stores again (once you have read them), so the inventory shows what sold or changed there; with stock sync on, reconciles them"
             }
         }
     }
@@ -303,8 +304,22 @@ pub async fn import_inventories(services: &Services) -> anyhow::Result<usize> {
         }
     }
     for user in &users {
-        jobs::enqueue::<ImportInventory>(&services.queue, &import_inventory::Input { user: *user })
-            .await?;
+        // With stock sync on, the nightly read is a reconcile (it reads both stores too).
+        if services
+            .store
+            .inventory()
+            .stock_sync_since(*user)?
+            .is_some()
+        {
+            let input = reconcile_stock::Input {
+                user: *user,
+                confirm: false,
+            };
+            jobs::enqueue::<ReconcileStock>(&services.queue, &input).await?;
+        } else {
+            let input = import_inventory::Input { user: *user };
+            jobs::enqueue::<ImportInventory>(&services.queue, &input).await?;
+        }
     }
     Ok(users.len())
 }

@@ -111,8 +111,9 @@ async fn submit(
 ) -> Result<EditQueued, ApiError> {
     let store = state.services.store.clone();
     let by = by.to_owned();
-    let recorded = blocking(move || Ok(store.inventory().record_edit(user, &by, plans)?)).await?;
-    let changes = recorded.changes;
+    let mut recorded =
+        blocking(move || Ok(store.inventory().record_edit(user, &by, plans)?)).await?;
+    let changes = std::mem::take(&mut recorded.changes);
     if changes.is_empty() {
         return Ok(EditQueued {
             job_ids: Vec::new(),
@@ -120,17 +121,7 @@ async fn submit(
             changes: 0,
         });
     }
-    let specs = jobs::lot_change_specs(user, &recorded.marketplaces)?;
-    let queued = state
-        .services
-        .queue
-        .enqueue_all(specs, recorded.writes)
-        .await?;
-    state
-        .services
-        .store
-        .inventory()
-        .written(user, recorded.lots);
+    let queued = jobs::commit_lot_changes(&state.services, user, recorded).await?;
     Ok(EditQueued {
         job_ids: queued.iter().map(|q| q.id).collect(),
         edit: changes.first().map(|c| c.edit),
@@ -413,8 +404,9 @@ pub async fn undo(
             Some("This change was undone already.")
         } else if original.cause.is_some() {
             Some(
-                "This change took a sale off the other marketplace: the pieces are sold. Edit \
-                 the lot if its quantity is wrong.",
+                "Stock sync made this change for an order (a sale taken off the other \
+                 marketplace, or a cancelled order's pieces put back): edit the lot if its \
+                 quantity is wrong.",
             )
         } else {
             None

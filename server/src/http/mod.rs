@@ -91,6 +91,14 @@ pub fn router(state: AppState) -> Router {
             routes::STOCK_SYNC,
             get(stock_sync::get).put(stock_sync::put),
         )
+        .route(routes::STOCK_SYNC_RESTOCK, post(stock_sync::restock))
+        .route(routes::STOCK_SYNC_RECONCILE, post(stock_sync::reconcile))
+        .route(routes::STOCK_SYNC_CONFLICTS, get(stock_sync::conflicts))
+        .route(routes::STOCK_SYNC_RESOLVE, post(stock_sync::resolve))
+        .route(
+            routes::STOCK_SYNC_RESOLVE_ALL,
+            post(stock_sync::resolve_all),
+        )
         .route(routes::ORDER, get(orders::get))
         .route(routes::ORDER_STATUS, put(orders::update_status))
         .route(routes::SYNC, post(orders::sync))

@@ -692,7 +692,7 @@ fn sold_out_there(side: &app::BrickLinkLot) -> Finished {
 /// brickdesk knows (not taken yet) or that less the change (taken). Sales brickdesk has not
 /// heard of would make the two look alike, so the orders are read before the lot and again
 /// after it: when the second read finds more, the check waits for a retry.
-async fn catch_up(
+pub async fn catch_up(
     services: &Services,
     user: UserId,
     market: Marketplace,
@@ -751,7 +751,10 @@ fn moved_under_sale(market: Marketplace) -> JobError {
 fn sale(change: &LotChange) -> Option<&SaleRef> {
     match &change.cause {
         Some(ChangeCause::Sale(sale)) => Some(sale),
-        None => None,
+        Some(
+            ChangeCause::Cancellation(_) | ChangeCause::Reconcile { .. } | ChangeCause::Settled,
+        )
+        | None => None,
     }
 }
 

@@ -60,7 +60,13 @@ impl Job for ImportInventory {
     }
 
     async fn run(services: Services, ctx: JobContext, input: Input) -> Outcome {
-        let user = input.user;
+        read_stores(&services, &ctx, input.user).await
+    }
+}
+
+/// Reads both connected stores and merges them (see the module); what each read found.
+pub async fn read_stores(services: &Services, ctx: &JobContext, user: UserId) -> Outcome {
+    {
         let bricklink = usable(services.account(user, Marketplace::BrickLink))?;
         let brickowl = usable(services.account(user, Marketplace::BrickOwl))?;
         if bricklink.is_none() && brickowl.is_none() {
@@ -94,7 +100,7 @@ impl Job for ImportInventory {
             let diff = blocking(move || store.inventory().merge_brickowl(user, read)).await?;
             outcome.insert("brickowl".into(), serde_json::json!(diff));
             ctx.progress(80, "linking lots by item and colour");
-            let (linked, waiting) = link(&services, &client, user, &colors).await?;
+            let (linked, waiting) = link(services, &client, user, &colors).await?;
             outcome.insert("linked".into(), linked.into());
             outcome.insert("needs_linking".into(), waiting.into());
         }

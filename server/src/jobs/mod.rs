@@ -11,6 +11,7 @@ pub mod import_inventory;
 pub mod import_orders;
 pub mod poll_orders;
 pub mod prefetch_pictures;
+pub mod reconcile_stock;
 pub mod stock_sync;
 pub mod sync_colors;
 pub mod sync_order;
@@ -93,13 +94,17 @@ pub fn spec<J: Job>(payload: &J::Payload) -> Result<JobSpec, QueueError> {
     })
 }
 
-/// The `apply_lot_changes` jobs taking `user`'s recorded lot changes to `marketplaces`, for
-/// the commit that records them (an edit, or the sales of an order).
-pub fn lot_change_specs(
+/// Commits `user`'s recorded lot changes (an edit, an order's sales, a reconcile) in one
+/// durable commit with the `apply_lot_changes` jobs taking them to each marketplace, then
+/// hands the lots to the list's index; the jobs. Call while holding the inventory's
+/// `writing` lock from the reading of the lots.
+pub async fn commit_lot_changes(
+    services: &Services,
     user: UserId,
-    marketplaces: &[app::Marketplace],
-) -> Result<Vec<JobSpec>, QueueError> {
-    marketplaces
+    edit: crate::store::RecordedEdit,
+) -> Result<Vec<Enqueued>, QueueError> {
+    let specs = edit
+        .marketplaces
         .iter()
         .map(|&marketplace| {
             spec::<apply_lot_changes::ApplyLotChanges>(&apply_lot_changes::Input {
@@ -107,7 +112,10 @@ pub fn lot_change_specs(
                 marketplace,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    let queued = services.queue.enqueue_all(specs, edit.writes).await?;
+    services.store.inventory().written(user, edit.lots);
+    Ok(queued)
 }
 
 /// Enqueues `J` with `payload`, durably.
@@ -120,6 +128,7 @@ pub fn register_all(queue: &Queue, services: &Services) {
     register::<validate_connection::ValidateConnection>(queue, services);
     register::<bricklink_notifications::BrickLinkNotifications>(queue, services);
     register::<sync_order::SyncOrder>(queue, services);
+    register::<reconcile_stock::ReconcileStock>(queue, services);
     register::<poll_orders::PollOrders>(queue, services);
     register::<import_orders::ImportOrders>(queue, services);
     register::<sync_orders_chunk::SyncOrdersChunk>(queue, services);

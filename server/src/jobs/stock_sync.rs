@@ -20,12 +20,7 @@ pub async fn record_order(
     let Some(recorded) = inventory.record_sales(user, order)? else {
         return Ok(false);
     };
-    let specs = super::lot_change_specs(user, &recorded.edit.marketplaces)?;
-    services
-        .queue
-        .enqueue_all(specs, recorded.edit.writes)
-        .await?;
-    inventory.written(user, recorded.edit.lots);
+    super::commit_lot_changes(services, user, recorded.edit).await?;
     drop(writing);
     let marketplace = order.summary.marketplace;
     services.stock_sync.sold(user, marketplace, recorded.lines);

@@ -4,6 +4,8 @@
 //! a lot that sells out; BrickOwl keeps it at 0. Each sale is journalled with the account's
 //! inventory writes as `BL SOLD {id} -2 order {order}` (`BO SOLD ...`).
 
+use time::OffsetDateTime;
+
 use super::{Account, Side, data::Line, data::Rng};
 
 /// Up to three lots in stock and how many pieces of each a buyer takes (at most three).
@@ -125,4 +127,51 @@ pub(super) fn take(
         }
     }
     Ok(lines)
+}
+
+impl super::Sim {
+    /// The buyer or the marketplace cancels order `id` of account `index` on `side`: its
+    /// status becomes cancelled (BrickLink `CANCELLED`, BrickOwl 8), dated now, and it is
+    /// pushed. The lots keep what they lost: neither marketplace's API says a cancellation
+    /// returns pieces to the store. False when there is no such order.
+    pub fn cancel(&self, index: usize, side: Side, id: i64) -> bool {
+        let now = OffsetDateTime::now_utc()
+            .replace_millisecond(0)
+            .unwrap_or_else(|_| OffsetDateTime::now_utc());
+        let push = {
+            let mut world = self.world();
+            let Some(account) = world.accounts.get_mut(index) else {
+                return false;
+            };
+            let orders = match side {
+                Side::BrickLink => &mut account.bricklink_orders,
+                Side::BrickOwl => &mut account.brickowl_orders,
+            };
+            let Some(order) = orders.get_mut(&id) else {
+                return false;
+            };
+            order.status = match side {
+                Side::BrickLink => "CANCELLED".into(),
+                Side::BrickOwl => "8".into(),
+            };
+            order.changed = now;
+            match side {
+                Side::BrickLink => {
+                    account.notifications.push(("Order".into(), id, now));
+                    account.bricklink_callback.clone()
+                }
+                Side::BrickOwl => account.brickowl_notify.clone().map(|url| {
+                    format!(
+                        "{url}{}order_id={id}&store_id={}",
+                        if url.contains('?') { '&' } else { '?' },
+                        account.store_id
+                    )
+                }),
+            }
+        };
+        if let Some(url) = push {
+            self.push(url, side, id, now);
+        }
+        true
+    }
 }

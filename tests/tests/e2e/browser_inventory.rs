@@ -245,6 +245,55 @@ async fn stock_sync_is_turned_on_and_a_sale_shows_live() {
     browser.screenshot("stock-sync-phone").await;
     browser.client.set_window_size(1280, 900).await.unwrap();
 
+    // Counted again on both marketplaces' sites, differently: a reconcile shows the conflict
+    // and one click settles it.
+    let other = linked
+        .lots
+        .iter()
+        .find(|l| {
+            l.id != lot.id && !l.stockroom && l.brickowl.as_ref().is_some_and(|o| o.quantity >= 2)
+        })
+        .unwrap();
+    let (other_bl, other_owl) = (
+        other.bricklink.as_ref().unwrap().inventory_id,
+        other.brickowl.as_ref().unwrap().lot_id,
+    );
+    let counted = app
+        .sim
+        .sim
+        .edit_bricklink_lots(0, |l| {
+            let lot = l.get_mut(&other_bl).unwrap();
+            lot.quantity += 4;
+            lot.quantity
+        })
+        .unwrap();
+    app.sim
+        .sim
+        .edit_brickowl_lots(0, |l| l.get_mut(&other_owl).unwrap().quantity -= 1);
+    browser.click("#stock-sync-reconcile").await;
+    browser
+        .wait_for_text("#stock-sync-conflicts", &format!("BrickLink's {counted}"))
+        .await;
+    browser
+        .wait_for_text("#stock-sync-last", "1 conflict")
+        .await;
+    browser.screenshot("stock-sync-conflict").await;
+    browser
+        .click(&format!(
+            "#stock-sync-conflicts li[data-lot='{}'] button[name=keep-bricklink]",
+            other.id.0
+        ))
+        .await;
+    app.until(20, "BrickOwl takes BrickLink's count", || async {
+        let now = app
+            .sim
+            .sim
+            .edit_brickowl_lots(0, |l| l[&other_owl].quantity)
+            .unwrap();
+        (now == counted).then_some(())
+    })
+    .await;
+
     browser.click("#inventory-tab-changes").await;
     browser
         .wait_for_text("#inventory-changes", "BrickLink order")

@@ -11,6 +11,8 @@
 mod changes;
 mod index;
 mod links;
+mod reconcile;
+mod restock;
 mod sales;
 
 use std::{
@@ -92,6 +94,8 @@ pub struct Inventory {
     sales: sled::Tree,
     sync: sled::Tree,
     oversold: sled::Tree,
+    base: sled::Tree,
+    conflicts: sled::Tree,
     ids: Ids,
     /// The list's index (see [`index`]), kept in step by every write below.
     index: Arc<index::Indexes>,
@@ -156,6 +160,8 @@ impl Inventory {
             sales: db.open_tree("stock_sales")?,
             sync: db.open_tree("stock_sync")?,
             oversold: db.open_tree("stock_oversold")?,
+            base: db.open_tree("stock_base")?,
+            conflicts: db.open_tree("stock_conflicts")?,
             ids,
             index: Arc::default(),
             writing: Arc::default(),

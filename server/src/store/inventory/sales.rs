@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use app::{
-    AtZero, ChangeCause, ChangeId, Lot, LotId, Marketplace, OrderDetail, OrderStatus, Oversold,
-    SaleRef, SideState, StockSyncSettings, StockSyncState, UserId,
+    AtZero, CancelledOrder, ChangeCause, ChangeId, Lot, LotId, Marketplace, OrderDetail,
+    OrderStatus, Oversold, SaleRef, SideState, StockSyncSettings, StockSyncState, UserId,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -19,29 +19,45 @@ use crate::store::{StoreError, codec, keys};
 
 /// A sale line as recorded.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct SaleRecord {
+pub(super) struct SaleRecord {
     /// The lot it sold from; `None` when no lot of brickdesk's matches it.
-    lot: Option<LotId>,
-    quantity: i64,
+    pub(super) lot: Option<LotId>,
+    pub(super) quantity: i64,
     /// The change taking it off the other marketplace, when there was one.
-    change: Option<ChangeId>,
+    pub(super) change: Option<ChangeId>,
     #[serde(with = "time::serde::rfc3339")]
-    at: OffsetDateTime,
+    pub(super) at: OffsetDateTime,
+    /// Its order was cancelled.
+    #[serde(default)]
+    pub(super) cancelled: bool,
+    /// Its pieces were put back after the cancellation.
+    #[serde(default)]
+    pub(super) restocked: bool,
 }
 
 /// A user's stock sync record.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct SyncRecord {
-    settings: StockSyncSettings,
+pub(super) struct SyncRecord {
+    pub(super) settings: StockSyncSettings,
     #[serde(default, with = "time::serde::rfc3339::option")]
-    since: Option<OffsetDateTime>,
+    pub(super) since: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub(super) last_reconcile: Option<app::ReconcileSummary>,
 }
 
-fn sale_key(user: UserId, marketplace: Marketplace, order: u64, line: u32) -> Vec<u8> {
+pub(super) fn sale_key(user: UserId, marketplace: Marketplace, order: u64, line: u32) -> Vec<u8> {
     let mut suffix = vec![marketplace.tag()];
     suffix.extend_from_slice(&order.to_be_bytes());
     suffix.extend_from_slice(&line.to_be_bytes());
     keys::user_scoped(user, &suffix)
+}
+
+/// A sale record's marketplace, order and line, read back from its key.
+pub(super) fn sale_of(key: &[u8]) -> Option<(Marketplace, u64, u32)> {
+    let marketplace = Marketplace::from_tag(*key.get(8)?)?;
+    let order = u64::from_be_bytes(key.get(9..17)?.try_into().ok()?);
+    let line = u32::from_be_bytes(key.get(17..21)?.try_into().ok()?);
+    Some((marketplace, order, line))
 }
 
 fn oversold_key(user: UserId, lot: LotId, sale: &SaleRef, other: Option<&SaleRef>) -> Vec<u8> {
@@ -70,7 +86,7 @@ pub struct RecordedSales {
 }
 
 impl Inventory {
-    fn sync_record(&self, user: UserId) -> Result<SyncRecord, StoreError> {
+    pub(super) fn sync_record(&self, user: UserId) -> Result<SyncRecord, StoreError> {
         let key = keys::user(user);
         Ok(self
             .sync
@@ -102,6 +118,8 @@ impl Inventory {
             // To the second, as marketplaces date their orders.
             let now = OffsetDateTime::now_utc();
             record.since = Some(now.replace_nanosecond(0).unwrap_or(now));
+            // What both marketplaces hold now is in step from here on.
+            self.take_bases(user)?;
         }
         record.settings = settings;
         self.sync.insert(keys::user(user), codec::encode(&record))?;
@@ -123,8 +141,11 @@ impl Inventory {
         let sync = self.sync_record(user)?;
         let summary = &order.summary;
         let placed_since = sync.since.is_some_and(|since| summary.ordered_at >= since);
-        if !sync.settings.enabled || !placed_since || summary.status == OrderStatus::Cancelled {
+        if !sync.settings.enabled || !placed_since {
             return Ok(None);
+        }
+        if summary.status == OrderStatus::Cancelled {
+            return self.record_cancellation(user, order, &sync.settings);
         }
         let Ok(order_no) = summary.order_id.parse::<u64>() else {
             return Ok(None);
@@ -168,6 +189,8 @@ impl Inventory {
                     quantity: line.quantity,
                     change: None,
                     at: now,
+                    cancelled: false,
+                    restocked: false,
                 },
                 lot.map(|_| sale),
             ));
@@ -366,15 +389,7 @@ impl Inventory {
             if record.lot != Some(lot) {
                 continue;
             }
-            let order = key
-                .get(9..17)
-                .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                .map(u64::from_be_bytes);
-            let line = key
-                .get(17..21)
-                .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                .map(u32::from_be_bytes);
-            if let (Some(order), Some(line)) = (order, line) {
+            if let Some((_, order, line)) = sale_of(&key) {
                 return Ok(Some(SaleRef {
                     marketplace,
                     order_id: order.to_string(),
@@ -393,8 +408,11 @@ impl Inventory {
         let mut state = StockSyncState {
             settings: record.settings,
             since: record.since,
+            last_reconcile: record.last_reconcile,
+            conflicts: self.conflict_count(user),
             ..StockSyncState::default()
         };
+        let mut cancelled: BTreeMap<(Marketplace, u64), CancelledOrder> = BTreeMap::new();
         for entry in self.sales.scan_prefix(keys::user(user)) {
             let (key, value) = entry?;
             let sale: SaleRecord = codec::decode_at(&self.sales, &key, &value)?;
@@ -404,9 +422,27 @@ impl Inventory {
             if sale.change.is_some() && sale.at >= today {
                 state.propagated_today += 1;
             }
+            if let Some((marketplace, order, _)) = sale_of(&key)
+                && sale.cancelled
+                && !sale.restocked
+                && sale.lot.is_some()
+            {
+                let waiting =
+                    cancelled
+                        .entry((marketplace, order))
+                        .or_insert_with(|| CancelledOrder {
+                            marketplace,
+                            order_id: order.to_string(),
+                            lots: 0,
+                            pieces: 0,
+                        });
+                waiting.lots += 1;
+                waiting.pieces += sale.quantity;
+            }
         }
+        state.cancelled = cancelled.into_values().collect();
         for change in self.open_changes(user)? {
-            if !matches!(change.cause, Some(ChangeCause::Sale(_))) {
+            if change.cause.is_none() {
                 continue;
             }
             for side in &change.sides {
