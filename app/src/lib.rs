@@ -54,7 +54,7 @@ pub use orders::{
     OrderStatus, OrderSummary, Queued, Shipment, StatusChange, SyncRequest,
 };
 pub use stock_sync::{
-    CancelledOrder, ChangeCause, Conflict, HeldReconcile, Oversold, ReconcileLine,
+    CancelledOrder, ChangeCause, Conflict, HeldReconcile, HeldSale, Oversold, ReconcileLine,
     ReconcileRequest, ReconcileSummary, Resolution, RestockRequest, SaleRef, StockSyncSettings,
     StockSyncState,
 };

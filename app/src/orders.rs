@@ -453,6 +453,9 @@ pub enum ActivityKind {
     /// A sale took pieces the other marketplace had sold already (stock sync).
     #[serde(rename = "stock.oversold")]
     Oversold,
+    /// A guard rail held a sale's changes for the seller to confirm (stock sync).
+    #[serde(rename = "stock.held")]
+    StockHeld,
     /// Any other marketplace event (older entries may carry its own name).
     #[serde(rename = "other", other)]
     Other,

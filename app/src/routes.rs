@@ -58,6 +58,8 @@ pub const INVENTORY_CHANGE_UNDO: &str = "/api/inventory/changes/{id}/undo";
 pub const STOCK_SYNC: &str = "/api/stock-sync";
 /// `POST` put a cancelled order's pieces back on both marketplaces (202, jobs).
 pub const STOCK_SYNC_RESTOCK: &str = "/api/stock-sync/restock";
+/// `POST` let a held order's changes go to the other marketplace (202, jobs).
+pub const STOCK_SYNC_HELD: &str = "/api/stock-sync/held";
 /// `POST` reconcile both stores now (202, a job).
 pub const STOCK_SYNC_RECONCILE: &str = "/api/stock-sync/reconcile";
 /// `GET` lots both marketplaces changed differently.

@@ -137,7 +137,20 @@ pub struct CancelledOrder {
     pub pieces: i64,
 }
 
-/// `POST /api/stock-sync/restock`: put a cancelled order's pieces back.
+/// An order whose changes a guard rail holds: taking them to the other marketplace waits for
+/// the seller (`POST /api/stock-sync/held`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldSale {
+    pub marketplace: Marketplace,
+    pub order_id: String,
+    pub lots: usize,
+    /// Lots it would take to 0 on the other marketplace.
+    pub lots_to_zero: usize,
+    pub pieces: i64,
+}
+
+/// `POST /api/stock-sync/restock` (put a cancelled order's pieces back) and
+/// `POST /api/stock-sync/held` (let an order's held changes go): which order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RestockRequest {
     pub marketplace: Marketplace,
@@ -168,6 +181,9 @@ pub struct StockSyncState {
     /// Cancelled orders whose pieces wait to be put back.
     #[serde(default)]
     pub cancelled: Vec<CancelledOrder>,
+    /// Orders whose changes a guard rail holds.
+    #[serde(default)]
+    pub held_sales: Vec<HeldSale>,
     /// The last reconcile.
     #[serde(default)]
     pub last_reconcile: Option<ReconcileSummary>,

@@ -82,10 +82,10 @@ pub fn StockSyncPanel() -> impl IntoView {
             }
         });
     };
-    let restock = move |request: RestockRequest| {
+    let send = move |path: &'static str, request: RestockRequest| {
         error.set(None);
         leptos::task::spawn_local(async move {
-            match api::post::<_, EditQueued>(routes::STOCK_SYNC_RESTOCK, &request).await {
+            match api::post::<_, EditQueued>(path, &request).await {
                 Ok(_) => {
                     if let Ok(fresh) = api::get::<StockSyncState>(routes::STOCK_SYNC).await {
                         state.set(Some(Ok(fresh)));
@@ -95,6 +95,8 @@ pub fn StockSyncPanel() -> impl IntoView {
             }
         });
     };
+    let restock = move |request| send(routes::STOCK_SYNC_RESTOCK, request);
+    let release = move |request| send(routes::STOCK_SYNC_HELD, request);
     view! {
         <section class="card stock-sync" id="stock-sync">
             {loaded(state, "Loading stock sync…", move |s: StockSyncState| {
@@ -118,6 +120,7 @@ pub fn StockSyncPanel() -> impl IntoView {
                 let restocking = settings.restock_cancelled;
                 let stockroom = settings.bricklink_at_zero == AtZero::Stockroom;
                 let cancelled = s.cancelled.clone();
+                let held_sales = s.held_sales.clone();
                 let oversold = s.oversold.clone();
                 let failed_class = if s.failed > 0 { "figure figure-bad" } else { "figure" };
                 view! {
@@ -154,6 +157,22 @@ pub fn StockSyncPanel() -> impl IntoView {
                         <input type="checkbox" id="stock-sync-auto-restock" checked=restocking on:change=auto_restock />
                         " Put a cancelled order's pieces back on both marketplaces by themselves"
                     </label>
+                    {(!held_sales.is_empty()).then(|| view! {
+                        <div class="notice notice-warn" id="stock-sync-held-sales" role="status">
+                            <strong>"Held by your guard rails, not sent yet: check these orders, then apply them."</strong>
+                            <ul>{held_sales.into_iter().map(|h| {
+                                let label = format!("{} order {}: {} off {} ({} to 0 there)", h.marketplace.label(), h.order_id,
+                                    plural(usize::try_from(h.pieces).unwrap_or_default(), "piece", "pieces"),
+                                    h.marketplace.other().label(), plural(h.lots_to_zero, "lot", "lots"));
+                                let request = RestockRequest { marketplace: h.marketplace, order_id: h.order_id.clone() };
+                                view! {
+                                    <li data-order=h.order_id>{label}" "
+                                        <button class="btn btn-small" name="release" on:click=move |_| release(request.clone())>"Apply"</button>
+                                    </li>
+                                }
+                            }).collect_view()}</ul>
+                        </div>
+                    })}
                     {(!cancelled.is_empty()).then(|| view! {
                         <div class="notice" id="stock-sync-cancelled" role="status">
                             <strong>{format!("{} cancelled — put the pieces back?", plural(cancelled.len(), "order", "orders"))}</strong>

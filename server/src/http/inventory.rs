@@ -157,6 +157,7 @@ pub async fn update(
         undo_of: None,
         cause: None,
         only: None,
+        held: false,
     };
     let queued = submit(&state, user, &current.user.username, vec![plan]).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(queued)))
@@ -277,6 +278,7 @@ fn plan_bulk(
             undo_of: None,
             cause: None,
             only: None,
+            held: false,
         });
     }
     let mut confirm_reasons = Vec::new();
@@ -452,6 +454,7 @@ pub async fn undo(
                     undo_of: Some(original.id),
                     cause: None,
                     only: None,
+                    held: false,
                 });
             }
         }

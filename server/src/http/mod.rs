@@ -92,6 +92,7 @@ pub fn router(state: AppState) -> Router {
             get(stock_sync::get).put(stock_sync::put),
         )
         .route(routes::STOCK_SYNC_RESTOCK, post(stock_sync::restock))
+        .route(routes::STOCK_SYNC_HELD, post(stock_sync::release))
         .route(routes::STOCK_SYNC_RECONCILE, post(stock_sync::reconcile))
         .route(routes::STOCK_SYNC_CONFLICTS, get(stock_sync::conflicts))
         .route(routes::STOCK_SYNC_RESOLVE, post(stock_sync::resolve))

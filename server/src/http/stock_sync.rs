@@ -4,7 +4,7 @@
 //! arrive with the orders (`jobs::stock_sync`).
 
 use app::{
-    Conflict, EditQueued, LotId, Queued, ReconcileRequest, Resolution, RestockRequest,
+    ChangeCause, Conflict, EditQueued, LotId, Queued, ReconcileRequest, Resolution, RestockRequest,
     StockSyncSettings, StockSyncState, validate::InvalidInput,
 };
 use axum::{
@@ -65,6 +65,30 @@ pub async fn restock(
         return Err(ApiError::NotAllowed(format!(
             "Nothing of {} order {} waits to be put back: it is not cancelled, its pieces are \
              back already, or stock sync never took them.",
+            request.marketplace.label(),
+            request.order_id
+        )));
+    };
+    queue_edit(&state, user, edit).await
+}
+
+/// `POST /api/stock-sync/held`: lets an order's changes a guard rail held go to the other
+/// marketplace -> 202.
+pub async fn release(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(request): ApiJson<RestockRequest>,
+) -> Result<(StatusCode, ApiJson<EditQueued>), ApiError> {
+    let user = current.user.id;
+    let inventory = state.services.store.inventory();
+    let _writing = inventory.writing().await;
+    let edit = inventory.release(user, |change| {
+        matches!(&change.cause, Some(ChangeCause::Sale(sale))
+            if sale.marketplace == request.marketplace && sale.order_id == request.order_id)
+    })?;
+    let Some(edit) = edit else {
+        return Err(ApiError::NotAllowed(format!(
+            "Nothing of {} order {} is held.",
             request.marketplace.label(),
             request.order_id
         )));

@@ -30,6 +30,22 @@ pub async fn record_order(
     for oversold in &recorded.oversold {
         tell(services, user, oversold)?;
     }
+    if recorded.held {
+        let entry = ActivityEntry {
+            at: OffsetDateTime::now_utc(),
+            marketplace,
+            kind: ActivityKind::StockHeld,
+            order_id: Some(order.summary.order_id.clone()),
+            text: format!(
+                "Stock sync holds {marketplace} order {}: taking it off {} would empty more \
+                 lots or take more pieces than your guard rails allow. Check it and apply it \
+                 on the Inventory page.",
+                order.summary.order_id,
+                marketplace.other()
+            ),
+        };
+        services.store.activity().record(user, &entry)?;
+    }
     Ok(true)
 }
 

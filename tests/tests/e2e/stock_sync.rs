@@ -755,3 +755,45 @@ async fn every_conflict_is_settled_by_one_rule() {
         .await;
     assert_eq!(none.error_code(), "not-allowed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_that_would_empty_more_lots_than_allowed_waits_for_the_seller() {
+    let app = syncing().await;
+    let strict = json!({"enabled": true, "bricklink_at_zero": "delete", "max_removed_lots": 0});
+    let answer = app.api.put_json(routes::STOCK_SYNC, &strict).await;
+    assert_eq!(answer.status(), StatusCode::OK, "{}", answer.text());
+    let lot = linked_lot(&app, 2, 0).await;
+    let (bl, owl) = ids(&lot);
+    set_bricklink(&app, bl, 5);
+    set_brickowl(&app, owl, 2);
+    read_stores(&app).await;
+
+    let order = app.sim.sim.sell(0, Side::BrickLink, &[(bl, 2)]).unwrap();
+    let held = app
+        .until(20, "the sale is held", || async {
+            let now = state(&app).await;
+            (!now.held_sales.is_empty()).then_some(now.held_sales)
+        })
+        .await;
+    assert_eq!(held[0].order_id, order.to_string());
+    assert_eq!((held[0].lots_to_zero, held[0].pieces), (1, 2));
+    app.settle().await;
+    assert_eq!(
+        brickowl_quantity(&app, owl),
+        Some(2),
+        "nothing sent while held"
+    );
+    let dashboard = app.api.get(routes::DASHBOARD).await.text();
+    assert!(dashboard.contains("Stock sync holds"), "{dashboard}");
+
+    let body = json!({"marketplace": "bricklink", "order_id": order.to_string()});
+    let answer = app.api.post_json(routes::STOCK_SYNC_HELD, &body).await;
+    assert_eq!(answer.status(), StatusCode::ACCEPTED, "{}", answer.text());
+    let again = app.api.post_json(routes::STOCK_SYNC_HELD, &body).await;
+    assert_eq!(again.error_code(), "not-allowed");
+    app.until(20, "BrickOwl loses the pieces", || async {
+        (brickowl_quantity(&app, owl) == Some(0)).then_some(())
+    })
+    .await;
+    assert!(state(&app).await.held_sales.is_empty());
+}

@@ -26,6 +26,8 @@ const TEXT_LIMIT: usize = 255;
 /// Outbox states.
 const OPEN: u8 = 0;
 const FAILED: u8 = 1;
+/// Waits for the seller's confirmation before it is sent (a guard rail held it).
+const HELD: u8 = 2;
 
 fn change_key(user: UserId, id: ChangeId) -> Vec<u8> {
     keys::user_scoped(user, &id.0.to_be_bytes())
@@ -188,6 +190,9 @@ pub struct EditPlan {
     pub cause: Option<ChangeCause>,
     /// Only this marketplace takes the change (the other sold the pieces itself).
     pub only: Option<Marketplace>,
+    /// Held by a guard rail: recorded, but sent only once the seller confirms it
+    /// ([`Inventory::release`]).
+    pub held: bool,
 }
 
 /// A change about to be sent to a marketplace, with the lot as brickdesk has it.
@@ -285,11 +290,12 @@ impl Inventory {
             }
             let id = ChangeId(self.ids.next()?);
             for side in &sides {
+                let state = if plan.held { HELD } else { OPEN };
                 outbox.insert(
                     outbox_key(user, side.marketplace, id),
-                    outbox_value(plan.lot.id, OPEN),
+                    outbox_value(plan.lot.id, state),
                 );
-                if !busy.contains(&side.marketplace) {
+                if !plan.held && !busy.contains(&side.marketplace) {
                     busy.push(side.marketplace);
                 }
             }
@@ -649,6 +655,63 @@ impl Inventory {
             changes.extend(self.change(user, id)?);
         }
         Ok(changes)
+    }
+
+    /// The changes a guard rail holds, each once.
+    pub fn held_changes(&self, user: UserId) -> Result<Vec<LotChange>, StoreError> {
+        let mut ids: Vec<ChangeId> = Vec::new();
+        for entry in self.outbox.scan_prefix(keys::user(user)) {
+            let (key, value) = entry?;
+            if let Some((id, _, HELD)) = outbox_entry(&key, &value) {
+                ids.push(id);
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let mut changes = Vec::with_capacity(ids.len());
+        for id in ids {
+            changes.extend(self.change(user, id)?);
+        }
+        Ok(changes)
+    }
+
+    /// Lets the held changes `wanted` admits go (the seller confirmed them): the outbox
+    /// writes and the marketplaces with work, for the commit that enqueues their jobs;
+    /// `None` when none is held.
+    pub fn release(
+        &self,
+        user: UserId,
+        wanted: impl Fn(&LotChange) -> bool,
+    ) -> Result<Option<RecordedEdit>, StoreError> {
+        let mut batch = sled::Batch::default();
+        let mut marketplaces: Vec<Marketplace> = Vec::new();
+        for entry in self.outbox.scan_prefix(keys::user(user)) {
+            let (key, value) = entry?;
+            let Some((id, lot, HELD)) = outbox_entry(&key, &value) else {
+                continue;
+            };
+            let Some(marketplace) = key
+                .get(8)
+                .and_then(|b| Marketplace::ALL.into_iter().find(|m| side_byte(*m) == *b))
+            else {
+                continue;
+            };
+            if self.change(user, id)?.is_some_and(|c| wanted(&c)) {
+                batch.insert(key, outbox_value(lot, OPEN));
+                if !marketplaces.contains(&marketplace) {
+                    marketplaces.push(marketplace);
+                }
+            }
+        }
+        if marketplaces.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(RecordedEdit {
+            writes: vec![(self.outbox.clone(), batch)],
+            changes: Vec::new(),
+            marketplaces,
+            lots: Vec::new(),
+        }))
     }
 
     /// Lots with a change still open on some marketplace.

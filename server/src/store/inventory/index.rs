@@ -271,6 +271,17 @@ impl Indexes {
             .map(|row| row.id))
     }
 
+    /// The pieces of all `user`'s lots (each lot's quantity as the list shows it).
+    pub(super) fn total<E>(
+        &self,
+        user: UserId,
+        load: impl FnOnce() -> Result<Vec<Lot>, E>,
+    ) -> Result<i64, E> {
+        let index = self.user(user, load)?;
+        let index = locked(&index);
+        Ok(index.rows.iter().map(|row| row.quantity.max(0)).sum())
+    }
+
     fn user<E>(
         &self,
         user: UserId,

@@ -685,6 +685,7 @@ mod tests {
                     undo_of: None,
                     cause: None,
                     only: None,
+                    held: false,
                 }],
             )
             .expect("recorded");

@@ -326,5 +326,6 @@ fn propagation(lot: Lot, to: Marketplace, delta: i64, at_zero: AtZero) -> EditPl
         undo_of: None,
         cause: Some(ChangeCause::Reconcile { from }),
         only: Some(to),
+        held: false,
     }
 }

@@ -64,6 +64,7 @@ impl Inventory {
             lines: 0,
             propagated: 0,
             oversold: Vec::new(),
+            held: false,
         }))
     }
 
@@ -132,6 +133,7 @@ impl Inventory {
                     quantity: pieces,
                 })),
                 only: None,
+                held: false,
             });
         }
         let mut edit = self.record_edit(user, "stock sync", plans)?;

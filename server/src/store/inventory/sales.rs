@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use app::{
-    AtZero, CancelledOrder, ChangeCause, ChangeId, Lot, LotId, Marketplace, OrderDetail,
+    AtZero, CancelledOrder, ChangeCause, ChangeId, HeldSale, Lot, LotId, Marketplace, OrderDetail,
     OrderStatus, Oversold, SaleRef, SideState, StockSyncSettings, StockSyncState, UserId,
 };
 use serde::{Deserialize, Serialize};
@@ -83,6 +83,8 @@ pub struct RecordedSales {
     pub propagated: usize,
     /// Oversold sales found.
     pub oversold: Vec<Oversold>,
+    /// A guard rail holds the changes until the seller confirms them.
+    pub held: bool,
 }
 
 impl Inventory {
@@ -202,6 +204,7 @@ impl Inventory {
         let mut plans = Vec::new();
         let mut oversold = sled::Batch::default();
         let mut found_oversold = Vec::new();
+        let (mut lots_to_zero, mut pieces_taken) = (0usize, 0i64);
         for (lot_id, sales) in &by_lot {
             let Some(mut lot) = self.get(user, *lot_id)? else {
                 continue;
@@ -228,6 +231,10 @@ impl Inventory {
                 sold
             };
             let taken = sold.min(held).min(before.quantity).max(0);
+            if lot.on(other) && taken > 0 {
+                pieces_taken += taken;
+                lots_to_zero += usize::from(held == taken);
+            }
             if lot.on(other) && taken > 0 {
                 after.quantity = before.quantity - taken;
             } else {
@@ -287,7 +294,18 @@ impl Inventory {
                     ..sales[0].clone()
                 })),
                 only: Some(other),
+                held: false,
             });
+        }
+        // The guard rails: an order taking more lots to 0 or more of the store's pieces
+        // than the settings allow waits for the seller (the sale itself is recorded).
+        let settings = &sync.settings;
+        let pieces = self.index.total(user, || self.all(user))?;
+        let held = lots_to_zero > settings.max_removed_lots
+            || (pieces > 0
+                && pieces_taken * 100 > pieces * i64::from(settings.max_removed_percent));
+        for plan in &mut plans {
+            plan.held = held;
         }
         let new_lines = records.len();
         let mut edit = self.record_edit(user, "stock sync", plans)?;
@@ -308,6 +326,7 @@ impl Inventory {
         edit.writes.push((self.oversold.clone(), oversold));
         Ok(Some(RecordedSales {
             lines: new_lines,
+            held,
             propagated,
             oversold: found_oversold,
             edit,
@@ -453,6 +472,28 @@ impl Inventory {
                 }
             }
         }
+        let mut held: BTreeMap<(Marketplace, String), HeldSale> = BTreeMap::new();
+        for change in self.held_changes(user)? {
+            if let Some(ChangeCause::Sale(sale)) = &change.cause {
+                let entry = held
+                    .entry((sale.marketplace, sale.order_id.clone()))
+                    .or_insert_with(|| HeldSale {
+                        marketplace: sale.marketplace,
+                        order_id: sale.order_id.clone(),
+                        lots: 0,
+                        lots_to_zero: 0,
+                        pieces: 0,
+                    });
+                entry.lots += 1;
+                entry.pieces -= change.quantity_change();
+                let target = change.sides.first().map(|side| side.marketplace);
+                if let (Some(lot), Some(target)) = (self.get(user, change.lot)?, target) {
+                    let left = side_quantity(&lot, target) + change.quantity_change();
+                    entry.lots_to_zero += usize::from(left <= 0);
+                }
+            }
+        }
+        state.held_sales = held.into_values().collect();
         let (needs_linking, _) = self.index.find(
             user,
             &LotQuery {
