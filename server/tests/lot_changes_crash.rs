@@ -9,38 +9,16 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{PASSWORD, client, get, save_keys, serve, set_up_anna, until_ok};
+use common::{PASSWORD, both_stores_connected, client, get, serve, until_ok};
 use serde_json::{Value, json};
-use server::sim::{Faults, Side, Sim, SimConfig, SimServer};
+use server::sim::{Faults, Side};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_edit_killed_while_answers_are_held_applies_each_change_exactly_once() {
-    let sim = SimServer::start(
-        Sim::new(&SimConfig {
-            accounts: 1,
-            bricklink_orders: 0,
-            brickowl_orders: 0,
-            lots: 80,
-            ..SimConfig::default()
-        }),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let http = client();
-    let mut served = serve(dir.path(), &sim, &[]);
+    let (sim, mut served, csrf) = both_stores_connected(&http, dir.path(), 80).await;
     let mut base = served.base.clone();
-    let csrf = set_up_anna(&http, &base).await;
-    for marketplace in ["bricklink", "brickowl"] {
-        save_keys(&http, &base, &csrf, &sim, marketplace).await;
-    }
-    until_ok("both connections are valid", 30, async || {
-        let all = get(&http, format!("{base}/api/connections")).await;
-        all.as_array()
-            .is_some_and(|a| a.iter().filter(|c| c["status"] == "valid").count() == 2)
-    })
-    .await;
     let post = async |base: &str, path: &str, body: Value| -> Value {
         let answer = http
             .post(format!("{base}{path}"))

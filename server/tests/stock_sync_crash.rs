@@ -10,9 +10,9 @@ mod common;
 
 use std::{collections::BTreeMap, time::Duration};
 
-use common::{PASSWORD, Served, client, get, random, save_keys, serve, set_up_anna, until_ok};
+use common::{PASSWORD, Served, both_stores_connected, client, get, random, serve, until_ok};
 use serde_json::{Value, json};
-use server::sim::{Faults, Side, Sim, SimConfig, SimServer};
+use server::sim::{Faults, Side, SimServer};
 
 /// Points the simulator's pushes at `served`'s webhooks (its port changes at each start).
 async fn wire_pushes(http: &reqwest::Client, served: &Served, sim: &SimServer) {
@@ -31,32 +31,10 @@ async fn wire_pushes(http: &reqwest::Client, served: &Served, sim: &SimServer) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_sales_killed_at_random_end_with_every_lot_right_on_both_marketplaces() {
-    let sim = SimServer::start(
-        Sim::new(&SimConfig {
-            accounts: 1,
-            bricklink_orders: 0,
-            brickowl_orders: 0,
-            lots: 80,
-            ..SimConfig::default()
-        }),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let http = client();
-    let mut served = serve(dir.path(), &sim, &[]);
-    let mut csrf = set_up_anna(&http, &served.base).await;
-    for marketplace in ["bricklink", "brickowl"] {
-        save_keys(&http, &served.base, &csrf, &sim, marketplace).await;
-    }
+    let (sim, mut served, mut csrf) = both_stores_connected(&http, dir.path(), 80).await;
     let base = served.base.clone();
-    until_ok("both connections are valid", 30, async || {
-        let all = get(&http, format!("{base}/api/connections")).await;
-        all.as_array()
-            .is_some_and(|a| a.iter().filter(|c| c["status"] == "valid").count() == 2)
-    })
-    .await;
     let send =
         async |method: reqwest::Method, base: &str, csrf: &str, path: &str, body: Value| -> Value {
             let answer = http

@@ -21,7 +21,7 @@ use crate::{
         reconcile_stock::{self, ReconcileStock},
     },
     state::AppState,
-    store::RecordedEdit,
+    store::{Inventory, RecordedEdit, StoreError},
 };
 
 /// `GET /api/stock-sync`.
@@ -45,8 +45,11 @@ pub async fn put(
     ApiJson(settings): ApiJson<StockSyncSettings>,
 ) -> Result<ApiJson<StockSyncState>, ApiError> {
     let user = current.user.id;
-    let inventory = state.services.store.inventory();
-    inventory.set_stock_sync(user, settings)?;
+    let store = state.services.store.clone();
+    // Turning sync on reads every lot (their bases): off the async threads.
+    tokio::task::spawn_blocking(move || store.inventory().set_stock_sync(user, settings))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stock sync settings: {e}")))??;
     state.services.store.flush().await?;
     get(State(state), current).await
 }
@@ -58,18 +61,16 @@ pub async fn restock(
     current: CurrentUser,
     ApiJson(request): ApiJson<RestockRequest>,
 ) -> Result<(StatusCode, ApiJson<EditQueued>), ApiError> {
-    let user = current.user.id;
-    let inventory = state.services.store.inventory();
-    let _writing = inventory.writing().await;
-    let Some(edit) = inventory.restock(user, request.marketplace, &request.order_id)? else {
-        return Err(ApiError::NotAllowed(format!(
-            "Nothing of {} order {} waits to be put back: it is not cancelled, its pieces are \
-             back already, or stock sync never took them.",
-            request.marketplace.label(),
-            request.order_id
-        )));
-    };
-    queue_edit(&state, user, edit).await
+    let refused = format!(
+        "Nothing of {} order {} waits to be put back: it is not cancelled, its pieces are back \
+         already, or stock sync never took them.",
+        request.marketplace.label(),
+        request.order_id
+    );
+    order_edit(&state, current.user.id, refused, |inventory, user| {
+        inventory.restock(user, request.marketplace, &request.order_id)
+    })
+    .await
 }
 
 /// `POST /api/stock-sync/held`: lets an order's changes a guard rail held go to the other
@@ -79,21 +80,34 @@ pub async fn release(
     current: CurrentUser,
     ApiJson(request): ApiJson<RestockRequest>,
 ) -> Result<(StatusCode, ApiJson<EditQueued>), ApiError> {
-    let user = current.user.id;
+    let refused = format!(
+        "Nothing of {} order {} is held.",
+        request.marketplace.label(),
+        request.order_id
+    );
+    order_edit(&state, current.user.id, refused, |inventory, user| {
+        inventory.release(user, |change| {
+            matches!(&change.cause, Some(ChangeCause::Sale(sale))
+                if sale.marketplace == request.marketplace && sale.order_id == request.order_id)
+        })
+    })
+    .await
+}
+
+/// Under the inventory's write lock, the edit `make` records for one order, committed with
+/// its jobs (202); 422 `not-allowed` with `refused` when there is none.
+async fn order_edit(
+    state: &AppState,
+    user: app::UserId,
+    refused: String,
+    make: impl FnOnce(&Inventory, app::UserId) -> Result<Option<RecordedEdit>, StoreError>,
+) -> Result<(StatusCode, ApiJson<EditQueued>), ApiError> {
     let inventory = state.services.store.inventory();
     let _writing = inventory.writing().await;
-    let edit = inventory.release(user, |change| {
-        matches!(&change.cause, Some(ChangeCause::Sale(sale))
-            if sale.marketplace == request.marketplace && sale.order_id == request.order_id)
-    })?;
-    let Some(edit) = edit else {
-        return Err(ApiError::NotAllowed(format!(
-            "Nothing of {} order {} is held.",
-            request.marketplace.label(),
-            request.order_id
-        )));
+    let Some(edit) = make(inventory, user)? else {
+        return Err(ApiError::NotAllowed(refused));
     };
-    queue_edit(&state, user, edit).await
+    queue_edit(state, user, edit).await
 }
 
 /// `POST /api/stock-sync/reconcile`: reconciles both stores now -> 202 `{job_ids}`.

@@ -30,6 +30,41 @@ pub fn serve(data_dir: &Path, sim: &SimServer, env: &[(&str, &str)]) -> Served {
     Served::start_with(data_dir, &all, Stdio::inherit())
 }
 
+/// A simulator whose one seller has `lots` lots and no orders, and `brickdesk serve` on
+/// `data_dir` against it with anna set up and both stores connected and valid: the
+/// simulator, the server and anna's CSRF token.
+pub async fn both_stores_connected(
+    http: &reqwest::Client,
+    data_dir: &Path,
+    lots: usize,
+) -> (SimServer, Served, String) {
+    let sim = SimServer::start(
+        server::sim::Sim::new(&server::sim::SimConfig {
+            accounts: 1,
+            bricklink_orders: 0,
+            brickowl_orders: 0,
+            lots,
+            ..server::sim::SimConfig::default()
+        }),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let served = serve(data_dir, &sim, &[]);
+    let base = served.base.clone();
+    let csrf = set_up_anna(http, &base).await;
+    for marketplace in ["bricklink", "brickowl"] {
+        save_keys(http, &base, &csrf, &sim, marketplace).await;
+    }
+    until_ok("both connections are valid", 30, async || {
+        let all = get(http, format!("{base}/api/connections")).await;
+        all.as_array()
+            .is_some_and(|a| a.iter().filter(|c| c["status"] == "valid").count() == 2)
+    })
+    .await;
+    (sim, served, csrf)
+}
+
 /// Asks `check` every 50 ms until it says yes; fails the test after `seconds`.
 pub async fn until_ok(what: &str, seconds: u64, mut check: impl AsyncFnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);

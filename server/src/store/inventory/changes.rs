@@ -638,31 +638,29 @@ impl Inventory {
         Ok(())
     }
 
-    /// The changes still open on some marketplace or refused there (until the store is read
-    /// again), each once.
+    /// The changes still open on some marketplace, held, or refused there (until the store is
+    /// read again), each once.
     pub fn open_changes(&self, user: UserId) -> Result<Vec<LotChange>, StoreError> {
-        let mut ids: Vec<ChangeId> = Vec::new();
-        for entry in self.outbox.scan_prefix(keys::user(user)) {
-            let (key, value) = entry?;
-            if let Some((id, _, _)) = outbox_entry(&key, &value) {
-                ids.push(id);
-            }
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        let mut changes = Vec::with_capacity(ids.len());
-        for id in ids {
-            changes.extend(self.change(user, id)?);
-        }
-        Ok(changes)
+        self.outbox_changes(user, |_| true)
     }
 
     /// The changes a guard rail holds, each once.
     pub fn held_changes(&self, user: UserId) -> Result<Vec<LotChange>, StoreError> {
+        self.outbox_changes(user, |state| state == HELD)
+    }
+
+    /// The changes with an outbox entry in a state `wanted` admits, each once.
+    fn outbox_changes(
+        &self,
+        user: UserId,
+        wanted: impl Fn(u8) -> bool,
+    ) -> Result<Vec<LotChange>, StoreError> {
         let mut ids: Vec<ChangeId> = Vec::new();
         for entry in self.outbox.scan_prefix(keys::user(user)) {
             let (key, value) = entry?;
-            if let Some((id, _, HELD)) = outbox_entry(&key, &value) {
+            if let Some((id, _, state)) = outbox_entry(&key, &value)
+                && wanted(state)
+            {
                 ids.push(id);
             }
         }
