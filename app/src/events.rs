@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ConnectionView, JobId, JobState, OrderSummary, PartialMinifig, ProgressView, QueueName, UserId,
+    fulfilment::{PICK_TICKED, PickTicked},
     minifigs::MINIFIG_UPDATED,
 };
 
@@ -57,18 +58,21 @@ pub enum LiveEvent {
     Job(JobUpdated),
     /// [`MINIFIG_UPDATED`]: a minifig's data or parts.
     Minifig(Box<PartialMinifig>),
+    /// [`PICK_TICKED`]: a pick line ticked or unticked.
+    PickTicked(PickTicked),
     /// [`RESYNC`]: events were missed; reload what the page shows.
     Resync,
 }
 
 impl LiveEvent {
     /// Every event name, for subscribing.
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         ORDER_UPDATED,
         SYNC_UPDATED,
         CONNECTION_UPDATED,
         JOB_UPDATED,
         MINIFIG_UPDATED,
+        PICK_TICKED,
         RESYNC,
     ];
 
@@ -80,6 +84,7 @@ impl LiveEvent {
             Self::Connection(_) => CONNECTION_UPDATED,
             Self::Job(_) => JOB_UPDATED,
             Self::Minifig(_) => MINIFIG_UPDATED,
+            Self::PickTicked(_) => PICK_TICKED,
             Self::Resync => RESYNC,
         }
     }
@@ -92,6 +97,7 @@ impl LiveEvent {
             Self::Connection(v) => serde_json::to_string(v),
             Self::Job(v) => serde_json::to_string(v),
             Self::Minifig(v) => serde_json::to_string(v),
+            Self::PickTicked(v) => serde_json::to_string(v),
             Self::Resync => Ok("{}".to_owned()),
         }
     }
@@ -104,6 +110,7 @@ impl LiveEvent {
             CONNECTION_UPDATED => Self::Connection(serde_json::from_str(data).ok()?),
             JOB_UPDATED => Self::Job(serde_json::from_str(data).ok()?),
             MINIFIG_UPDATED => Self::Minifig(serde_json::from_str(data).ok()?),
+            PICK_TICKED => Self::PickTicked(serde_json::from_str(data).ok()?),
             RESYNC => Self::Resync,
             _ => return None,
         })

@@ -6,6 +6,7 @@ pub mod account;
 pub mod dashboard;
 pub mod error;
 pub mod events;
+pub mod fulfilment;
 pub mod inventory;
 pub mod jobs;
 pub mod lot_changes;
@@ -26,6 +27,11 @@ pub use dashboard::{
     Sales, Schedule, SearchResults, TopItem,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use fulfilment::{
+    FulfilmentSettings, NewPickList, OrderFlow, OrderRef, PickLine, PickList, PickListId,
+    PickListState, PickListSummary, PickShare, PickTick, PickTicked, ShipOrder, ShipRequest,
+    ShortLine, TickRequest,
+};
 pub use inventory::{
     BrickLinkLot, BrickOwlLot, ImportDiff, LinkRequest, Lot, LotId, LotItem, LotList,
     LotQueryParams, LotSort, TierPrice,

@@ -77,6 +77,41 @@ pub fn stock_sync_resolve(lot: crate::LotId) -> String {
 pub const ORDER: &str = "/api/orders/{marketplace}/{order_id}";
 /// `PUT` change an order's status on the marketplace (202, a job).
 pub const ORDER_STATUS: &str = "/api/orders/{marketplace}/{order_id}/status";
+/// `POST` mark many orders shipped, with tracking numbers (202, the jobs).
+pub const ORDERS_SHIP: &str = "/api/orders/ship";
+/// `GET` where an order is on its way out (picked, short lines).
+pub const ORDER_FLOW: &str = "/api/orders/{marketplace}/{order_id}/flow";
+/// `GET` pick lists, newest first; `POST` make one.
+pub const PICK_LISTS: &str = "/api/pick-lists";
+/// `GET` one pick list with its lines and ticks.
+pub const PICK_LIST: &str = "/api/pick-lists/{id}";
+/// `PUT` tick (or untick) one line.
+pub const PICK_LINE: &str = "/api/pick-lists/{id}/lines/{line}";
+/// `POST` close a pick list: orders whose lines were all found are picked.
+pub const PICK_LIST_CLOSE: &str = "/api/pick-lists/{id}/close";
+/// `GET`/`PUT` fulfilment settings (the location pattern).
+pub const FULFILMENT_SETTINGS: &str = "/api/fulfilment/settings";
+
+/// One pick list's path.
+pub fn pick_list(id: crate::PickListId) -> String {
+    format!("/api/pick-lists/{}", id.0)
+}
+
+/// One pick line's path.
+pub fn pick_line(id: crate::PickListId, line: u32) -> String {
+    format!("/api/pick-lists/{}/lines/{line}", id.0)
+}
+
+/// Closing a pick list.
+pub fn pick_list_close(id: crate::PickListId) -> String {
+    format!("/api/pick-lists/{}/close", id.0)
+}
+
+/// One order's flow.
+pub fn order_flow(marketplace: crate::Marketplace, order_id: &str) -> String {
+    format!("/api/orders/{}/{order_id}/flow", marketplace.as_str())
+}
+
 /// `POST` sync now (202, the jobs).
 pub const SYNC: &str = "/api/sync";
 

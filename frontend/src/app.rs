@@ -11,9 +11,18 @@ use crate::{
     api,
     components::shell::Shell,
     pages::{
-        dashboard::DashboardPage, inventory::InventoryPage, jobs::JobsPage, login::LoginPage,
-        minifig_list::MinifigListPage, minifigs::MinifigsPage, not_found::NotFound,
-        order::OrderPage, orders::OrdersPage, settings::SettingsPage, setup::SetupPage,
+        dashboard::DashboardPage,
+        inventory::InventoryPage,
+        jobs::JobsPage,
+        login::LoginPage,
+        minifig_list::MinifigListPage,
+        minifigs::MinifigsPage,
+        not_found::NotFound,
+        order::OrderPage,
+        orders::OrdersPage,
+        picking::{PickListPage, PickListsPage},
+        settings::SettingsPage,
+        setup::SetupPage,
     },
     session::{Phase, Session},
 };
@@ -38,6 +47,8 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/") view=DashboardPage />
                             <Route path=path!("/orders") view=OrdersPage />
                             <Route path=path!("/orders/:marketplace/:order_id") view=OrderPage />
+                            <Route path=path!("/picking") view=PickListsPage />
+                            <Route path=path!("/picking/:id") view=PickListPage />
                             <Route path=path!("/inventory") view=InventoryPage />
                             <Route path=path!("/minifigs") view=MinifigsPage />
                             <Route path=path!("/minifigs/:id") view=MinifigListPage />

@@ -4,7 +4,7 @@
 //! events sent in between were missed.
 
 use app::{
-    ConnectionView, OrderSummary, PartialMinifig,
+    ConnectionView, OrderSummary, PartialMinifig, PickTicked,
     events::{JobUpdated, LiveEvent, SyncUpdated},
     routes,
 };
@@ -26,6 +26,8 @@ pub struct LiveEvents {
     pub connection: RwSignal<Option<ConnectionView>>,
     /// The latest changed minifig.
     pub minifig: RwSignal<Option<PartialMinifig>>,
+    /// The latest ticked pick line.
+    pub pick: RwSignal<Option<PickTicked>>,
     /// Bumped when events may have been missed: reload.
     pub resync: RwSignal<u64>,
 }
@@ -39,6 +41,7 @@ impl LiveEvents {
             LiveEvent::Sync(sync) => self.sync.set(Some(sync)),
             LiveEvent::Connection(connection) => self.connection.set(Some(connection)),
             LiveEvent::Minifig(minifig) => self.minifig.set(Some(*minifig)),
+            LiveEvent::PickTicked(tick) => self.pick.set(Some(tick)),
             LiveEvent::Resync => self.resync.update(|n| *n += 1),
         }
     }
@@ -54,6 +57,7 @@ pub fn provide_live_events() -> LiveEvents {
         order: RwSignal::new(None),
         sync: RwSignal::new(None),
         minifig: RwSignal::new(None),
+        pick: RwSignal::new(None),
         resync: RwSignal::new(0),
     };
     provide_context(live);

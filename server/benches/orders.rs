@@ -431,7 +431,7 @@ async fn dashboard_benchmark() {
     for _ in 0..RUNS {
         let t = Instant::now();
         std::hint::black_box(
-            server::http::dashboard::assemble(state.clone(), user)
+            Box::pin(server::http::dashboard::assemble(state.clone(), user))
                 .await
                 .unwrap(),
         );

@@ -14,6 +14,7 @@ pub mod events;
 pub mod http;
 pub mod jobs;
 pub mod marketplace;
+pub mod picking;
 pub mod pictures;
 pub mod push_gate;
 pub mod queue;

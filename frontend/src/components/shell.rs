@@ -16,6 +16,8 @@ pub fn Shell(children: Children) -> impl IntoView {
     let session = use_session();
     crate::sse::provide_live_events();
     let menu_open = RwSignal::new(false);
+    // On a phone the navigation folds into a menu button.
+    let nav_open = RwSignal::new(false);
     let shown_name = move || {
         session.info.with(|info| {
             info.as_ref()
@@ -46,9 +48,26 @@ pub fn Shell(children: Children) -> impl IntoView {
                 <A href="/">
                     <Brand />
                 </A>
-                <nav class="nav" aria-label="Main">
+                <button
+                    class="nav-toggle"
+                    id="nav-toggle"
+                    aria-controls="main-nav"
+                    aria-expanded=move || nav_open.get().to_string()
+                    on:click=move |_| nav_open.update(|open| *open = !*open)
+                >
+                    <span aria-hidden="true">"☰"</span>
+                    " Menu"
+                </button>
+                <nav
+                    class="nav"
+                    id="main-nav"
+                    aria-label="Main"
+                    class:nav-open=move || nav_open.get()
+                    on:click=move |_| nav_open.set(false)
+                >
                     <A href="/" exact=true>"Dashboard"</A>
                     <A href="/orders">"Orders"</A>
+                    <A href="/picking">"Picking"</A>
                     <A href="/inventory">"Inventory"</A>
                     <A href="/minifigs">"Minifigs"</A>
                     <A href="/jobs">"Jobs"</A>

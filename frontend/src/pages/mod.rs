@@ -10,5 +10,6 @@ pub mod minifigs;
 pub mod not_found;
 pub mod order;
 pub mod orders;
+pub mod picking;
 pub mod settings;
 pub mod setup;

@@ -3,7 +3,8 @@
 //! live.
 
 use app::{
-    JobId, JobState, JobView, Marketplace, OrderDetail, OrderStatus, Queued, StatusChange, routes,
+    JobId, JobState, JobView, Marketplace, OrderDetail, OrderFlow, OrderStatus, Queued, ShortLine,
+    StatusChange, routes,
 };
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_router::{components::A, hooks::use_params_map};
@@ -187,6 +188,7 @@ fn OrderView(detail: OrderDetail, change: Change) -> impl IntoView {
                 <p class="muted small">{format!("{} pieces in {} lots{}", s.items, s.lots, if batches > 1 { format!(", added in {batches} batches") } else { String::new() })}</p>
             </section>
             <StatusForm marketplace=s.marketplace order_id=s.order_id.clone() current=s.status change />
+            <FlowCard marketplace=s.marketplace order_id=s.order_id.clone() buyer=s.buyer />
         </div>
         <section class="card table-card">
             {if detail.lines.is_empty() {
@@ -268,4 +270,65 @@ fn StatusForm(
             })}
         </form>
     }
+}
+
+/// Where the order is on its way out: picked on which list, and what was picked short with a
+/// note to send the buyer (neither marketplace's API sends messages: copy it into theirs).
+#[component]
+fn FlowCard(marketplace: Marketplace, order_id: String, buyer: String) -> impl IntoView {
+    let flow = RwSignal::new(None::<OrderFlow>);
+    let path = routes::order_flow(marketplace, &order_id);
+    leptos::task::spawn_local(async move {
+        if let Ok(found) = api::get::<OrderFlow>(&path).await {
+            flow.set(Some(found));
+        }
+    });
+    move || {
+        let found = flow.get()?;
+        if found.picked_on.is_none() && found.short.is_empty() {
+            return None;
+        }
+        let note = (!found.short.is_empty()).then(|| short_note(&buyer, &found.short));
+        Some(view! {
+            <section class="card" id="order-flow">
+                <h2>"Picking"</h2>
+                {found.picked_on.map(|list| view! {
+                    <p>"Picked on "<A href=format!("/picking/{}", list.0)>{format!("pick list {}", list.0)}</A>
+                    {found.picked_at.map(|at| format!(", {}", relative(at)))}</p>
+                })}
+                {(!found.short.is_empty()).then(|| view! {
+                    <p class="notice notice-warn">"Picked short: "
+                        {found.short.iter().map(|l| format!("{} ({}) {} of {}", l.name, l.item_no, l.found, l.ordered)).collect::<Vec<_>>().join("; ")}
+                    </p>
+                })}
+                {note.map(|text| view! {
+                    <label class="field">
+                        <span class="field-label">{format!("A note to the buyer (send it through {marketplace}'s messages)")}</span>
+                        <textarea id="short-note" rows="5" readonly=true>{text}</textarea>
+                    </label>
+                })}
+            </section>
+        })
+    }
+}
+
+fn short_note(buyer: &str, short: &[ShortLine]) -> String {
+    let lines: Vec<String> = short
+        .iter()
+        .map(|l| {
+            let colour = l
+                .color_name
+                .as_deref()
+                .map(|c| format!("{c} "))
+                .unwrap_or_default();
+            format!(
+                "- {colour}{} ({}): {} of the {} you ordered",
+                l.name, l.item_no, l.found, l.ordered
+            )
+        })
+        .collect();
+    format!(
+        "Hello {buyer},\n\nwhile packing your order I could not find everything on the shelf:\n{}\n\nI will refund what is missing. Sorry for the trouble!",
+        lines.join("\n")
+    )
 }

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use app::{
-    ConnectionView, JobState, JobView, Marketplace, OrderList, OrderQuery, OrderSort, OrderStatus,
-    Queued, SyncRequest, jobs::kinds, routes,
+    ConnectionView, JobState, JobView, Marketplace, NewPickList, OrderList, OrderQuery, OrderRef,
+    OrderSort, OrderStatus, PickList, Queued, ShipOrder, ShipRequest, SyncRequest, jobs::kinds,
+    routes,
 };
 use leptos::prelude::*;
 
@@ -19,6 +20,7 @@ use leptos_router::{
 use crate::{
     api,
     components::{
+        form::{ErrorNotice, SuccessNotice},
         format::{date_time, money, relative},
         orders::{FreshnessBanner, MarketBadge, StatusChip},
         pager::Pager,
@@ -415,6 +417,7 @@ fn EmptyOrders(narrowed: bool, connected: bool) -> impl IntoView {
 #[component]
 fn OrderTable(found: OrderList, filters: RwSignal<Filters>) -> impl IntoView {
     let navigate = use_navigate();
+    let selected = RwSignal::new(Vec::<OrderRef>::new());
     let (page, per_page, shown, total) =
         (found.page, found.per_page, found.orders.len(), found.total);
     let rows = found
@@ -426,8 +429,30 @@ fn OrderTable(found: OrderList, filters: RwSignal<Filters>) -> impl IntoView {
                 let (navigate, href) = (navigate.clone(), href.clone());
                 move |_| navigate(&href, Default::default())
             };
+            let this = OrderRef {
+                marketplace: order.marketplace,
+                order_id: order.order_id.clone(),
+            };
+            let checked = {
+                let this = this.clone();
+                move || selected.with(|s| s.contains(&this))
+            };
+            let toggle = move |ev: leptos::ev::Event| {
+                let on = event_target_checked(&ev);
+                let this = this.clone();
+                selected.update(|s| {
+                    s.retain(|o| *o != this);
+                    if on {
+                        s.push(this);
+                    }
+                });
+            };
             view! {
                 <tr class="clickable" on:click=go data-order=order.order_id>
+                    <td class="select-cell" on:click=|ev| ev.stop_propagation()>
+                        <input type="checkbox" class="select-order" aria-label=format!("Select order {}", order.order_id)
+                            prop:checked=checked on:change=toggle />
+                    </td>
                     <td><MarketBadge marketplace=order.marketplace />" "<a href=href class="order-link">{format!("#{}", order.order_id)}</a></td>
                     <td class="muted">{date_time(order.ordered_at)}</td>
                     <td>{order.buyer.clone()}</td>
@@ -439,10 +464,71 @@ fn OrderTable(found: OrderList, filters: RwSignal<Filters>) -> impl IntoView {
         })
         .collect_view();
     view! {
+        <SelectionBar selected />
         <table class="table" id="orders-table">
-            <thead><tr><th>"Order"</th><th>"Placed"</th><th>"Buyer"</th><th class="num">"Items"</th><th class="num">"Total"</th><th>"Status"</th></tr></thead>
+            <thead><tr><th class="select-cell"></th><th>"Order"</th><th>"Placed"</th><th>"Buyer"</th><th class="num">"Items"</th><th class="num">"Total"</th><th>"Status"</th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
         <Pager id="orders-count" page per_page shown total go=move |to| filters.update(|f| f.page = to) />
+    }
+}
+
+/// What to do with the chosen orders: one pick list, or all shipped at once.
+#[component]
+fn SelectionBar(selected: RwSignal<Vec<OrderRef>>) -> impl IntoView {
+    let navigate = use_navigate();
+    let error = RwSignal::new(None::<String>);
+    let done = RwSignal::new(None::<String>);
+    let pick = move |_| {
+        error.set(None);
+        let navigate = navigate.clone();
+        let body = NewPickList {
+            orders: selected.get_untracked(),
+            all_paid: false,
+        };
+        leptos::task::spawn_local(async move {
+            match api::post::<_, PickList>(routes::PICK_LISTS, &body).await {
+                Ok(list) => navigate(&format!("/picking/{}", list.id.0), Default::default()),
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    let ship = move |_| {
+        error.set(None);
+        let body = ShipRequest {
+            orders: selected
+                .get_untracked()
+                .into_iter()
+                .map(|o| ShipOrder {
+                    marketplace: o.marketplace,
+                    order_id: o.order_id,
+                    tracking: None,
+                })
+                .collect(),
+        };
+        leptos::task::spawn_local(async move {
+            match api::post::<_, Queued>(routes::ORDERS_SHIP, &body).await {
+                Ok(queued) => {
+                    selected.set(Vec::new());
+                    done.set(Some(format!(
+                        "Marking {} order(s) shipped; each shows Shipped once its marketplace took it.",
+                        queued.job_ids.len()
+                    )));
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <Show when=move || !selected.with(Vec::is_empty)>
+            <div class="card bulk-bar selection-bar" id="order-selection">
+                <strong>{move || format!("{} selected", selected.with(Vec::len))}</strong>
+                <button class="btn btn-primary" id="pick-selected" on:click=pick.clone()>"Pick selected"</button>
+                <button class="btn" id="ship-selected" on:click=ship>"Mark shipped"</button>
+                <button class="btn btn-small" on:click=move |_| selected.set(Vec::new())>"Clear"</button>
+            </div>
+        </Show>
+        <ErrorNotice message=error />
+        <SuccessNotice message=done />
     }
 }

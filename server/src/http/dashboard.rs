@@ -28,7 +28,7 @@ pub async fn dashboard(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> Result<ApiJson<Dashboard>, ApiError> {
-    Ok(ApiJson(assemble(state, current.user.id).await?))
+    Ok(ApiJson(Box::pin(assemble(state, current.user.id)).await?))
 }
 
 /// The dashboard of `user`, its six reads run at once.

@@ -7,6 +7,7 @@ mod backup;
 mod connections;
 pub mod dashboard;
 mod events;
+mod fulfilment;
 mod health;
 mod hooks;
 pub mod images;
@@ -99,6 +100,19 @@ pub fn router(state: AppState) -> Router {
         .route(
             routes::STOCK_SYNC_RESOLVE_ALL,
             post(stock_sync::resolve_all),
+        )
+        .route(routes::ORDERS_SHIP, post(fulfilment::ship))
+        .route(routes::ORDER_FLOW, get(fulfilment::flow))
+        .route(
+            routes::PICK_LISTS,
+            get(fulfilment::lists).post(fulfilment::create),
+        )
+        .route(routes::PICK_LIST, get(fulfilment::get))
+        .route(routes::PICK_LINE, put(fulfilment::tick))
+        .route(routes::PICK_LIST_CLOSE, post(fulfilment::close))
+        .route(
+            routes::FULFILMENT_SETTINGS,
+            get(fulfilment::settings).put(fulfilment::save_settings),
         )
         .route(routes::ORDER, get(orders::get))
         .route(routes::ORDER_STATUS, put(orders::update_status))

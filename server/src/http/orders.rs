@@ -123,21 +123,8 @@ pub async fn update_status(
             change.status.label()
         )));
     }
-    let tracking = change
-        .tracking
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty());
-    if tracking.as_ref().is_some_and(|t| {
-        t.len() > 80
-            || t.chars()
-                .any(|c| c == '\n' || app::validate::is_hidden_control(c))
-    }) {
-        return Err(InvalidInput::new(
-            "tracking",
-            "A tracking number is at most 80 plain characters.",
-        )
-        .into());
-    }
+    let tracking = app::fulfilment::tracking_number(change.tracking)
+        .map_err(|message| InvalidInput::new("tracking", message))?;
     let input = update_order_status::Input {
         user,
         marketplace,

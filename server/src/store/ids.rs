@@ -65,6 +65,7 @@ pub fn highest_in(db: &sled::Db) -> Result<u64, StoreError> {
         "jobs",
         "inventory",
         "inventory_changes",
+        "pick_lists",
     ] {
         // Only trees the store has: looking must not create one.
         if !names.iter().any(|n| n.as_ref() == name.as_bytes()) {

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod catalog;
 pub(crate) mod codec;
 pub mod connections;
+pub mod fulfilment;
 #[cfg(test)]
 mod golden;
 pub mod ids;
@@ -22,6 +23,7 @@ use std::path::Path;
 pub use activity::Activity;
 pub use catalog::Catalog;
 pub use connections::{ConnectionRecord, Connections};
+pub use fulfilment::{Fulfilment, PickError};
 pub use ids::Ids;
 pub use inventory::{
     Boids, EditPlan, Finished, Inventory, LinkError, LotQuery, Outbox, OwlReadLot, ReadLot,
@@ -181,6 +183,7 @@ pub struct Store {
     minifigs: Minifigs,
     catalog: Catalog,
     inventory: Inventory,
+    fulfilment: Fulfilment,
     revisions: Revisions,
 }
 
@@ -252,6 +255,7 @@ impl Store {
             minifigs: Minifigs::open(&db, revisions.clone(), ids.clone())?,
             catalog: Catalog::open(&db)?,
             inventory: Inventory::open(&db, ids.clone())?,
+            fulfilment: Fulfilment::open(&db, ids.clone())?,
             revisions,
             ids,
             db,
@@ -297,6 +301,11 @@ impl Store {
     /// The store's lots.
     pub fn inventory(&self) -> &Inventory {
         &self.inventory
+    }
+
+    /// Pick lists, order flow and fulfilment settings.
+    pub fn fulfilment(&self) -> &Fulfilment {
+        &self.fulfilment
     }
 
     /// The partial-minifig lists.

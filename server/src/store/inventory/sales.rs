@@ -8,8 +8,9 @@
 use std::collections::BTreeMap;
 
 use app::{
-    AtZero, CancelledOrder, ChangeCause, ChangeId, HeldSale, Lot, LotId, Marketplace, OrderDetail,
-    OrderStatus, Oversold, SaleRef, SideState, StockSyncSettings, StockSyncState, UserId,
+    AtZero, CancelledOrder, ChangeCause, ChangeId, HeldSale, LineLot, Lot, LotId, Marketplace,
+    OrderDetail, OrderStatus, Oversold, SaleRef, SideState, StockSyncSettings, StockSyncState,
+    UserId,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -164,15 +165,7 @@ impl Inventory {
                 continue;
             }
             let lot = match line.lot {
-                Some(named) => {
-                    let own = self.find_remote(user, marketplace, named.id)?;
-                    match (own, named.bricklink_id) {
-                        (None, Some(bricklink)) if marketplace == Marketplace::BrickOwl => {
-                            self.find_remote(user, Marketplace::BrickLink, bricklink)?
-                        }
-                        (own, _) => own,
-                    }
-                }
+                Some(named) => self.line_lot(user, marketplace, named)?,
                 None => None,
             };
             let sale = SaleRef {
@@ -380,6 +373,23 @@ impl Inventory {
                 Ok((key, record))
             })
             .collect()
+    }
+
+    /// The lot an order line on `marketplace` sold from: by its id there or, on BrickOwl, by
+    /// the BrickLink lot id a syncing tool stored with it.
+    pub fn line_lot(
+        &self,
+        user: UserId,
+        marketplace: Marketplace,
+        named: LineLot,
+    ) -> Result<Option<LotId>, StoreError> {
+        let own = self.find_remote(user, marketplace, named.id)?;
+        Ok(match (own, named.bricklink_id) {
+            (None, Some(bricklink)) if marketplace == Marketplace::BrickOwl => {
+                self.find_remote(user, Marketplace::BrickLink, bricklink)?
+            }
+            (own, _) => own,
+        })
     }
 
     /// The lot whose id on `marketplace` is `remote`.
