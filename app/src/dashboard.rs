@@ -104,6 +104,9 @@ pub struct Dashboard {
     pub connections: Vec<ConnectionView>,
     pub jobs: JobHealth,
     pub backups: BackupHealth,
+    /// Messages waiting for an answer and feedback to leave.
+    #[serde(default)]
+    pub conversations: crate::ConversationCounts,
 }
 
 /// How fresh the scheduled backups are.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     ConnectionView, JobId, JobState, OrderSummary, PartialMinifig, ProgressView, QueueName, UserId,
     fulfilment::{PICK_TICKED, PickTicked},
+    messages::Conversation,
     minifigs::MINIFIG_UPDATED,
 };
 
@@ -28,6 +29,10 @@ pub struct SyncUpdated {
 
 /// SSE event name of a changed connection; the data is a [`crate::ConnectionView`].
 pub const CONNECTION_UPDATED: &str = "connection.updated";
+
+/// SSE event name of an order's messages and feedback, read again; the data is a
+/// [`crate::Conversation`].
+pub const CONVERSATION_UPDATED: &str = "conversation.updated";
 
 /// SSE event name of [`JobUpdated`].
 pub const JOB_UPDATED: &str = "job.updated";
@@ -60,19 +65,22 @@ pub enum LiveEvent {
     Minifig(Box<PartialMinifig>),
     /// [`PICK_TICKED`]: a pick line ticked or unticked.
     PickTicked(PickTicked),
+    /// [`CONVERSATION_UPDATED`]: an order's messages and feedback.
+    Conversation(Box<Conversation>),
     /// [`RESYNC`]: events were missed; reload what the page shows.
     Resync,
 }
 
 impl LiveEvent {
     /// Every event name, for subscribing.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         ORDER_UPDATED,
         SYNC_UPDATED,
         CONNECTION_UPDATED,
         JOB_UPDATED,
         MINIFIG_UPDATED,
         PICK_TICKED,
+        CONVERSATION_UPDATED,
         RESYNC,
     ];
 
@@ -85,6 +93,7 @@ impl LiveEvent {
             Self::Job(_) => JOB_UPDATED,
             Self::Minifig(_) => MINIFIG_UPDATED,
             Self::PickTicked(_) => PICK_TICKED,
+            Self::Conversation(_) => CONVERSATION_UPDATED,
             Self::Resync => RESYNC,
         }
     }
@@ -98,6 +107,7 @@ impl LiveEvent {
             Self::Job(v) => serde_json::to_string(v),
             Self::Minifig(v) => serde_json::to_string(v),
             Self::PickTicked(v) => serde_json::to_string(v),
+            Self::Conversation(v) => serde_json::to_string(v),
             Self::Resync => Ok("{}".to_owned()),
         }
     }
@@ -111,6 +121,7 @@ impl LiveEvent {
             JOB_UPDATED => Self::Job(serde_json::from_str(data).ok()?),
             MINIFIG_UPDATED => Self::Minifig(serde_json::from_str(data).ok()?),
             PICK_TICKED => Self::PickTicked(serde_json::from_str(data).ok()?),
+            CONVERSATION_UPDATED => Self::Conversation(serde_json::from_str(data).ok()?),
             RESYNC => Self::Resync,
             _ => return None,
         })

@@ -24,6 +24,8 @@ pub mod kinds {
     pub const APPLY_LOT_CHANGES: &str = "apply_lot_changes";
     pub const FETCH_PRICE_GUIDES: &str = "fetch_price_guides";
     pub const RECONCILE_STOCK: &str = "reconcile_stock";
+    pub const FETCH_MESSAGES: &str = "fetch_messages";
+    pub const SEND_FEEDBACK: &str = "send_feedback";
 
     /// The kinds that bring orders in: the orders page shows their progress.
     pub const ORDER_SYNCS: [&str; 3] = [IMPORT_ORDERS_BATCH, IMPORT_ORDERS, POLL_ORDERS];

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod dashboard;
+pub mod documents;
 pub mod error;
 pub mod events;
 pub mod fulfilment;
@@ -11,6 +12,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod lot_changes;
 pub mod marketplace;
+pub mod messages;
 pub mod minifigs;
 pub mod money;
 pub mod orders;
@@ -26,6 +28,7 @@ pub use dashboard::{
     BackupHealth, Dashboard, Day, Hit, HitKind, JobHealth, MinifigStats, NeedsAction, Period,
     Sales, Schedule, SearchResults, TopItem,
 };
+pub use documents::{DocumentKind, DocumentTemplate, Paper};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use fulfilment::{
     FulfilmentSettings, NewPickList, OrderFlow, OrderRef, PickLine, PickList, PickListId,
@@ -49,6 +52,10 @@ pub use marketplace::{
     ApiUsage, BreakerState, BrickLinkKeys, BrickOwlKeys, ConnectionStatus, ConnectionView,
     ItemType, Marketplace,
 };
+pub use messages::{
+    Conversation, ConversationAbilities, ConversationCounts, Feedback, FeedbackReply,
+    LeaveFeedback, OrderMessage, Rating,
+};
 pub use minifigs::{
     CatalogMinifig, CatalogPart, Color, Condition, FetchState, ListId, ListSummary, ListUpdate,
     MinifigId, MinifigList, MinifigPart, MinifigQueued, MinifigUpdate, NewList, NewMinifig,
@@ -57,7 +64,7 @@ pub use minifigs::{
 pub use money::Money;
 pub use orders::{
     ActivityEntry, ActivityKind, LineLot, OrderDetail, OrderLine, OrderList, OrderQuery, OrderSort,
-    OrderStatus, OrderSummary, Queued, Shipment, StatusChange, SyncRequest,
+    OrderStatus, OrderSummary, OrderTax, Queued, Shipment, StatusChange, SyncRequest,
 };
 pub use stock_sync::{
     CancelledOrder, ChangeCause, Conflict, HeldReconcile, HeldSale, Oversold, ReconcileLine,

@@ -78,6 +78,17 @@ impl Money {
     pub fn times(self, quantity: i64) -> Self {
         Self(self.0.saturating_mul(quantity))
     }
+
+    /// The amount with its currency: `$13.72`, `€8.81`, `£2.50`, `CAD 15.14`.
+    pub fn with_currency(self, currency: &str) -> String {
+        match currency {
+            "USD" => format!("${self}"),
+            "EUR" => format!("€{self}"),
+            "GBP" => format!("£{self}"),
+            "" => self.to_string(),
+            other => format!("{other} {self}"),
+        }
+    }
 }
 
 impl std::ops::Add for Money {

@@ -279,6 +279,28 @@ pub struct OrderDetail {
     /// BrickOwl's id of the seller's store (its notify calls name it).
     #[serde(default)]
     pub store_id: Option<String>,
+    /// VAT or sales tax the order carries, when it carries any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax: Option<OrderTax>,
+}
+
+/// VAT (or sales tax) on an order: the rate in percent and the amount, in the order's currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderTax {
+    /// Percent, as money's fixed point (`19_0000` is 19 %).
+    pub rate: Money,
+    pub amount: Money,
+}
+
+impl OrderTax {
+    /// A tax only when the amount is above zero.
+    pub fn of(rate: Option<Money>, amount: Option<Money>) -> Option<Self> {
+        let amount = amount.filter(|a| a.0 > 0)?;
+        Some(Self {
+            rate: rate.unwrap_or(Money::ZERO),
+            amount,
+        })
+    }
 }
 
 /// `GET /api/orders`.

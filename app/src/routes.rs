@@ -81,6 +81,46 @@ pub const ORDER_STATUS: &str = "/api/orders/{marketplace}/{order_id}/status";
 pub const ORDERS_SHIP: &str = "/api/orders/ship";
 /// `GET` where an order is on its way out (picked, short lines).
 pub const ORDER_FLOW: &str = "/api/orders/{marketplace}/{order_id}/flow";
+/// `GET` an order's messages and feedback as last read.
+pub const ORDER_MESSAGES: &str = "/api/orders/{marketplace}/{order_id}/messages";
+/// `POST` read an order's messages and feedback again (202, a job).
+pub const ORDER_MESSAGES_FETCH: &str = "/api/orders/{marketplace}/{order_id}/messages/fetch";
+/// `POST` leave feedback for the buyer (202, a job).
+pub const ORDER_FEEDBACK: &str = "/api/orders/{marketplace}/{order_id}/feedback";
+/// `POST` reply to the buyer's feedback (202, a job).
+pub const ORDER_FEEDBACK_REPLY: &str =
+    "/api/orders/{marketplace}/{order_id}/feedback/{feedback_id}/reply";
+
+/// One order's messages.
+pub fn order_messages(marketplace: crate::Marketplace, order_id: &str) -> String {
+    format!("/api/orders/{}/{order_id}/messages", marketplace.as_str())
+}
+
+/// Reading one order's messages again.
+pub fn order_messages_fetch(marketplace: crate::Marketplace, order_id: &str) -> String {
+    format!(
+        "/api/orders/{}/{order_id}/messages/fetch",
+        marketplace.as_str()
+    )
+}
+
+/// Leaving feedback on one order.
+pub fn order_feedback(marketplace: crate::Marketplace, order_id: &str) -> String {
+    format!("/api/orders/{}/{order_id}/feedback", marketplace.as_str())
+}
+
+/// Replying to one feedback of one order.
+pub fn order_feedback_reply(
+    marketplace: crate::Marketplace,
+    order_id: &str,
+    feedback_id: i64,
+) -> String {
+    format!(
+        "/api/orders/{}/{order_id}/feedback/{feedback_id}/reply",
+        marketplace.as_str()
+    )
+}
+
 /// `GET` pick lists, newest first; `POST` make one.
 pub const PICK_LISTS: &str = "/api/pick-lists";
 /// `GET` one pick list with its lines and ticks.
@@ -110,6 +150,26 @@ pub fn pick_list_close(id: crate::PickListId) -> String {
 /// One order's flow.
 pub fn order_flow(marketplace: crate::Marketplace, order_id: &str) -> String {
     format!("/api/orders/{}/{order_id}/flow", marketplace.as_str())
+}
+
+/// `GET` packing slips or invoices (`{kind}` is `packing-slip` or `invoice`) of the orders in
+/// `?orders=bricklink:123,brickowl:456`, as HTML or with `&format=pdf` as PDF.
+pub const DOCUMENTS: &str = "/api/documents/{kind}";
+/// `GET`/`PUT` the document template (shop, address, footer, paper, columns, numbering).
+pub const DOCUMENT_TEMPLATE: &str = "/api/documents/template";
+
+/// The documents of `orders` (HTML, or PDF when `pdf`).
+pub fn documents(kind: crate::DocumentKind, orders: &[crate::OrderRef], pdf: bool) -> String {
+    let list: Vec<String> = orders
+        .iter()
+        .map(|o| format!("{}:{}", o.marketplace.as_str(), o.order_id))
+        .collect();
+    format!(
+        "/api/documents/{}?orders={}{}",
+        kind.as_str(),
+        list.join(","),
+        if pdf { "&format=pdf" } else { "" }
+    )
 }
 
 /// `POST` sync now (202, the jobs).

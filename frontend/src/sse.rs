@@ -4,7 +4,7 @@
 //! events sent in between were missed.
 
 use app::{
-    ConnectionView, OrderSummary, PartialMinifig, PickTicked,
+    ConnectionView, Conversation, OrderSummary, PartialMinifig, PickTicked,
     events::{JobUpdated, LiveEvent, SyncUpdated},
     routes,
 };
@@ -26,6 +26,8 @@ pub struct LiveEvents {
     pub connection: RwSignal<Option<ConnectionView>>,
     /// The latest changed minifig.
     pub minifig: RwSignal<Option<PartialMinifig>>,
+    /// The latest order conversation read again.
+    pub conversation: RwSignal<Option<Conversation>>,
     /// The latest ticked pick line.
     pub pick: RwSignal<Option<PickTicked>>,
     /// Bumped when events may have been missed: reload.
@@ -42,6 +44,7 @@ impl LiveEvents {
             LiveEvent::Connection(connection) => self.connection.set(Some(connection)),
             LiveEvent::Minifig(minifig) => self.minifig.set(Some(*minifig)),
             LiveEvent::PickTicked(tick) => self.pick.set(Some(tick)),
+            LiveEvent::Conversation(c) => self.conversation.set(Some(*c)),
             LiveEvent::Resync => self.resync.update(|n| *n += 1),
         }
     }
@@ -58,6 +61,7 @@ pub fn provide_live_events() -> LiveEvents {
         sync: RwSignal::new(None),
         minifig: RwSignal::new(None),
         pick: RwSignal::new(None),
+        conversation: RwSignal::new(None),
         resync: RwSignal::new(0),
     };
     provide_context(live);

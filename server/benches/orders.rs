@@ -91,6 +91,7 @@ fn synthetic(i: u64) -> OrderDetail {
             .collect(),
         synced_at: at,
         store_id: None,
+        tax: None,
     }
 }
 

@@ -103,6 +103,7 @@ fn order(i: u64) -> OrderDetail {
             .collect(),
         synced_at: at,
         store_id: None,
+        tax: None,
     }
 }
 

@@ -117,9 +117,24 @@ pub async fn prepare(state: &AppState, sim: &SimServer) -> anyhow::Result<()> {
         };
         inventory.set_stock_sync(user.id, settings)?;
     }
-    // A list to look at: two minifigs whose parts load in the background.
+    // A list to look at: two minifigs whose parts load in the background; and, the first
+    // time, a buyer's question on the newest BrickLink order.
     let minifigs = state.services.store.minifigs();
     if minifigs.lists(user.id)?.is_empty() {
+        let newest = sim
+            .sim
+            .orders(0, crate::sim::Side::BrickLink)
+            .into_iter()
+            .max_by_key(|o| o.ordered)
+            .map(|o| o.id);
+        if let Some(order) = newest {
+            sim.sim.buyer_writes(
+                0,
+                order,
+                "Question about my order",
+                "Hi! Could you combine this with my next order to save on shipping? Thanks!",
+            );
+        }
         let list = minifigs.create_list(
             user.id,
             "Demo: minifigs to complete".into(),
@@ -143,7 +158,49 @@ pub async fn prepare(state: &AppState, sim: &SimServer) -> anyhow::Result<()> {
         }
     }
     state.services.store.flush().await?;
+    tokio::spawn(demo_pick_list(
+        state.services.store.clone(),
+        user.id,
+        user.username,
+    ));
     Ok(())
+}
+
+/// A pick list to look at: once the first import has brought the orders in (their count
+/// stops growing), up to eight paid orders on one list, unless the demo has lists already.
+async fn demo_pick_list(store: crate::store::Store, user: app::UserId, username: String) {
+    store.orders().loaded().await;
+    let mut seen = usize::MAX;
+    for _ in 0..120 {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let count = store.orders().count(user);
+        if count > 0 && count == seen {
+            break;
+        }
+        seen = count;
+    }
+    let made = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        if !store.fulfilment().list(user)?.is_empty() {
+            return Ok(());
+        }
+        let all_paid = app::NewPickList {
+            orders: Vec::new(),
+            all_paid: true,
+        };
+        let mut orders = crate::picking::chosen_orders(&store, user, &all_paid)?;
+        orders.truncate(8);
+        let locator = crate::picking::Locator::new("")?;
+        let lines = crate::picking::build(&store, user, &orders, &locator)?;
+        store.fulfilment().create(user, &username, orders, lines)?;
+        store.flush_blocking()?;
+        Ok(())
+    })
+    .await;
+    match made {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::warn!(%err, "the demo's pick list was not made"),
+        Err(err) => tracing::warn!(%err, "the demo's pick list was not made"),
+    }
 }
 
 /// Places a new order in a simulated store every 30–90 seconds until `stop`.

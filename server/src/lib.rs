@@ -9,6 +9,7 @@ pub mod config;
 pub mod connections;
 pub mod control;
 pub mod demo;
+pub mod documents;
 pub mod error;
 pub mod events;
 pub mod http;

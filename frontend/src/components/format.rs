@@ -58,13 +58,7 @@ pub fn kind_label(kind: &str) -> String {
 
 /// An amount with its currency: `$13.72`, `€8.81`, `£2.50`, `CAD 15.14`.
 pub fn money(amount: Money, currency: &str) -> String {
-    match currency {
-        "USD" => format!("${amount}"),
-        "EUR" => format!("€{amount}"),
-        "GBP" => format!("£{amount}"),
-        "" => amount.to_string(),
-        other => format!("{other} {amount}"),
-    }
+    amount.with_currency(currency)
 }
 
 /// A date as people read it: `29 Nov 2026, 14:05` (UTC).

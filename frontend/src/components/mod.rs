@@ -2,9 +2,11 @@
 
 pub mod charts;
 pub mod connections;
+pub mod documents;
 pub mod form;
 pub mod format;
 pub mod loaded;
+pub mod messages;
 pub mod minifigs;
 pub mod orders;
 pub mod pager;

@@ -146,6 +146,7 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
                         }
                     }).collect_view()}
                 </section>
+                <ConversationsCard counts=d.conversations.clone() />
                 <StockSyncCard />
                 <A href="/jobs" attr:class="card side-card" attr:id="job-stats">
                     <h2 class="section-title">"Background work"</h2>
@@ -269,5 +270,36 @@ fn BackupWarning(backups: BackupHealth) -> impl IntoView {
         <div class="card banner notice-warn" id="backup-stale" role="status">
             <p><strong>{age}"."</strong>" Orders can be fetched again, but minifig lists, notes and settings live only here. "{fix}</p>
         </div>
+    }
+}
+
+/// Buyers waiting for an answer and received orders without the seller's feedback.
+#[component]
+fn ConversationsCard(counts: app::ConversationCounts) -> impl IntoView {
+    let link = |order: &app::OrderRef| {
+        let href = format!("/orders/{}/{}", order.marketplace.as_str(), order.order_id);
+        let shown = format!(" {}", order.order_id);
+        let marketplace = order.marketplace;
+        view! {
+            <A href=href>
+                <MarketBadge marketplace />{shown}
+            </A>
+            " "
+        }
+    };
+    let quiet = counts.unanswered.is_empty() && counts.feedback_to_leave.is_empty();
+    view! {
+        <section class="card side-card" id="conversation-stats">
+            <h2 class="section-title">"Messages and feedback"</h2>
+            {quiet.then(|| view! { <p class="muted">"No buyer waits for an answer and every received order has your feedback."</p> })}
+            {(!counts.unanswered.is_empty()).then(|| view! {
+                <p><strong>{format!("{} unanswered message{}", counts.unanswered.len(), if counts.unanswered.len() == 1 { "" } else { "s" })}</strong></p>
+                <p class="small">{counts.unanswered.iter().take(6).map(link).collect_view()}</p>
+            })}
+            {(!counts.feedback_to_leave.is_empty()).then(|| view! {
+                <p><strong>{format!("{} buyer{} to rate", counts.feedback_to_leave.len(), if counts.feedback_to_leave.len() == 1 { "" } else { "s" })}</strong></p>
+                <p class="small">{counts.feedback_to_leave.iter().take(6).map(link).collect_view()}</p>
+            })}
+        </section>
     }
 }

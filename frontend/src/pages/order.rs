@@ -3,8 +3,8 @@
 //! live.
 
 use app::{
-    JobId, JobState, JobView, Marketplace, OrderDetail, OrderFlow, OrderStatus, Queued, ShortLine,
-    StatusChange, routes,
+    JobId, JobState, JobView, Marketplace, OrderDetail, OrderFlow, OrderRef, OrderStatus, Queued,
+    ShortLine, StatusChange, routes,
 };
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_router::{components::A, hooks::use_params_map};
@@ -13,7 +13,9 @@ use crate::components::loaded::loaded;
 use crate::{
     api,
     components::{
+        documents::DocumentLinks,
         format::{date_time, money, relative},
+        messages::MessagesCard,
         orders::{MarketBadge, StatusChip},
     },
     sse::use_live_events,
@@ -166,6 +168,7 @@ fn OrderView(detail: OrderDetail, change: Change) -> impl IntoView {
             </div>
             <span id="order-status"><StatusChip status=s.status /></span>
         </div>
+        <DocumentLinks orders=vec![OrderRef { marketplace: s.marketplace, order_id: s.order_id.clone() }] />
         <div class="order-grid">
             <section class="card">
                 <h2>"Buyer and shipping"</h2>
@@ -190,6 +193,7 @@ fn OrderView(detail: OrderDetail, change: Change) -> impl IntoView {
             <StatusForm marketplace=s.marketplace order_id=s.order_id.clone() current=s.status change />
             <FlowCard marketplace=s.marketplace order_id=s.order_id.clone() buyer=s.buyer />
         </div>
+        <MessagesCard marketplace=s.marketplace order_id=s.order_id />
         <section class="card table-card">
             {if detail.lines.is_empty() {
                 view! { <div class="empty"><p class="muted">"The marketplace no longer lists this order's items (BrickLink removes them from archived orders)."</p></div> }.into_any()

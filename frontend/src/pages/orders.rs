@@ -20,6 +20,7 @@ use leptos_router::{
 use crate::{
     api,
     components::{
+        documents::DocumentLinks,
         form::{ErrorNotice, SuccessNotice},
         format::{date_time, money, relative},
         orders::{FreshnessBanner, MarketBadge, StatusChip},
@@ -525,6 +526,7 @@ fn SelectionBar(selected: RwSignal<Vec<OrderRef>>) -> impl IntoView {
                 <strong>{move || format!("{} selected", selected.with(Vec::len))}</strong>
                 <button class="btn btn-primary" id="pick-selected" on:click=pick.clone()>"Pick selected"</button>
                 <button class="btn" id="ship-selected" on:click=ship>"Mark shipped"</button>
+                {move || view! { <DocumentLinks orders=selected.get() /> }}
                 <button class="btn btn-small" on:click=move |_| selected.set(Vec::new())>"Clear"</button>
             </div>
         </Show>

@@ -17,6 +17,7 @@ use leptos_router::{
 use crate::{
     api,
     components::{
+        documents::DocumentLinks,
         form::{ErrorNotice, SuccessNotice},
         format::{count, relative},
         loaded::loaded,
@@ -252,7 +253,14 @@ fn PickListView(
                 </div>
             }.into_any()
         } else {
-            view! { <ShipForm orders /> }.into_any()
+            view! {
+                <div class="card">
+                    <h2>"Print"</h2>
+                    <p class="muted small">"Every order of this list in one document, each on its own page."</p>
+                    <DocumentLinks orders=orders.clone() />
+                </div>
+                <ShipForm orders />
+            }.into_any()
         }}
     }
 }

@@ -1,5 +1,5 @@
-//! Settings: the marketplace connections, the profile (username, email, display name) and the
-//! password.
+//! Settings: the marketplace connections, the profile (username, email, display name), the
+//! password, and the template packing slips and invoices are printed from.
 
 use app::{
     AccountUpdate, NewAccount, PasswordChange, PasswordReset, ProfileUpdate, User, routes,
@@ -11,6 +11,7 @@ use crate::{
     api,
     components::{
         connections::Connections,
+        documents::TemplateForm,
         form::{ErrorNotice, Field, SuccessNotice},
     },
     session::use_session,
@@ -36,6 +37,8 @@ pub fn SettingsPage() -> impl IntoView {
             <ProfileForm />
             <PasswordForm />
         </div>
+        <h2 class="section-title">"Printing"</h2>
+        <TemplateForm />
         {move || is_admin().then(|| view! { <Users /> })}
     }
 }

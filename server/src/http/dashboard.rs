@@ -34,6 +34,7 @@ pub async fn dashboard(
 /// The dashboard of `user`, its six reads run at once.
 pub async fn assemble(state: AppState, user: UserId) -> Result<Dashboard, ApiError> {
     let now = OffsetDateTime::now_utc();
+    let conversations = blocking_conversations(state.services.store.clone(), user, now);
     let (orders, minifigs, activity, views, jobs, backups) = {
         let (s1, s2, s3, s4, s5) = (
             state.clone(),
@@ -59,7 +60,9 @@ pub async fn assemble(state: AppState, user: UserId) -> Result<Dashboard, ApiErr
             blocking(move || { Ok(state.scheduler.backup_health(&state.services.store, now)) }),
         )?
     };
+    let conversations = conversations.await?;
     Ok(Dashboard {
+        conversations,
         generated_at: now,
         sales: orders.sales,
         needs_action: orders.needs_action,
@@ -70,6 +73,53 @@ pub async fn assemble(state: AppState, user: UserId) -> Result<Dashboard, ApiErr
         jobs,
         backups,
     })
+}
+
+/// Orders whose buyer wrote last, and orders received in the last 30 days with no feedback
+/// from the seller yet.
+async fn blocking_conversations(
+    store: crate::store::Store,
+    user: UserId,
+    now: OffsetDateTime,
+) -> Result<app::ConversationCounts, ApiError> {
+    blocking(move || {
+        let conversations = store.conversations();
+        let unanswered = conversations
+            .all(user, None)?
+            .into_iter()
+            .filter(app::Conversation::unanswered)
+            .map(|c| app::OrderRef {
+                marketplace: c.marketplace,
+                order_id: c.order_id,
+            })
+            .collect();
+        let received = crate::store::OrderFilter {
+            statuses: vec![app::OrderStatus::Received, app::OrderStatus::Completed],
+            marketplace: None,
+            query: None,
+            from: Some(now - time::Duration::days(30)),
+            to: None,
+            sort: app::OrderSort::Date,
+            descending: true,
+            page: 1,
+            per_page: 500,
+        };
+        let mut feedback_to_leave = Vec::new();
+        for order in store.orders().list(user, &received).orders {
+            let order = app::OrderRef {
+                marketplace: order.marketplace,
+                order_id: order.order_id,
+            };
+            if !conversations.get(user, &order)?.seller_left_feedback() {
+                feedback_to_leave.push(order);
+            }
+        }
+        Ok(app::ConversationCounts {
+            unanswered,
+            feedback_to_leave,
+        })
+    })
+    .await
 }
 
 /// `GET /api/search` query.

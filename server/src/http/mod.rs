@@ -6,6 +6,7 @@ pub mod assets;
 mod backup;
 mod connections;
 pub mod dashboard;
+mod documents;
 mod events;
 mod fulfilment;
 mod health;
@@ -14,6 +15,7 @@ pub mod images;
 mod inventory;
 mod jobs;
 mod json;
+mod messages;
 mod metrics;
 mod minifigs;
 mod orders;
@@ -102,7 +104,16 @@ pub fn router(state: AppState) -> Router {
             post(stock_sync::resolve_all),
         )
         .route(routes::ORDERS_SHIP, post(fulfilment::ship))
+        .route(
+            routes::DOCUMENT_TEMPLATE,
+            get(documents::template).put(documents::save_template),
+        )
+        .route(routes::DOCUMENTS, get(documents::render))
         .route(routes::ORDER_FLOW, get(fulfilment::flow))
+        .route(routes::ORDER_MESSAGES, get(messages::get))
+        .route(routes::ORDER_MESSAGES_FETCH, post(messages::fetch))
+        .route(routes::ORDER_FEEDBACK, post(messages::leave))
+        .route(routes::ORDER_FEEDBACK_REPLY, post(messages::reply))
         .route(
             routes::PICK_LISTS,
             get(fulfilment::lists).post(fulfilment::create),

@@ -1,6 +1,6 @@
 //! `bricklink_notifications`: a push from BrickLink (or a poll) asks for the unread
 //! notifications; order events become one coalesced `sync_order` each, messages and feedback
-//! go to the activity feed. Coalesced per user: a burst of 500 pushes makes at most one fetch
+//! go to the activity feed and are read (`fetch_messages`). Coalesced per user: a burst of 500 pushes makes at most one fetch
 //! running and one waiting.
 
 use std::time::Duration;
@@ -68,6 +68,20 @@ impl Job for BrickLinkNotifications {
                     syncs.push(super::spec::<SyncOrder>(&input)?.queue(QueueName::Critical));
                 }
                 kind => {
+                    let fetch = match kind {
+                        "Message" => Some((Some(note.resource_id.to_string()), None)),
+                        "Feedback" => Some((None, Some(note.resource_id))),
+                        _ => None,
+                    };
+                    if let Some((order_id, feedback_id)) = fetch {
+                        let input = super::fetch_messages::Input {
+                            user,
+                            marketplace: Marketplace::BrickLink,
+                            order_id,
+                            feedback_id,
+                        };
+                        syncs.push(super::spec::<super::fetch_messages::FetchMessages>(&input)?);
+                    }
                     let (activity, text) = match kind {
                         "Message" => (
                             ActivityKind::Message,
@@ -93,7 +107,8 @@ impl Job for BrickLinkNotifications {
                 }
             }
         }
-        let (orders, other) = (syncs.len(), entries.len());
+        let orders = unread.iter().filter(|n| n.event_type == "Order").count();
+        let other = entries.len();
         let writes = services.store.activity().all_recorded(user, &entries);
         services.queue.enqueue_all(syncs, writes).await?;
         Ok(serde_json::json!({"orders": orders, "other": other}))

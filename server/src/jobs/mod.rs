@@ -5,6 +5,7 @@
 
 pub mod apply_lot_changes;
 pub mod bricklink_notifications;
+pub mod fetch_messages;
 pub mod fetch_minifig;
 pub mod fetch_price_guides;
 pub mod import_inventory;
@@ -12,6 +13,7 @@ pub mod import_orders;
 pub mod poll_orders;
 pub mod prefetch_pictures;
 pub mod reconcile_stock;
+pub mod send_feedback;
 pub mod stock_sync;
 pub mod sync_colors;
 pub mod sync_order;
@@ -135,6 +137,8 @@ pub fn register_all(queue: &Queue, services: &Services) {
     register::<update_order_status::UpdateOrderStatus>(queue, services);
     register::<prefetch_pictures::PrefetchPictures>(queue, services);
     register::<fetch_minifig::FetchMinifig>(queue, services);
+    register::<fetch_messages::FetchMessages>(queue, services);
+    register::<send_feedback::SendFeedback>(queue, services);
     register::<sync_colors::SyncColors>(queue, services);
     register::<import_inventory::ImportInventory>(queue, services);
     register::<apply_lot_changes::ApplyLotChanges>(queue, services);

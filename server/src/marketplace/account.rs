@@ -265,6 +265,7 @@ fn from_bricklink(
         lines,
         synced_at: OffsetDateTime::now_utc(),
         store_id: None,
+        tax: app::OrderTax::of(order.cost.vat_rate, order.cost.vat_amount),
     }
 }
 
@@ -367,5 +368,6 @@ fn from_brickowl(
         lines,
         synced_at: OffsetDateTime::now_utc(),
         store_id,
+        tax: app::OrderTax::of(order.tax_rate, order.tax_amount),
     }
 }

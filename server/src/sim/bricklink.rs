@@ -152,9 +152,9 @@ fn summary(order: &data::Order) -> Value {
         "is_filed": order.filed,
         "payment": payment(order),
         "cost": {"currency_code": order.currency, "subtotal": money(order.subtotal()),
-                 "grand_total": money(order.subtotal() + order.shipping)},
+                 "grand_total": money(order.grand_total())},
         "disp_cost": {"currency_code": order.currency, "subtotal": money(order.subtotal()),
-                      "grand_total": money(order.subtotal() + order.shipping)},
+                      "grand_total": money(order.grand_total())},
     });
     if order.status == "PURGED" {
         value["total_count"] = json!(0);
@@ -200,10 +200,11 @@ fn detail(order: &data::Order, account: &super::Account) -> Value {
     value["shipping"] = shipping;
     value["cost"] = json!({
         "currency_code": order.currency, "subtotal": money(subtotal),
-        "grand_total": money(subtotal + order.shipping), "final_total": money(subtotal + order.shipping),
+        "grand_total": money(order.grand_total()), "final_total": money(order.grand_total()),
         "salesTax_collected_by_BL": "0.0000", "etc1": "0.0000", "etc2": "0.0000", "insurance": "0.0000",
         "shipping": money(order.shipping), "credit": "0.0000", "coupon": "0.0000",
-        "vat_rate": "0.00", "vat_amount": "0.0000",
+        "vat_rate": format!("{}.{:02}", order.vat / 100, order.vat % 100),
+        "vat_amount": money(order.vat_amount()),
     });
     value
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{
     AccountKeys, Faults, Side, Sim, SimStats, bricklink, bricklink_inventory, brickowl,
-    brickowl_inventory, faults::observe, images,
+    brickowl_inventory, faults::observe, images, messages,
 };
 
 impl Sim {
@@ -20,12 +20,14 @@ impl Sim {
     pub fn router(&self) -> Router {
         let bricklink = bricklink::router()
             .merge(bricklink_inventory::router())
+            .merge(messages::bricklink_router())
             .route_layer(axum::middleware::from_fn_with_state(
                 (self.clone(), Side::BrickLink),
                 observe,
             ));
         let brickowl = brickowl::router()
             .merge(brickowl_inventory::router())
+            .merge(messages::brickowl_router())
             .route_layer(axum::middleware::from_fn_with_state(
                 (self.clone(), Side::BrickOwl),
                 observe,

@@ -388,6 +388,8 @@ pub struct Order {
     /// Ten-thousandths.
     pub shipping: i64,
     pub tracking: Option<String>,
+    /// VAT in hundredths of a percent (`2100` is 21 %) on the items; 0 for none.
+    pub vat: i64,
     /// Items in the batches they were added in.
     pub batches: Vec<Vec<Line>>,
 }
@@ -399,6 +401,16 @@ impl Order {
 
     pub fn subtotal(&self) -> i64 {
         self.lines().map(|l| l.unit_price * l.quantity).sum()
+    }
+
+    /// The VAT on the items, in ten-thousandths.
+    pub fn vat_amount(&self) -> i64 {
+        (self.subtotal() * self.vat + 5_000) / 10_000
+    }
+
+    /// What the buyer pays: items, shipping and VAT.
+    pub fn grand_total(&self) -> i64 {
+        self.subtotal() + self.shipping + self.vat_amount()
     }
 
     pub fn total_count(&self) -> i64 {
@@ -531,6 +543,7 @@ pub fn order(
         currency: if rng.chance(0.7) { "USD" } else { "EUR" },
         shipping: 2_5000 + rng.below(5) as i64 * 5000,
         tracking: None,
+        vat: 0,
         batches,
     }
 }

@@ -18,6 +18,7 @@ pub mod data;
 mod faults;
 mod images;
 pub mod inventory;
+pub mod messages;
 pub mod oauth;
 mod sales;
 mod server;
@@ -96,6 +97,12 @@ pub struct Account {
     pub bricklink_callback: Option<String>,
     pub brickowl_notify: Option<String>,
     brickowl_minute: VecDeque<Instant>,
+    /// Messages on BrickLink orders, by order.
+    pub messages: BTreeMap<i64, Vec<messages::Message>>,
+    /// Feedback on BrickLink orders, both ways.
+    pub feedback: Vec<messages::Feedback>,
+    /// Feedback the seller left on BrickOwl orders, by order.
+    pub brickowl_feedback: BTreeMap<i64, messages::OwlFeedback>,
 }
 
 /// `GET /_sim/accounts` element: what a seller pastes into brickdesk.
@@ -262,6 +269,9 @@ impl Sim {
                     brickowl_notify: None,
                     brickowl_minute: VecDeque::new(),
                     inventory_writes: Vec::new(),
+                    messages: BTreeMap::new(),
+                    feedback: Vec::new(),
+                    brickowl_feedback: BTreeMap::new(),
                 }
             })
             .collect();
@@ -368,6 +378,20 @@ impl Sim {
             account.bricklink_callback = bricklink;
             account.brickowl_notify = brickowl;
         }
+    }
+
+    /// Puts VAT of `vat` hundredths of a percent (`2100`: 21 %) on order `id` of account
+    /// `index` on `side`, as a marketplace collecting VAT would; whether the order exists.
+    pub fn set_vat(&self, index: usize, side: Side, id: i64, vat: i64) -> bool {
+        let mut world = lock(&self.inner.world);
+        let Some(account) = world.accounts.get_mut(index) else {
+            return false;
+        };
+        let orders = match side {
+            Side::BrickLink => &mut account.bricklink_orders,
+            Side::BrickOwl => &mut account.brickowl_orders,
+        };
+        orders.get_mut(&id).map(|o| o.vat = vat).is_some()
     }
 
     /// The orders account `index` has on one side.

@@ -6,6 +6,8 @@ pub mod activity;
 pub mod catalog;
 pub(crate) mod codec;
 pub mod connections;
+pub mod conversations;
+pub mod documents;
 pub mod fulfilment;
 #[cfg(test)]
 mod golden;
@@ -23,6 +25,8 @@ use std::path::Path;
 pub use activity::Activity;
 pub use catalog::Catalog;
 pub use connections::{ConnectionRecord, Connections};
+pub use conversations::Conversations;
+pub use documents::{Documents, Invoiced};
 pub use fulfilment::{Fulfilment, PickError};
 pub use ids::Ids;
 pub use inventory::{
@@ -184,6 +188,8 @@ pub struct Store {
     catalog: Catalog,
     inventory: Inventory,
     fulfilment: Fulfilment,
+    documents: Documents,
+    conversations: Conversations,
     revisions: Revisions,
 }
 
@@ -256,6 +262,8 @@ impl Store {
             catalog: Catalog::open(&db)?,
             inventory: Inventory::open(&db, ids.clone())?,
             fulfilment: Fulfilment::open(&db, ids.clone())?,
+            documents: Documents::open(&db)?,
+            conversations: Conversations::open(&db)?,
             revisions,
             ids,
             db,
@@ -306,6 +314,16 @@ impl Store {
     /// Pick lists, order flow and fulfilment settings.
     pub fn fulfilment(&self) -> &Fulfilment {
         &self.fulfilment
+    }
+
+    /// The document template and invoice numbers.
+    pub fn documents(&self) -> &Documents {
+        &self.documents
+    }
+
+    /// Orders' messages and feedback.
+    pub fn conversations(&self) -> &Conversations {
+        &self.conversations
     }
 
     /// The partial-minifig lists.

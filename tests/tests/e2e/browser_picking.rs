@@ -1,7 +1,7 @@
 //! Picking on a phone in headless Chromium: at 390 px the navigation is a menu and the orders
 //! list fits the screen; a pick list across both marketplaces is ticked with a thumb, a tick
 //! from a second picker appears live, a short pick is entered, and the closed list offers to
-//! ship its orders.
+//! ship its orders; an order's page shows a buyer's message as it arrives.
 
 use app::{Marketplace, OrderList, OrderSummary, PickList, routes};
 use reqwest::StatusCode;
@@ -140,5 +140,42 @@ async fn a_pick_list_is_picked_on_a_phone() {
         .wait_for_text("#ship-form", &brickowl.order_id)
         .await;
     browser.screenshot("pick-list-closed-phone").await;
+
+    // The BrickLink order's page: its buyer writes, the message shows by itself; the
+    // documents are a tap away.
+    let bricklink_hook = app.api.connection(Marketplace::BrickLink).await.webhook_url;
+    app.sim.sim.set_callbacks(0, bricklink_hook, None);
+    browser
+        .client
+        .goto(&format!(
+            "{}/orders/bricklink/{}",
+            app.base, bricklink.order_id
+        ))
+        .await
+        .unwrap();
+    browser.find("#order-messages").await;
+    let id: i64 = bricklink.order_id.parse().unwrap();
+    assert!(
+        app.sim
+            .sim
+            .buyer_writes(0, id, "Shipping", "Can you send it on Monday?")
+    );
+    browser
+        .wait_for_text("#message-thread", "Can you send it on Monday?")
+        .await;
+    browser.find("#packing-slip-link").await;
+    browser.find("#leave-feedback").await;
+    let past = overflow(&browser).await;
+    assert!(past <= 1.0, "the order page runs {past} px past 390 px");
+    browser.screenshot("order-phone").await;
+    browser
+        .client
+        .execute(
+            "document.querySelector('#order-messages').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.screenshot("order-messages-phone").await;
     browser.close().await;
 }

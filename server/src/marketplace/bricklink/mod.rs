@@ -323,6 +323,65 @@ impl BrickLink {
         self.get(&path, &query, priority).await
     }
 
+    /// `GET /orders/{id}/messages`.
+    pub async fn order_messages(
+        &self,
+        order_id: i64,
+        priority: Priority,
+    ) -> Result<Vec<wire::Message>, MarketplaceError> {
+        self.get(&format!("/orders/{order_id}/messages"), &[], priority)
+            .await
+    }
+
+    /// `GET /orders/{id}/feedback`: both ways.
+    pub async fn order_feedback(
+        &self,
+        order_id: i64,
+        priority: Priority,
+    ) -> Result<Vec<wire::Feedback>, MarketplaceError> {
+        self.get(&format!("/orders/{order_id}/feedback"), &[], priority)
+            .await
+    }
+
+    /// `GET /feedback/{id}`.
+    pub async fn feedback(
+        &self,
+        feedback_id: i64,
+        priority: Priority,
+    ) -> Result<wire::Feedback, MarketplaceError> {
+        self.get(&format!("/feedback/{feedback_id}"), &[], priority)
+            .await
+    }
+
+    /// `POST /feedback`: the seller rates the buyer of `order_id` (0 praise, 1 neutral, 2
+    /// complaint).
+    pub async fn leave_feedback(
+        &self,
+        order_id: i64,
+        rating: i64,
+        comment: &str,
+        priority: Priority,
+    ) -> Result<(), MarketplaceError> {
+        let body = serde_json::json!({"order_id": order_id, "rating": rating, "comment": comment});
+        Box::pin(self.call::<IgnoredAny>(Method::POST, "/feedback", &[], Some(&body), priority))
+            .await
+            .map(drop)
+    }
+
+    /// `POST /feedback/{id}/reply`.
+    pub async fn reply_feedback(
+        &self,
+        feedback_id: i64,
+        reply: &str,
+        priority: Priority,
+    ) -> Result<(), MarketplaceError> {
+        let body = serde_json::json!({"reply": reply});
+        let path = format!("/feedback/{feedback_id}/reply");
+        Box::pin(self.call::<IgnoredAny>(Method::POST, &path, &[], Some(&body), priority))
+            .await
+            .map(drop)
+    }
+
     /// `GET /colors`.
     pub async fn colors(&self, priority: Priority) -> Result<Vec<wire::Color>, MarketplaceError> {
         self.get("/colors", &[], priority).await

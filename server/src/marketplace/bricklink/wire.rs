@@ -165,6 +165,8 @@ pub struct Cost {
     pub coupon: Option<Money>,
     #[serde(default, deserialize_with = "de::money_opt")]
     pub vat_amount: Option<Money>,
+    #[serde(default, deserialize_with = "de::money_opt")]
+    pub vat_rate: Option<Money>,
 }
 
 /// One line of `GET /orders/{id}/items` (which nests them in batches).
@@ -268,6 +270,44 @@ impl InventoryLot {
         })
         .collect()
     }
+}
+
+/// `GET /orders/{id}/messages` element.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Message {
+    #[serde(default)]
+    pub subject: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(rename = "dateSent", with = "time::serde::rfc3339")]
+    pub date_sent: OffsetDateTime,
+}
+
+/// A feedback resource (`GET /feedback/{id}`, `GET /orders/{id}/feedback`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Feedback {
+    pub feedback_id: i64,
+    #[serde(default, deserialize_with = "de::int_opt")]
+    pub order_id: Option<i64>,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub date_rated: OffsetDateTime,
+    #[serde(deserialize_with = "de::int")]
+    pub rating: i64,
+    /// `S`: of the seller (the buyer left it); `B`: of the buyer (the seller left it).
+    #[serde(default)]
+    pub rating_of_bs: String,
+    #[serde(default)]
+    pub comment: String,
+    #[serde(default)]
+    pub reply: Option<String>,
 }
 
 /// `GET /notifications` element.

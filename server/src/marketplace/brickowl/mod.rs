@@ -177,6 +177,27 @@ impl BrickOwl {
         .await
     }
 
+    /// `POST order/feedback`: the seller rates the buyer (1, 0 or -1; comment at most 120
+    /// characters).
+    pub async fn leave_feedback(
+        &self,
+        order_id: &str,
+        rating: i64,
+        comment: &str,
+        priority: Priority,
+    ) -> Result<(), MarketplaceError> {
+        self.post(
+            "order/feedback",
+            &[
+                ("order_id", order_id.to_owned()),
+                ("rating", rating.to_string()),
+                ("comment", comment.to_owned()),
+            ],
+            priority,
+        )
+        .await
+    }
+
     /// `POST order/tracking`.
     pub async fn set_tracking(
         &self,

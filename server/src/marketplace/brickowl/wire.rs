@@ -57,6 +57,10 @@ pub struct Order {
     pub sub_total: Option<Money>,
     #[serde(default, deserialize_with = "de::money_opt")]
     pub ship_total: Option<Money>,
+    #[serde(default, deserialize_with = "de::money_opt")]
+    pub tax_rate: Option<Money>,
+    #[serde(default, deserialize_with = "de::money_opt")]
+    pub tax_amount: Option<Money>,
     #[serde(default, deserialize_with = "de::int_opt")]
     pub total_quantity: Option<i64>,
     #[serde(default, deserialize_with = "de::int_opt")]

@@ -51,6 +51,7 @@ pub fn order(
         }],
         synced_at: at,
         store_id: None,
+        tax: None,
     }
 }
 
