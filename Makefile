@@ -9,7 +9,7 @@ export TRUNK_SKIP_VERSION_CHECK := true
 BIN := target/release/brickdesk
 ARGS ?=
 
-.PHONY: build run test lint ui clean
+.PHONY: build run test lint ui clean dist image
 
 ## build: the release binary with the web UI embedded, at target/release/brickdesk
 build: ui
@@ -40,6 +40,7 @@ test: build
 	$(MAKE) lint
 	@# The log is followed until cargo itself exits (not through a pipe, which a process left
 	@# behind by a failed test could hold open for ever); its exit status is the target's.
+	scripts/check-dist.sh --if-built
 	: > target/test.log; \
 		BRICKDESK_REQUIRE_BROWSER=1 BRICKDESK_BIN=$(CURDIR)/$(BIN) cargo test --locked \
 		> target/test.log 2>&1 & tests=$$!; \
@@ -48,6 +49,16 @@ test: build
 		awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' \
 			target/test.log; \
 		exit $$status
+
+## dist: static (musl) release binaries for x86_64 and aarch64 in target/dist, each a tarball
+## with the example config, systemd unit, proxy snippets and a README, plus SHA256SUMS; then
+## checks them (static, and the aarch64 one running under qemu-user). Installs what it needs.
+dist:
+	scripts/dist.sh
+
+## image: the OCI image for amd64 and arm64 from make dist's binaries (podman or buildah)
+image: dist
+	scripts/image.sh
 
 ## lint: rustfmt and clippy, warnings are errors
 lint:

@@ -1,7 +1,9 @@
 //! Embeds the web UI that Trunk built into `dist/`, and derives the CSP hashes of its inline
 //! scripts so the Content-Security-Policy allows exactly Trunk's loader and nothing else.
 //! Without a `dist/` (a plain `cargo build` before `make build`) a one-page notice is embedded
-//! instead, telling how to build the UI.
+//! instead, telling how to build the UI. Also records what `brickdesk --version` says: the
+//! commit (from git, when the source is a clone), the build date (`SOURCE_DATE_EPOCH` when set,
+//! for reproducible builds) and the target.
 
 use std::path::{Path, PathBuf};
 
@@ -40,6 +42,40 @@ fn main() {
         dir.ends_with("dist")
     );
     memory_serve::load_directory(dir_str(&dir));
+    version_facts(&manifest_dir);
+}
+
+/// `BRICKDESK_COMMIT`, `BRICKDESK_BUILT` and `BRICKDESK_TARGET` for `--version`.
+fn version_facts(manifest_dir: &Path) {
+    let git = manifest_dir.join("../.git");
+    for watched in ["HEAD", "refs/heads", "packed-refs"] {
+        let path = git.join(watched);
+        if path.exists() {
+            println!("cargo::rerun-if-changed={}", path.display());
+        }
+    }
+    println!("cargo::rerun-if-env-changed=SOURCE_DATE_EPOCH");
+    let said = |program: &str, args: &[&str]| {
+        std::process::Command::new(program)
+            .args(args)
+            .current_dir(manifest_dir)
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+            .filter(|text| !text.is_empty())
+    };
+    let commit =
+        said("git", &["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let built = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(epoch) => said("date", &["-u", "-d", &format!("@{epoch}"), "+%F"]),
+        Err(_) => said("date", &["-u", "+%F"]),
+    }
+    .unwrap_or_else(|| "unknown".into());
+    let target = std::env::var("TARGET").unwrap_or_else(|_| "unknown".into());
+    println!("cargo::rustc-env=BRICKDESK_COMMIT={commit}");
+    println!("cargo::rustc-env=BRICKDESK_BUILT={built}");
+    println!("cargo::rustc-env=BRICKDESK_TARGET={target}");
 }
 
 fn dir_str(dir: &Path) -> String {

@@ -68,7 +68,7 @@ impl User {
 }
 
 /// `GET /api/setup`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetupStatus {
     /// True while no user exists.
     pub needed: bool,
@@ -79,6 +79,18 @@ pub struct SetupStatus {
     /// from the server itself).
     #[serde(default)]
     pub code_needed: bool,
+    /// What the server is (the UI's footer shows it).
+    #[serde(default)]
+    pub version: VersionInfo,
+}
+
+/// Version, commit, build date and target of the server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionInfo {
+    pub version: String,
+    pub commit: String,
+    pub built: String,
+    pub target: String,
 }
 
 /// `POST /api/setup`: the first admin.

@@ -22,7 +22,7 @@ pub mod validate;
 
 pub use account::{
     AccountUpdate, LoginRequest, NewAccount, PasswordChange, PasswordReset, ProfileUpdate,
-    SessionInfo, SetupRequest, SetupStatus, User, UserId,
+    SessionInfo, SetupRequest, SetupStatus, User, UserId, VersionInfo,
 };
 pub use dashboard::{
     BackupHealth, Dashboard, Day, Hit, HitKind, JobHealth, MinifigStats, NeedsAction, Period,

@@ -2,6 +2,9 @@
 
 /// `GET` liveness probe.
 pub const HEALTHZ: &str = "/healthz";
+/// `GET` two server-sent `ping`s a second apart, for `brickdesk doctor` to see whether a
+/// reverse proxy passes events at once.
+pub const HEALTHZ_STREAM: &str = "/healthz/stream";
 /// `GET` readiness probe: the store answers.
 pub const READYZ: &str = "/readyz";
 /// `GET` Prometheus text.

@@ -22,7 +22,7 @@ use crate::{
 
 /// brickdesk: a self-hosted back office for BrickLink and BrickOwl sellers.
 #[derive(Debug, Parser)]
-#[command(name = "brickdesk", version, about)]
+#[command(name = "brickdesk", version = crate::version::LONG, about)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -45,6 +45,15 @@ enum Command {
     /// Show the one-time code that creating the first account asks for from another machine
     /// (while the server runs and no account exists).
     SetupCode(Location),
+    /// Check what breaks home installs (data directory, clock, public URL, live updates
+    /// through the proxy, backups, BrickOwl's notify port) and say how to fix each.
+    Doctor(Location),
+    /// Say what this binary will do to the store in the data directory when it starts (its
+    /// schema against this build's, the migrations, the backup taken first).
+    UpgradeCheck(Location),
+    /// Ask the server at the configured listen address whether it is alive (for container
+    /// health checks); exits 1 when it is not.
+    Healthcheck(Location),
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +182,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup(args) => backup(args).await,
+        Command::Doctor(location) => {
+            let config = Config::load(location.config.as_deref(), &overrides(&location))?;
+            let findings = crate::doctor::examine(&config).await;
+            for finding in &findings {
+                say(&finding.line());
+            }
+            let failed = findings
+                .iter()
+                .filter(|f| f.verdict == crate::doctor::Verdict::Fail)
+                .count();
+            if failed > 0 {
+                bail!("{failed} check(s) failed; see the fixes above");
+            }
+            Ok(())
+        }
+        Command::UpgradeCheck(location) => {
+            let data_dir = data_dir(&location)?;
+            let (said, opens) = crate::doctor::upgrade_check(&data_dir).await?;
+            say(&said);
+            if !opens {
+                bail!("this brickdesk cannot open that store");
+            }
+            Ok(())
+        }
+        Command::Healthcheck(location) => {
+            let config = Config::load(location.config.as_deref(), &overrides(&location))?;
+            crate::doctor::healthcheck(config.listen).await
+        }
         Command::Restore(args) => {
             let data_dir = data_dir(&args.location)?;
             let (input, force) = (args.input, args.force);
@@ -330,12 +367,15 @@ async fn set_disabled(location: &Location, login: &str, disabled: bool) -> anyho
     Ok(())
 }
 
-fn data_dir(location: &Location) -> anyhow::Result<PathBuf> {
-    let overrides = Overrides {
+fn overrides(location: &Location) -> Overrides {
+    Overrides {
         listen: None,
         data_dir: location.data_dir.clone(),
-    };
-    Ok(Config::load(location.config.as_deref(), &overrides)?.data_dir)
+    }
+}
+
+fn data_dir(location: &Location) -> anyhow::Result<PathBuf> {
+    Ok(Config::load(location.config.as_deref(), &overrides(location))?.data_dir)
 }
 
 /// `brickdesk backup`: straight from the store when no server runs, else through the server.

@@ -176,6 +176,14 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// Where backups go: `backup_dir`, else `<data dir>/backups`.
+    pub fn backup_folder(&self) -> PathBuf {
+        match self.backup_dir.trim() {
+            "" => self.data_dir.join("backups"),
+            dir => dir.into(),
+        }
+    }
+
     /// Loads defaults → `file` → environment → `overrides`.
     pub fn load(
         file: Option<&std::path::Path>,

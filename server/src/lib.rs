@@ -9,6 +9,7 @@ pub mod config;
 pub mod connections;
 pub mod control;
 pub mod demo;
+pub mod doctor;
 pub mod documents;
 pub mod error;
 pub mod events;
@@ -29,6 +30,7 @@ pub mod state;
 pub mod stock_sync;
 pub mod store;
 pub mod telemetry;
+pub mod version;
 
 pub use config::Config;
 pub use startup::Application;

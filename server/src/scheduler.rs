@@ -109,10 +109,7 @@ impl Scheduler {
             })
         })
         .collect::<Result<Vec<_>, BadSchedule>>()?;
-        let folder = match config.backup_dir.trim() {
-            "" => config.data_dir.join("backups"),
-            dir => dir.into(),
-        };
+        let folder = config.backup_folder();
         Ok(Self {
             entries: Arc::new(entries),
             last: Arc::default(),

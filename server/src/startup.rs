@@ -39,6 +39,9 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let scheduler = scheduler::Scheduler::from_config(&config)?;
         let data_dir = config.data_dir.clone();
+        let folder = config.backup_folder();
+        tokio::task::spawn_blocking(move || back_up_before_migrating(&data_dir, &folder)).await??;
+        let data_dir = config.data_dir.clone();
         let store = tokio::task::spawn_blocking(move || Store::open_serving(&data_dir)).await??;
         demo_apart(&store, &config).await?;
         let pruned = store.sessions().prune_expired(OffsetDateTime::now_utc())?;
@@ -314,4 +317,44 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown requested");
+}
+
+/// Before a store of an older schema is migrated, a backup of it as it is (every tree's bytes,
+/// with the key to its saved marketplace keys, mode 0600) goes to the backup folder as
+/// `before-schema-<new>-<time>.backup`, so an upgrade can always be undone with
+/// `brickdesk restore`. Rotation leaves these alone.
+fn back_up_before_migrating(
+    data_dir: &std::path::Path,
+    folder: &std::path::Path,
+) -> anyhow::Result<()> {
+    let Some(found) = crate::store::schema_at(data_dir)? else {
+        return Ok(());
+    };
+    if found >= crate::store::SCHEMA_VERSION {
+        return Ok(());
+    }
+    std::fs::create_dir_all(folder)
+        .with_context(|| format!("cannot create the backup folder {}", folder.display()))?;
+    let stamp = OffsetDateTime::now_utc().unix_timestamp();
+    let out = folder.join(format!(
+        "before-schema-{}-{stamp}.backup",
+        crate::store::SCHEMA_VERSION
+    ));
+    let (header, cut) = crate::backup::salvage(data_dir, &out, true).with_context(|| {
+        format!(
+            "cannot back up the store before migrating it to {}",
+            out.display()
+        )
+    })?;
+    if !cut.is_empty() {
+        tracing::warn!(?cut, "the store's backup before migrating is incomplete");
+    }
+    tracing::info!(
+        from = found,
+        to = crate::store::SCHEMA_VERSION,
+        backup = %out.display(),
+        entries = header.trees.values().sum::<u64>(),
+        "backed up the store before migrating it"
+    );
+    Ok(())
 }

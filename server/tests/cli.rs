@@ -275,7 +275,10 @@ async fn demo_mode_brings_simulated_orders_to_the_demo_user() {
         .unwrap();
     assert_eq!(
         setup,
-        json!({"needed": false, "demo": true, "code_needed": false})
+        json!({
+            "needed": false, "demo": true, "code_needed": false,
+            "version": server::version::info(),
+        })
     );
     assert_eq!(login(&served.base, "demo", "demo").await, 200);
     let logged = http

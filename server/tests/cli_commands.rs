@@ -403,3 +403,131 @@ fn a_damaged_store_is_named_and_salvaged() {
         "the damaged record's bytes are in the backup"
     );
 }
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `--version`, `upgrade-check` before and after an upgrade (with the backup the server takes
+/// before migrating), `healthcheck`, and `doctor` against a server that is its own public URL.
+#[tokio::test]
+async fn version_upgrade_check_healthcheck_and_doctor_say_what_they_found() {
+    let version = run(&["--version"], &[]);
+    let said = stdout(&version);
+    assert!(
+        said.starts_with(&format!("brickdesk {} (", env!("CARGO_PKG_VERSION")))
+            && said.contains(", built ")
+            && said.contains("linux"),
+        "{said}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let empty = run(&["upgrade-check", "--data-dir", data], &[]);
+    assert!(empty.status.success());
+    assert!(stdout(&empty).contains("no store in"), "{}", stdout(&empty));
+
+    // A store left at schema 1 by an older brickdesk.
+    drop(server::store::Store::open(dir.path()).unwrap());
+    {
+        let db = sled::open(dir.path().join("db")).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("schema_version", &1u32.to_be_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let before = run(&["upgrade-check", "--data-dir", data], &[]);
+    let plan = stdout(&before);
+    assert!(before.status.success(), "{plan}");
+    assert!(
+        plan.contains("at schema 1")
+            && plan.contains("back up the store")
+            && plan.contains("schema 2: store the orders' index rows beside them"),
+        "{plan}"
+    );
+
+    let served = Served::start(dir.path());
+    let backups: Vec<String> = std::fs::read_dir(dir.path().join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        backups
+            .iter()
+            .any(|n| n.starts_with("before-schema-2-") && n.ends_with(".backup")),
+        "{backups:?}"
+    );
+    let after = run(&["upgrade-check", "--data-dir", data], &[]);
+    assert!(
+        stdout(&after).contains("nothing to migrate"),
+        "{}",
+        stdout(&after)
+    );
+
+    let listen = served.base.trim_start_matches("http://").to_owned();
+    let alive = run(&["healthcheck"], &[("BRICKDESK_LISTEN", &listen)]);
+    assert!(
+        alive.status.success(),
+        "{}",
+        String::from_utf8_lossy(&alive.stderr)
+    );
+    let nobody = run(&["healthcheck"], &[("BRICKDESK_LISTEN", "127.0.0.1:9")]);
+    assert!(!nobody.status.success());
+
+    // The server is its own public URL and stands in for both marketplaces' clocks.
+    let env = [
+        ("BRICKDESK_DATA_DIR", data),
+        ("BRICKDESK_PUBLIC_URL", served.base.as_str()),
+        ("BRICKDESK_BRICKLINK_BASE_URL", served.base.as_str()),
+        ("BRICKDESK_BRICKOWL_BASE_URL", served.base.as_str()),
+    ];
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |m| std::fs::Permissions::from_mode(m);
+        std::fs::set_permissions(dir.path(), mode(0o755)).unwrap();
+        let open = stdout(&run(&["doctor"], &env));
+        assert!(
+            open.contains("WARN  data directory") && open.contains("chmod 700"),
+            "{open}"
+        );
+        std::fs::set_permissions(dir.path(), mode(0o700)).unwrap();
+    }
+    let checked = run(&["doctor"], &env);
+    let report = stdout(&checked);
+    assert!(checked.status.success(), "{report}");
+    for expected in [
+        "ok    data directory",
+        "ok    clock: within",
+        "ok    public URL",
+        "ok    live updates: events pass the proxy at once",
+        "WARN  backups: none in",
+        "ok    BrickOwl notify port",
+    ] {
+        assert!(report.contains(expected), "{expected:?} not in:\n{report}");
+    }
+    let unreachable = run(
+        &["doctor"],
+        &[
+            ("BRICKDESK_DATA_DIR", data),
+            ("BRICKDESK_PUBLIC_URL", "http://127.0.0.1:9"),
+            ("BRICKDESK_BRICKLINK_BASE_URL", served.base.as_str()),
+            ("BRICKDESK_BRICKOWL_BASE_URL", served.base.as_str()),
+        ],
+    );
+    assert!(!unreachable.status.success());
+    assert!(
+        stdout(&unreachable).contains("FAIL  public URL")
+            && stdout(&unreachable).contains("Fix: forward the port"),
+        "{}",
+        stdout(&unreachable)
+    );
+}

@@ -99,7 +99,24 @@ pub fn Shell(children: Children) -> impl IntoView {
             </header>
             <StartupNotice />
             <main class="page">{children()}</main>
+            <VersionFooter />
         </div>
+    }
+}
+
+/// Which brickdesk this is, at the foot of every page.
+#[component]
+fn VersionFooter() -> impl IntoView {
+    let version = RwSignal::new(None::<app::VersionInfo>);
+    leptos::task::spawn_local(async move {
+        if let Ok(status) = api::get::<app::SetupStatus>(routes::SETUP).await {
+            version.set(Some(status.version));
+        }
+    });
+    view! {
+        <footer class="app-footer muted small" id="app-version">
+            {move || version.get().map(|v| format!("brickdesk {} · {} · built {} · {}", v.version, v.commit, v.built, v.target))}
+        </footer>
     }
 }
 

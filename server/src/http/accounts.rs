@@ -33,6 +33,7 @@ pub async fn setup_status(
         needed,
         demo: state.config.demo,
         code_needed: needed && !client_addr(&state.config, peer, &headers).is_loopback(),
+        version: crate::version::info(),
     }))
 }
 

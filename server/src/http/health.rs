@@ -10,6 +10,26 @@ pub async fn live() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// `GET /healthz/stream`: a `ping` event at once and another a second later, without a
+/// session. `brickdesk doctor` reads it through the public URL: a proxy that buffers
+/// server-sent events (the UI's live updates) delivers both together.
+pub async fn stream() -> axum::response::Sse<
+    impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+> {
+    use futures_util::StreamExt as _;
+    let ping = |n: u8| {
+        axum::response::sse::Event::default()
+            .event("ping")
+            .data(n.to_string())
+    };
+    let first = futures_util::stream::once(async move { Ok(ping(1)) });
+    let second = futures_util::stream::once(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        Ok(ping(2))
+    });
+    axum::response::Sse::new(first.chain(second))
+}
+
 /// `GET /readyz`: the store takes a durable write (a tiny record, flushed: a full disk or a
 /// failing one shows here), the orders index is read (`loading` with the orders read so far
 /// while it is: the server listens and takes pushes meanwhile) and the job workers run.
@@ -52,6 +72,8 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             (None, false, false) => "stopped".to_owned(),
         },
         "backups": backups,
+        "version": crate::version::info(),
+        "schema": crate::store::SCHEMA_VERSION,
     });
     if let LoadState::Loading { orders } = orders {
         body["orders_read"] = json!(orders);

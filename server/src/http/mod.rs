@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
     let hsts = state.config.hsts();
     Router::new()
         .route(routes::HEALTHZ, get(health::live))
+        .route(routes::HEALTHZ_STREAM, get(health::stream))
         .route(routes::READYZ, get(health::ready))
         .route(routes::METRICS, get(metrics::scrape))
         .route(

@@ -7,11 +7,12 @@ use serde_json::Value;
 
 use super::{
     Job, apply_lot_changes::ApplyLotChanges, bricklink_notifications::BrickLinkNotifications,
-    fetch_minifig::FetchMinifig, fetch_price_guides::FetchPriceGuides,
-    import_inventory::ImportInventory, import_orders::ImportOrders, poll_orders::PollOrders,
-    prefetch_pictures::PrefetchPictures, sync_colors::SyncColors, sync_order::SyncOrder,
-    sync_orders_chunk::SyncOrdersChunk, update_order_status::UpdateOrderStatus,
-    validate_connection::ValidateConnection,
+    fetch_messages::FetchMessages, fetch_minifig::FetchMinifig,
+    fetch_price_guides::FetchPriceGuides, import_inventory::ImportInventory,
+    import_orders::ImportOrders, poll_orders::PollOrders, prefetch_pictures::PrefetchPictures,
+    reconcile_stock::ReconcileStock, send_feedback::SendFeedback, sync_colors::SyncColors,
+    sync_order::SyncOrder, sync_orders_chunk::SyncOrdersChunk,
+    update_order_status::UpdateOrderStatus, validate_connection::ValidateConnection,
 };
 
 fn reads<J: Job>(golden: &Value) -> &'static str
@@ -45,6 +46,9 @@ fn every_kinds_queued_payload_still_decodes() {
         reads::<ImportInventory>(&golden),
         reads::<ApplyLotChanges>(&golden),
         reads::<FetchPriceGuides>(&golden),
+        reads::<ReconcileStock>(&golden),
+        reads::<FetchMessages>(&golden),
+        reads::<SendFeedback>(&golden),
     ];
     kinds.sort_unstable();
     let mut fixtures: Vec<&str> = golden

@@ -381,6 +381,44 @@ impl Store {
     }
 }
 
+/// The schema the store in `data_dir` is at, without migrating it (`None`: no store there).
+/// Fails with [`StoreError::InUse`] while a server holds it.
+pub fn schema_at(data_dir: &Path) -> Result<Option<u32>, StoreError> {
+    let dir = data_dir.join("db");
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let db = sled::Config::new().path(&dir).open().map_err(|source| {
+        if is_held(&source) {
+            StoreError::InUse(data_dir.display().to_string())
+        } else {
+            StoreError::Open {
+                dir: dir.display().to_string(),
+                source,
+            }
+        }
+    })?;
+    let meta = db.open_tree("meta")?;
+    let found = match meta.get(SCHEMA_KEY)? {
+        Some(bytes) => u32::from_be_bytes(
+            bytes
+                .as_ref()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("schema version".into()))?,
+        ),
+        // Never written: a store created and left before its first record.
+        None => SCHEMA_VERSION,
+    };
+    Ok(Some(found))
+}
+
+/// What opening a store at schema `found` with this build does, step by step.
+pub fn steps_from(found: u32) -> impl Iterator<Item = &'static Migration> {
+    MIGRATIONS
+        .iter()
+        .filter(move |step| step.to > found && step.to <= SCHEMA_VERSION)
+}
+
 /// Whether opening a database failed because another process holds it (sled 0.34 says so
 /// only in words).
 pub fn is_held(err: &sled::Error) -> bool {

@@ -15,6 +15,7 @@ async fn setup_is_needed_until_the_first_admin_exists_and_then_refused() {
             needed: true,
             demo: false,
             code_needed: false,
+            version: server::version::info(),
         },
         "no setup code from the server itself"
     );
@@ -29,6 +30,7 @@ async fn setup_is_needed_until_the_first_admin_exists_and_then_refused() {
             needed: false,
             demo: false,
             code_needed: false,
+            version: server::version::info(),
         }
     );
 
