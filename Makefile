@@ -41,6 +41,7 @@ test: build
 	@# The log is followed until cargo itself exits (not through a pipe, which a process left
 	@# behind by a failed test could hold open for ever); its exit status is the target's.
 	scripts/check-dist.sh --if-built
+	scripts/check-image.sh --if-built
 	: > target/test.log; \
 		BRICKDESK_REQUIRE_BROWSER=1 BRICKDESK_BIN=$(CURDIR)/$(BIN) cargo test --locked \
 		> target/test.log 2>&1 & tests=$$!; \
@@ -56,9 +57,11 @@ test: build
 dist:
 	scripts/dist.sh
 
-## image: the OCI image for amd64 and arm64 from make dist's binaries (podman or buildah)
+## image: the OCI image for amd64 and arm64 from make dist's binaries (podman or buildah),
+## then checked (and run, where the machine can run containers)
 image: dist
 	scripts/image.sh
+	scripts/check-image.sh
 
 ## lint: rustfmt and clippy, warnings are errors
 lint:

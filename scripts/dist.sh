@@ -45,7 +45,11 @@ rm -f "$OUT"/*.tar.gz "$OUT/SHA256SUMS"
 for target in "${TARGETS[@]}"; do
   arch=${target%%-*}
   say "building brickdesk $VERSION for $target"
-  cargo build --release --locked -p server --target "$target"
+  # Smaller and a little faster for downloads: whole-program optimisation for size. Unwinding
+  # stays (the job engine catches a panicking job).
+  CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=s \
+    cargo build --release --locked -p server --target "$target"
   stage="$OUT/brickdesk-$VERSION-$arch"
   rm -rf "$stage"
   mkdir -p "$stage"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the OCI image for amd64 and arm64 from the binaries `make dist` made, as one manifest
-# list, with podman (or buildah): `scripts/image.sh [name:tag]` (default brickdesk:latest).
+# list (each platform also tagged `<name:tag>-<arch>`), with podman (or buildah):
+# `scripts/image.sh [name:tag]` (default brickdesk:latest).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -13,6 +14,6 @@ tool=$(command -v podman || command -v buildah || true)
 "$tool" manifest create "$NAME"
 for arch in amd64 arm64; do
   "$tool" build --platform "linux/$arch" --build-arg "TARGETARCH=$arch" \
-    --manifest "$NAME" -f Dockerfile .
+    --format docker --manifest "$NAME" --tag "$NAME-$arch" -f Dockerfile .
 done
 echo "built $NAME for amd64 and arm64" >&2

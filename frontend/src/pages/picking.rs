@@ -142,7 +142,7 @@ fn LocationPattern() -> impl IntoView {
         <form class="card inline-form location-pattern" id="location-pattern" on:submit=submit>
             <label class="field grow">
                 <span class="field-label">"Location in your remarks"</span>
-                <input id="pattern" name="pattern" placeholder=r"e.g. ^([A-Z]-\d+-\d+) — empty takes the remarks whole"
+                <input id="pattern" name="pattern" placeholder="e.g. ^([A-Z]-\\d+-\\d+) — empty takes the remarks whole"
                     prop:value=move || pattern.get() on:input=move |ev| pattern.set(event_target_value(&ev)) />
                 <span class="muted small">"A regular expression; its first group (or the whole match) is the location. Locations sort as people read them: A-2 before A-10."</span>
             </label>

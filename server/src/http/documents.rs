@@ -86,58 +86,34 @@ pub async fn render(
     let orders = order_refs(&query.orders)?;
     let user = current.user.id;
     let store = state.services.store.clone();
-    let template = store.documents().template(user)?;
-    let mut sheets = Vec::with_capacity(orders.len());
-    for order in &orders {
-        let Some(detail) = store
-            .orders()
-            .get(user, order.marketplace, &order.order_id)?
-        else {
-            return Err(ApiError::NotAllowed(format!(
-                "There is no {} order {}.",
-                order.marketplace, order.order_id
-            )));
+    // Reads (and numbers) up to 500 orders and renders them: off the async threads.
+    let (body, content_type, name) = tokio::task::spawn_blocking(move || {
+        let template = store.documents().template(user)?;
+        let sheets = sheets(&store, user, kind, &orders, &template)?;
+        let name = match sheets.as_slice() {
+            [one] => one.invoice.as_ref().map_or_else(
+                || format!("packing-slip-{}", one.order.summary.order_id),
+                |(n, _)| n.clone(),
+            ),
+            _ => format!("{}s", kind.as_str()),
         };
-        let invoice = if kind == DocumentKind::Invoice {
-            let given = store
-                .documents()
-                .invoice(user, order, template.invoice_first)?;
-            Some((template.invoice_number(given.number), given.at))
-        } else {
-            None
-        };
-        sheets.push(Sheet {
-            kind,
-            order: detail,
-            invoice,
-        });
-    }
-    if kind == DocumentKind::Invoice {
-        // A number printed is a number kept.
-        store.flush().await?;
-    }
-    let name = match sheets.as_slice() {
-        [one] => one.invoice.as_ref().map_or_else(
-            || format!("packing-slip-{}", one.order.summary.order_id),
-            |(n, _)| n.clone(),
-        ),
-        _ => format!("{}s", kind.as_str()),
-    };
-    let (body, content_type) = tokio::task::spawn_blocking(move || {
-        if pdf {
+        Ok::<_, ApiError>(if pdf {
             (
                 documents::pdf::render(&sheets, &template),
                 "application/pdf",
+                name,
             )
         } else {
-            (
-                documents::html::render(&sheets, &template).into_bytes(),
-                "text/html; charset=utf-8",
-            )
-        }
+            let page = documents::html::render(&sheets, &template);
+            (page.into_bytes(), "text/html; charset=utf-8", name)
+        })
     })
     .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering documents: {e}")))?;
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering documents: {e}")))??;
+    if kind == DocumentKind::Invoice {
+        // A number printed is a number kept.
+        state.services.store.flush().await?;
+    }
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -161,6 +137,42 @@ pub async fn render(
         }
     }
     Ok(response)
+}
+
+/// The sheets of `orders`, each invoice numbered (once per order).
+fn sheets(
+    store: &crate::store::Store,
+    user: app::UserId,
+    kind: DocumentKind,
+    orders: &[OrderRef],
+    template: &DocumentTemplate,
+) -> Result<Vec<Sheet>, ApiError> {
+    let mut sheets = Vec::with_capacity(orders.len());
+    for order in orders {
+        let Some(detail) = store
+            .orders()
+            .get(user, order.marketplace, &order.order_id)?
+        else {
+            return Err(ApiError::NotAllowed(format!(
+                "There is no {} order {}.",
+                order.marketplace, order.order_id
+            )));
+        };
+        let invoice = if kind == DocumentKind::Invoice {
+            let given = store
+                .documents()
+                .invoice(user, order, template.invoice_first)?;
+            Some((template.invoice_number(given.number), given.at))
+        } else {
+            None
+        };
+        sheets.push(Sheet {
+            kind,
+            order: detail,
+            invoice,
+        });
+    }
+    Ok(sheets)
 }
 
 /// `GET /api/documents/template`.
