@@ -88,7 +88,7 @@ pub fn PickListsPage() -> impl IntoView {
 #[component]
 fn PickListCard(list: PickListSummary) -> impl IntoView {
     let href = format!("/picking/{}", list.id.0);
-    let done = (list.ticked * 100).checked_div(list.lines).unwrap_or(100);
+    let summary = list.clone();
     view! {
         <A href=href attr:class="card list-card pick-card">
             <h2>{format!("Pick list {}", list.id.0)}
@@ -98,14 +98,25 @@ fn PickListCard(list: PickListSummary) -> impl IntoView {
             <p class="small">
                 {format!("{} order{} · {} lines · {} pieces", list.orders, plural(list.orders), list.lines, count(u64::try_from(list.pieces).unwrap_or(0)))}
             </p>
-            <div class="progress" role="progressbar" aria-valuenow=done aria-valuemin="0" aria-valuemax="100">
-                <div class="progress-fill" style=format!("width: {done}%")></div>
-            </div>
+            <TickedBar summary=summary.clone() />
             <p class="small">
                 {format!("{} of {} lines ticked", list.ticked, list.lines)}
                 {(list.short > 0).then(|| format!(" · {} short", list.short))}
             </p>
         </A>
+    }
+}
+
+/// How many of a list's lines are ticked, as a bar.
+#[component]
+fn TickedBar(summary: PickListSummary) -> impl IntoView {
+    let done = (summary.ticked * 100)
+        .checked_div(summary.lines)
+        .unwrap_or(100);
+    view! {
+        <div class="progress" role="progressbar" aria-valuenow=done aria-valuemin="0" aria-valuemax="100">
+            <div class="progress-fill" style=format!("width: {done}%")></div>
+        </div>
     }
 }
 
@@ -225,9 +236,6 @@ fn PickListView(
             }
         });
     };
-    let done = (summary.ticked * 100)
-        .checked_div(summary.lines)
-        .unwrap_or(100);
     let orders = list.orders.clone();
     view! {
         <div class="page-head pick-head">
@@ -237,9 +245,7 @@ fn PickListView(
                 {(summary.short > 0).then(|| format!(" · {} short", summary.short))}
                 {(!open).then_some(" · closed")}
             </p>
-            <div class="progress" role="progressbar" aria-valuenow=done aria-valuemin="0" aria-valuemax="100">
-                <div class="progress-fill" style=format!("width: {done}%")></div>
-            </div>
+            <TickedBar summary />
         </div>
         <ErrorNotice message=error />
         <ol class="pick-lines" id="pick-lines">

@@ -3,9 +3,8 @@
 //! calls: 202).
 
 use app::{
-    FulfilmentSettings, NewPickList, OrderFlow, OrderRef, OrderStatus, PickList, PickListId,
-    PickListSummary, PickTicked, Queued, ShipRequest, TickRequest, events::LiveEvent,
-    validate::InvalidInput,
+    FulfilmentSettings, NewPickList, OrderFlow, OrderStatus, PickList, PickListId, PickListSummary,
+    PickTicked, Queued, ShipRequest, TickRequest, events::LiveEvent, validate::InvalidInput,
 };
 use axum::{
     extract::{Path, State},
@@ -175,17 +174,11 @@ pub async fn flow(
     current: CurrentUser,
     Path((market, order_id)): Path<(String, String)>,
 ) -> Result<ApiJson<OrderFlow>, ApiError> {
-    let marketplace = app::Marketplace::parse(&market).ok_or(ApiError::NotFound)?;
     let user = current.user.id;
-    let store = &state.services.store;
-    if store.orders().get(user, marketplace, &order_id)?.is_none() {
-        return Err(ApiError::NotFound);
-    }
-    let order = OrderRef {
-        marketplace,
-        order_id,
-    };
-    Ok(ApiJson(store.fulfilment().flow(user, &order)?))
+    let order = super::messages::known(&state, user, &market, order_id)?;
+    Ok(ApiJson(
+        state.services.store.fulfilment().flow(user, &order)?,
+    ))
 }
 
 /// `POST /api/orders/ship`: every order named is checked first (known, not shipped yet, a

@@ -23,8 +23,8 @@ use crate::{
     state::AppState,
 };
 
-/// The order the path names, if the user has it.
-fn known(
+/// The order the path names, if the user has it (404 otherwise).
+pub(super) fn known(
     state: &AppState,
     user: app::UserId,
     market: &str,

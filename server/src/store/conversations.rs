@@ -13,9 +13,7 @@ pub struct Conversations {
 }
 
 fn key(user: UserId, order: &OrderRef) -> Vec<u8> {
-    let mut suffix = vec![order.marketplace.tag()];
-    suffix.extend_from_slice(order.order_id.as_bytes());
-    keys::user_scoped(user, &suffix)
+    keys::order(user, &[], order)
 }
 
 impl Conversations {

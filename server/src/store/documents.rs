@@ -33,9 +33,7 @@ fn next_key(user: UserId) -> Vec<u8> {
 }
 
 fn invoice_key(user: UserId, order: &OrderRef) -> Vec<u8> {
-    let mut suffix = vec![b'i', order.marketplace.tag()];
-    suffix.extend_from_slice(order.order_id.as_bytes());
-    keys::user_scoped(user, &suffix)
+    keys::order(user, b"i", order)
 }
 
 impl Documents {

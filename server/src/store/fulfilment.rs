@@ -66,9 +66,7 @@ fn tick_key(user: UserId, id: PickListId, line: u32) -> Vec<u8> {
 }
 
 fn flow_key(user: UserId, order: &OrderRef) -> Vec<u8> {
-    let mut suffix = vec![order.marketplace.tag()];
-    suffix.extend_from_slice(order.order_id.as_bytes());
-    keys::user_scoped(user, &suffix)
+    keys::order(user, &[], order)
 }
 
 impl Fulfilment {

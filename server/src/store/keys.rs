@@ -26,6 +26,15 @@ pub fn user_scoped(id: UserId, suffix: &[u8]) -> Vec<u8> {
     key
 }
 
+/// `user_id | before | marketplace tag | order id`: a record about one order.
+pub fn order(id: UserId, before: &[u8], order: &app::OrderRef) -> Vec<u8> {
+    let mut suffix = Vec::with_capacity(before.len() + 1 + order.order_id.len());
+    suffix.extend_from_slice(before);
+    suffix.push(order.marketplace.tag());
+    suffix.extend_from_slice(order.order_id.as_bytes());
+    user_scoped(id, &suffix)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
