@@ -30,8 +30,22 @@ for bin in "$X86" "$ARM"; do
   if ldd "$bin" >/dev/null 2>&1 && ! ldd "$bin" 2>&1 | grep -q "not a dynamic executable\|statically linked"; then
     say "$bin links libraries: $(ldd "$bin")"; exit 1
   fi
-  say "$(basename "$(dirname "$bin")"): $(( $(stat -c %s "$bin") / 1024 / 1024 )) MiB, $described"
+  bytes=$(stat -c %s "$bin")
+  goal=$([ "$bytes" -le 12000000 ] && echo "within" || echo "OVER")
+  say "$(basename "$(dirname "$bin")"): $(awk "BEGIN { printf \"%.1f\", $bytes / 1e6 }") MB ($goal the 12 MB goal), $described"
 done
+
+# The systemd unit as shipped, pointed at this binary: systemd's own check of its directives.
+if command -v systemd-analyze >/dev/null 2>&1; then
+  unit_dir=$(mktemp -d)
+  sed "s#/usr/local/bin/brickdesk#$(realpath "$X86")#" assets/brickdesk.service >"$unit_dir/brickdesk.service"
+  systemd-analyze verify "$unit_dir/brickdesk.service" \
+    || { say "systemd-analyze finds fault with assets/brickdesk.service"; exit 1; }
+  rm -rf "$unit_dir"
+  say "systemd unit: systemd-analyze verify finds nothing wrong"
+else
+  say "systemd unit check skipped: no systemd-analyze"
+fi
 
 "$X86" --version | grep -q "x86_64-unknown-linux-musl" || { say "x86_64 --version"; exit 1; }
 said=$(qemu-aarch64 "$ARM" --version)

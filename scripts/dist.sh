@@ -37,18 +37,19 @@ make ui
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc
 export CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc
 export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=cc
-# Static through and through, whatever the host's defaults.
-export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static"
+# Static through and through, whatever the host's defaults; not position-independent (a
+# static-pie carries half a megabyte of relocations that a server binary does not need).
+export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static -C relocation-model=static"
 
 mkdir -p "$OUT"
 rm -f "$OUT"/*.tar.gz "$OUT/SHA256SUMS"
 for target in "${TARGETS[@]}"; do
   arch=${target%%-*}
   say "building brickdesk $VERSION for $target"
-  # Smaller and a little faster for downloads: whole-program optimisation for size. Unwinding
-  # stays (the job engine catches a panicking job).
+  # Small for a Pi's card and a download: whole-program optimisation for size (docs/benchmarks.md
+  # has what each step gave and cost). Unwinding stays: the job engine catches a panicking job.
   CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
-    CARGO_PROFILE_RELEASE_OPT_LEVEL=s \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
     cargo build --release --locked -p server --target "$target"
   stage="$OUT/brickdesk-$VERSION-$arch"
   rm -rf "$stage"

@@ -1,4 +1,5 @@
-//! Embeds the web UI that Trunk built into `dist/`, and derives the CSP hashes of its inline
+//! Embeds the web UI that Trunk built into `dist/` (each file brotli-compressed, listed in
+//! `OUT_DIR/ui_assets.rs` for `http::assets`), and derives the CSP hashes of its inline
 //! scripts so the Content-Security-Policy allows exactly Trunk's loader and nothing else.
 //! Without a `dist/` (a plain `cargo build` before `make build`) a one-page notice is embedded
 //! instead, telling how to build the UI. Also records what `brickdesk --version` says: the
@@ -41,7 +42,7 @@ fn main() {
         "cargo::rustc-env=BRICKDESK_UI_BUILT={}",
         dir.ends_with("dist")
     );
-    memory_serve::load_directory(dir_str(&dir));
+    embed_ui(&dir);
     version_facts(&manifest_dir);
 }
 
@@ -78,8 +79,75 @@ fn version_facts(manifest_dir: &Path) {
     println!("cargo::rustc-env=BRICKDESK_TARGET={target}");
 }
 
-fn dir_str(dir: &Path) -> String {
-    dir.to_string_lossy().into_owned()
+/// Brotli-compresses every file of `dir` into `OUT_DIR/ui/` and writes `OUT_DIR/ui_assets.rs`,
+/// the table `http::assets` serves from (path, content type, ETag, the compressed bytes).
+fn embed_ui(dir: &Path) {
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
+    let ui_dir = out_dir.join("ui");
+    let _ = std::fs::remove_dir_all(&ui_dir);
+    std::fs::create_dir_all(&ui_dir).expect("create OUT_DIR/ui");
+    // Quality 11 takes seconds on the wasm: only release builds are worth it.
+    let quality = if std::env::var("PROFILE").as_deref() == Ok("release") {
+        11
+    } else {
+        5
+    };
+    let mut files = Vec::new();
+    collect_files(dir, dir, &mut files);
+    files.sort();
+    let mut table = String::from("&[\n");
+    for (number, relative) in files.iter().enumerate() {
+        let path = dir.join(relative);
+        println!("cargo::rerun-if-changed={}", path.display());
+        let content = std::fs::read(&path).expect("read a UI file");
+        let mut compressed = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams {
+            quality,
+            lgwin: 22,
+            ..Default::default()
+        };
+        brotli::BrotliCompress(&mut content.as_slice(), &mut compressed, &params)
+            .expect("compress a UI file");
+        let stored = ui_dir.join(format!("{number}.br"));
+        std::fs::write(&stored, &compressed).expect("write a compressed UI file");
+        let digest = Sha256::digest(&content);
+        let etag: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        table.push_str(&format!(
+            "    Asset {{ path: {:?}, content_type: {:?}, etag: \"\\\"{etag}\\\"\", brotli: include_bytes!({:?}) }},\n",
+            format!("/{}", relative.replace('\\', "/")),
+            content_type(relative),
+            stored.display().to_string(),
+        ));
+    }
+    table.push(']');
+    std::fs::write(out_dir.join("ui_assets.rs"), table).expect("write ui_assets.rs");
+}
+
+fn collect_files(root: &Path, dir: &Path, files: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).expect("list the UI folder") {
+        let path = entry.expect("a UI folder entry").path();
+        if path.is_dir() {
+            collect_files(root, &path, files);
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            files.push(relative.to_string_lossy().into_owned());
+        }
+    }
+}
+
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next().unwrap_or_default() {
+        "html" => "text/html; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "wasm" => "application/wasm",
+        "svg" => "image/svg+xml",
+        "json" | "map" => "application/json",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
 }
 
 /// `'sha256-…'` for every inline `<script>` body in the page, space separated.

@@ -11,10 +11,10 @@ use std::{
 };
 
 use axum::{Router, extract::ConnectInfo};
-use hyper::body::Incoming;
+use hyper::{body::Incoming, server::conn::http1};
 use hyper_util::{
-    rt::{TokioExecutor, TokioIo, TokioTimer},
-    server::{conn::auto::Builder, graceful::GracefulShutdown},
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
     service::TowerToHyperService,
 };
 use tokio::net::TcpListener;
@@ -46,12 +46,12 @@ pub async fn serve(
 ) {
     let open = OpenConnections::default();
     let graceful = GracefulShutdown::new();
-    let mut builder = Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only: browsers speak HTTP/2 only over TLS, which the reverse proxy in front ends,
+    // and proxies talk HTTP/1.1 to their backends unless told otherwise.
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
-    builder.http2().timer(TokioTimer::new());
     tokio::pin!(stop);
     loop {
         let (stream, peer) = tokio::select! {
@@ -78,9 +78,8 @@ pub async fn serve(
                     request.extensions_mut().insert(ConnectInfo(peer));
                     request
                 });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
+        let connection =
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(err) = connection.await {
