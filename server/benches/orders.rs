@@ -304,26 +304,33 @@ async fn import_benchmark() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_brickdesk"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env("BRICKDESK_LOG", "error")
-        .env("BRICKDESK_POLL_CRON", "")
-        .env("BRICKDESK_BRICKLINK_DAILY_CALLS", "1000000")
-        .env("BRICKDESK_BRICKLINK_BASE_URL", sim.bricklink_url())
-        .env("BRICKDESK_BRICKOWL_BASE_URL", sim.brickowl_url())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    // Another build of the binary (`make dist`'s static one, say) through BRICKDESK_BENCH_BIN.
+    let binary = std::env::var("BRICKDESK_BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_brickdesk").to_owned());
+    let start = || {
+        let mut child = Command::new(&binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .env("BRICKDESK_LOG", "error")
+            .env("BRICKDESK_POLL_CRON", "")
+            .env("BRICKDESK_BRICKLINK_DAILY_CALLS", "1000000")
+            .env("BRICKDESK_BRICKLINK_BASE_URL", sim.bricklink_url())
+            .env("BRICKDESK_BRICKOWL_BASE_URL", sim.brickowl_url())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap()
+            .to_owned();
+        (child, base)
+    };
+    let (mut child, base) = start();
     let http = reqwest::Client::builder()
         .cookie_store(true)
         .build()
@@ -363,24 +370,42 @@ async fn import_benchmark() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let took = started.elapsed();
-    let memory = |field: &str| {
-        std::fs::read_to_string(format!("/proc/{}/status", child.id()))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix(field))
-            .map_or_else(|| "unknown".to_owned(), |v| v.trim().to_owned())
-    };
-    let peak = memory("VmHWM:");
+    let peak = memory(child.id(), "VmHWM:");
     // Once the last jobs have ended, what the import leaves behind.
     tokio::time::sleep(Duration::from_secs(10)).await;
+    let after = memory(child.id(), "VmRSS:");
+    // Against the same store after a restart: what "back near idle" would be.
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let (mut child, base) = start();
+    while http
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .map_or(true, |answer| !answer.status().is_success())
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
     println!(
-        "import of {count} orders x 20 lines: {:.1} s (from saving the keys), peak RSS {peak}, \
-         RSS 10 s after {}",
+        "import of {count} orders x 20 lines by {binary}: {:.1} s (from saving the keys), peak \
+         RSS {peak}, RSS 10 s after {after}; the same store idle after a restart {}",
         took.as_secs_f64(),
-        memory("VmRSS:")
+        memory(child.id(), "VmRSS:")
     );
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// A field of `/proc/<pid>/status`, such as `VmHWM:`.
+fn memory(pid: u32, field: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .map_or_else(|| "unknown".to_owned(), |v| v.trim().to_owned())
 }
 
 async fn dashboard_benchmark() {

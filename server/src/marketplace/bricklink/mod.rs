@@ -112,8 +112,9 @@ impl BrickLink {
         filter: &OrderFilter,
         priority: Priority,
     ) -> Result<Vec<wire::OrderSummary>, MarketplaceError> {
-        let list: serde_json::Value = self.get("/orders", &filter.query(), priority).await?;
-        super::lenient_list("/orders", list)
+        let list: super::Lenient<wire::OrderSummary> =
+            self.get("/orders", &filter.query(), priority).await?;
+        Ok(list.into_items("/orders"))
     }
 
     /// `GET /orders/{id}`, with the `UK` country code made `GB`.

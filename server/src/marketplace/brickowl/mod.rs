@@ -123,8 +123,9 @@ impl BrickOwl {
         if query.by_updated {
             args.push(("sort_by", "updated".into()));
         }
-        let list: serde_json::Value = self.get("order/list", &args, priority).await?;
-        super::lenient_list("order/list", list)
+        let list: super::Lenient<wire::OrderSummary> =
+            self.get("order/list", &args, priority).await?;
+        Ok(list.into_items("order/list"))
     }
 
     /// `GET order/view`.
