@@ -11,6 +11,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+mod common;
+
 use std::{
     io::{BufRead as _, BufReader},
     process::{Child, Command, Stdio},
@@ -27,11 +29,7 @@ fn ms(d: Duration) -> String {
 }
 
 fn memory(child: &Child, field: &str) -> String {
-    std::fs::read_to_string(format!("/proc/{}/status", child.id()))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .map_or_else(|| "unknown".to_owned(), |v| v.trim().to_owned())
+    common::status_field(child.id(), field)
 }
 
 struct Api {

@@ -13,6 +13,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+mod common;
+
 use std::{
     io::{BufRead as _, BufReader},
     process::{Command, Stdio},
@@ -370,10 +372,10 @@ async fn import_benchmark() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let took = started.elapsed();
-    let peak = memory(child.id(), "VmHWM:");
+    let peak = common::status_field(child.id(), "VmHWM:");
     // Once the last jobs have ended, what the import leaves behind.
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let after = memory(child.id(), "VmRSS:");
+    let after = common::status_field(child.id(), "VmRSS:");
     // Against the same store after a restart: what "back near idle" would be.
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -393,19 +395,10 @@ async fn import_benchmark() {
         "import of {count} orders x 20 lines by {binary}: {:.1} s (from saving the keys), peak \
          RSS {peak}, RSS 10 s after {after}; the same store idle after a restart {}",
         took.as_secs_f64(),
-        memory(child.id(), "VmRSS:")
+        common::status_field(child.id(), "VmRSS:")
     );
     let _ = child.kill();
     let _ = child.wait();
-}
-
-/// A field of `/proc/<pid>/status`, such as `VmHWM:`.
-fn memory(pid: u32, field: &str) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .map_or_else(|| "unknown".to_owned(), |v| v.trim().to_owned())
 }
 
 async fn dashboard_benchmark() {
