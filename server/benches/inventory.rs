@@ -14,8 +14,7 @@
 mod common;
 
 use std::{
-    io::{BufRead as _, BufReader},
-    process::{Child, Command, Stdio},
+    process::Child,
     time::{Duration, Instant},
 };
 
@@ -96,26 +95,15 @@ async fn main() {
     .unwrap();
     let owl_lots = sim.sim.edit_brickowl_lots(0, |l| l.len()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_brickdesk"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env("BRICKDESK_LOG", "error")
-        .env("BRICKDESK_POLL_CRON", "")
-        .env("BRICKDESK_BRICKLINK_DAILY_CALLS", "1000000")
-        .env("BRICKDESK_BRICKLINK_BASE_URL", sim.bricklink_url())
-        .env("BRICKDESK_BRICKOWL_BASE_URL", sim.brickowl_url())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let (mut child, base) = common::serve(
+        env!("CARGO_BIN_EXE_brickdesk"),
+        dir.path(),
+        &[
+            ("BRICKDESK_BRICKLINK_DAILY_CALLS", "1000000"),
+            ("BRICKDESK_BRICKLINK_BASE_URL", &sim.bricklink_url()),
+            ("BRICKDESK_BRICKOWL_BASE_URL", &sim.brickowl_url()),
+        ],
+    );
     let http = reqwest::Client::builder()
         .cookie_store(true)
         .build()

@@ -16,8 +16,7 @@
 mod common;
 
 use std::{
-    io::{BufRead as _, BufReader},
-    process::{Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
@@ -310,27 +309,15 @@ async fn import_benchmark() {
     let binary = std::env::var("BRICKDESK_BENCH_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_brickdesk").to_owned());
     let start = || {
-        let mut child = Command::new(&binary)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .env("BRICKDESK_LOG", "error")
-            .env("BRICKDESK_POLL_CRON", "")
-            .env("BRICKDESK_BRICKLINK_DAILY_CALLS", "1000000")
-            .env("BRICKDESK_BRICKLINK_BASE_URL", sim.bricklink_url())
-            .env("BRICKDESK_BRICKOWL_BASE_URL", sim.brickowl_url())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap()
-            .to_owned();
-        (child, base)
+        common::serve(
+            &binary,
+            dir.path(),
+            &[
+                ("BRICKDESK_BRICKLINK_DAILY_CALLS", "1000000"),
+                ("BRICKDESK_BRICKLINK_BASE_URL", &sim.bricklink_url()),
+                ("BRICKDESK_BRICKOWL_BASE_URL", &sim.brickowl_url()),
+            ],
+        )
     };
     let (mut child, base) = start();
     let http = reqwest::Client::builder()

@@ -11,8 +11,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+mod common;
+
 use std::{
-    io::{BufRead as _, BufReader},
     path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -228,26 +229,15 @@ fn rss_kib(child: &Child, field: &str) -> u64 {
 /// Starts `brickdesk serve` on `dir`: the child, its address, seconds to listening and ready.
 async fn serve(dir: &Path) -> (Child, String, f64, f64) {
     let started = Instant::now();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .env("BRICKDESK_LOG", "error")
-        .env("BRICKDESK_POLL_CRON", "")
-        .env("BRICKDESK_BACKUP_CRON", "")
-        .env("BRICKDESK_SEARCH_REFRESH_CRON", "")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (child, base) = common::serve(
+        BIN,
+        dir,
+        &[
+            ("BRICKDESK_BACKUP_CRON", ""),
+            ("BRICKDESK_SEARCH_REFRESH_CRON", ""),
+        ],
+    );
     let listening = started.elapsed().as_secs_f64();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
     loop {
         let ready = reqwest::get(format!("{base}/readyz")).await;
         if ready.is_ok_and(|r| r.status().is_success()) {

@@ -1,4 +1,36 @@
-//! What the benchmarks that run `brickdesk serve` as a child process share.
+//! What the benchmarks that run `brickdesk serve` as a child process share. Each benchmark is
+//! its own crate and uses only some of it.
+#![allow(dead_code)]
+
+use std::{
+    io::{BufRead as _, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+};
+
+/// Starts `binary serve` on a loopback port over `dir`, quiet and without the poll schedule,
+/// with `env` besides; the child and the address it says it listens on.
+pub fn serve(binary: &str, dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
+    let mut child = Command::new(binary)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("BRICKDESK_LOG", "error")
+        .env("BRICKDESK_POLL_CRON", "")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    (child, base)
+}
 
 /// A field of `/proc/<pid>/status`, such as `VmHWM:` (peak RSS) or `VmRSS:`, as the kernel
 /// writes it ("123456 kB"), or "unknown".

@@ -240,16 +240,7 @@ impl Store {
             // (docs/benchmarks.md).
             .cache_capacity(16 * 1024 * 1024)
             .open()
-            .map_err(|source| {
-                if is_held(&source) {
-                    StoreError::InUse(data_dir.display().to_string())
-                } else {
-                    StoreError::Open {
-                        dir: dir.display().to_string(),
-                        source,
-                    }
-                }
-            })?;
+            .map_err(|source| open_failed(data_dir, &dir, source))?;
         let meta = db.open_tree("meta")?;
         check_schema(&db, &meta, SCHEMA_VERSION, MIGRATIONS)?;
         let revisions = Revisions::default();
@@ -390,16 +381,10 @@ pub fn schema_at(data_dir: &Path) -> Result<Option<u32>, StoreError> {
     if !dir.is_dir() {
         return Ok(None);
     }
-    let db = sled::Config::new().path(&dir).open().map_err(|source| {
-        if is_held(&source) {
-            StoreError::InUse(data_dir.display().to_string())
-        } else {
-            StoreError::Open {
-                dir: dir.display().to_string(),
-                source,
-            }
-        }
-    })?;
+    let db = sled::Config::new()
+        .path(&dir)
+        .open()
+        .map_err(|source| open_failed(data_dir, &dir, source))?;
     let meta = db.open_tree("meta")?;
     let found = match meta.get(SCHEMA_KEY)? {
         Some(bytes) => u32::from_be_bytes(
@@ -425,6 +410,19 @@ pub fn steps_from(found: u32) -> impl Iterator<Item = &'static Migration> {
 /// only in words).
 pub fn is_held(err: &sled::Error) -> bool {
     matches!(err, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+}
+
+/// What a failed open of the store at `data_dir` (its database in `dir`) is: held by another
+/// process, or unreadable.
+fn open_failed(data_dir: &Path, dir: &Path, source: sled::Error) -> StoreError {
+    if is_held(&source) {
+        StoreError::InUse(data_dir.display().to_string())
+    } else {
+        StoreError::Open {
+            dir: dir.display().to_string(),
+            source,
+        }
+    }
 }
 
 /// Records `current` in a new store; brings an older one up to it through `steps`.
