@@ -40,16 +40,15 @@ test: build
 	$(MAKE) lint
 	@# The log is followed until cargo itself exits (not through a pipe, which a process left
 	@# behind by a failed test could hold open for ever); its exit status is the target's.
+	@# Every test binary runs even when one fails, and the summary's last lines say why.
 	scripts/check-dist.sh --if-built
 	scripts/check-image.sh --if-built
 	: > target/test.log; \
-		BRICKDESK_REQUIRE_BROWSER=1 BRICKDESK_BIN=$(CURDIR)/$(BIN) cargo test --locked \
+		BRICKDESK_REQUIRE_BROWSER=1 BRICKDESK_BIN=$(CURDIR)/$(BIN) cargo test --locked --no-fail-fast \
 		> target/test.log 2>&1 & tests=$$!; \
 		tail -n +1 --pid=$$tests -f target/test.log; \
 		wait $$tests && status=0 || status=$$?; \
-		awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' \
-			target/test.log; \
-		exit $$status
+		scripts/test-summary.sh target/test.log $$status
 
 ## dist: static (musl) release binaries for x86_64 and aarch64 in target/dist, each a tarball
 ## with the example config, systemd unit, proxy snippets and a README, plus SHA256SUMS; then
