@@ -216,6 +216,40 @@ mod retry_after_tests {
     }
 }
 
+/// Decodes a JSON answer as it arrives, on the blocking pool, so a large one is never held
+/// whole: BrickLink's order list is the whole store, about 1 KB an order (a gigabyte at a
+/// million orders). A transfer cut part-way is the transport's error (worth another try),
+/// not an unreadable answer.
+pub(crate) async fn decode_streamed<T: serde::de::DeserializeOwned + Send + 'static>(
+    response: reqwest::Response,
+) -> Result<T, MarketplaceError> {
+    use futures_util::TryStreamExt as _;
+
+    let body = Box::pin(response.bytes_stream().map_err(std::io::Error::other));
+    let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(body));
+    let decoded = tokio::task::spawn_blocking(move || {
+        serde_json::from_reader::<_, T>(std::io::BufReader::with_capacity(64 * 1024, reader))
+    })
+    .await
+    .map_err(|e| MarketplaceError::Unavailable(format!("reading the answer failed: {e}")))?;
+    decoded.map_err(|err| {
+        if !err.is_io() {
+            return MarketplaceError::Undecodable(err.to_string());
+        }
+        // The transport's own error, without its address (BrickOwl's carries the key).
+        let timed_out = std::error::Error::source(&err)
+            .and_then(|io| io.downcast_ref::<std::io::Error>())
+            .and_then(std::io::Error::get_ref)
+            .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+            .is_some_and(reqwest::Error::is_timeout);
+        MarketplaceError::Unavailable(if timed_out {
+            "no answer in time".into()
+        } else {
+            "the answer was cut off part-way".into()
+        })
+    })
+}
+
 /// A list read element by element: one element that cannot be read is skipped and reported
 /// in the log, not an outage of the whole list. Anything but a list is refused as usual.
 /// Each element is decoded from its own text as the list is read, so a store's whole order

@@ -112,8 +112,9 @@ impl BrickLink {
         filter: &OrderFilter,
         priority: Priority,
     ) -> Result<Vec<wire::OrderSummary>, MarketplaceError> {
-        let list: super::Lenient<wire::OrderSummary> =
-            self.get("/orders", &filter.query(), priority).await?;
+        let list: super::Lenient<wire::OrderSummary> = self
+            .get_streamed("/orders", &filter.query(), priority)
+            .await?;
         Ok(list.into_items("/orders"))
     }
 
@@ -189,7 +190,7 @@ impl BrickLink {
         &self,
         priority: Priority,
     ) -> Result<Vec<wire::InventoryLot>, MarketplaceError> {
-        self.get("/inventories", &[], priority).await
+        self.get_streamed("/inventories", &[], priority).await
     }
 
     /// `GET /inventories/{id}`: one lot.
@@ -218,6 +219,7 @@ impl BrickLink {
             &[],
             Some(&change.body()),
             priority,
+            Reading::Whole,
         ))
         .await?
         .ok_or_else(|| MarketplaceError::Undecodable(format!("{path}: no lot in the answer")))
@@ -235,6 +237,7 @@ impl BrickLink {
             &[],
             None,
             priority,
+            Reading::Whole,
         ))
         .await
         .map(drop)
@@ -364,9 +367,16 @@ impl BrickLink {
         priority: Priority,
     ) -> Result<(), MarketplaceError> {
         let body = serde_json::json!({"order_id": order_id, "rating": rating, "comment": comment});
-        Box::pin(self.call::<IgnoredAny>(Method::POST, "/feedback", &[], Some(&body), priority))
-            .await
-            .map(drop)
+        Box::pin(self.call::<IgnoredAny>(
+            Method::POST,
+            "/feedback",
+            &[],
+            Some(&body),
+            priority,
+            Reading::Whole,
+        ))
+        .await
+        .map(drop)
     }
 
     /// `POST /feedback/{id}/reply`.
@@ -378,9 +388,16 @@ impl BrickLink {
     ) -> Result<(), MarketplaceError> {
         let body = serde_json::json!({"reply": reply});
         let path = format!("/feedback/{feedback_id}/reply");
-        Box::pin(self.call::<IgnoredAny>(Method::POST, &path, &[], Some(&body), priority))
-            .await
-            .map(drop)
+        Box::pin(self.call::<IgnoredAny>(
+            Method::POST,
+            &path,
+            &[],
+            Some(&body),
+            priority,
+            Reading::Whole,
+        ))
+        .await
+        .map(drop)
     }
 
     /// `GET /colors`.
@@ -388,7 +405,7 @@ impl BrickLink {
         self.get("/colors", &[], priority).await
     }
 
-    async fn get<T: DeserializeOwned>(
+    async fn get<T: DeserializeOwned + Send + 'static>(
         &self,
         path: &str,
         query: &[(&str, String)],
@@ -396,11 +413,26 @@ impl BrickLink {
     ) -> Result<T, MarketplaceError> {
         // Boxed: a request's state is large, and callers run many of these at once.
         // Decoded straight into `T`: a whole store's lots never sit in memory as JSON values.
-        match Box::pin(self.call::<T>(Method::GET, path, query, None, priority)).await? {
+        match Box::pin(self.call::<T>(Method::GET, path, query, None, priority, Reading::Whole))
+            .await?
+        {
             Some(data) => Ok(data),
             None => serde_json::from_value(serde_json::Value::Null)
                 .map_err(|e| MarketplaceError::Undecodable(format!("{path}: {e}"))),
         }
+    }
+
+    /// A GET whose answer is as large as the store (about 1 KB an order or lot): decoded as it
+    /// arrives, never held whole. An answer without `data` is unreadable, never an empty store.
+    async fn get_streamed<T: DeserializeOwned + Send + 'static>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        priority: Priority,
+    ) -> Result<T, MarketplaceError> {
+        Box::pin(self.call::<T>(Method::GET, path, query, None, priority, Reading::Streamed))
+            .await?
+            .ok_or_else(|| MarketplaceError::Undecodable(format!("{path}: no data in the answer")))
     }
 
     async fn put(
@@ -409,19 +441,27 @@ impl BrickLink {
         body: &serde_json::Value,
         priority: Priority,
     ) -> Result<(), MarketplaceError> {
-        Box::pin(self.call::<IgnoredAny>(Method::PUT, path, &[], Some(body), priority))
-            .await
-            .map(drop)
+        Box::pin(self.call::<IgnoredAny>(
+            Method::PUT,
+            path,
+            &[],
+            Some(body),
+            priority,
+            Reading::Whole,
+        ))
+        .await
+        .map(drop)
     }
 
     #[tracing::instrument(skip_all, fields(marketplace = "bricklink", %method, path))]
-    async fn call<T: DeserializeOwned>(
+    async fn call<T: DeserializeOwned + Send + 'static>(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, String)],
         body: Option<&serde_json::Value>,
         priority: Priority,
+        reading: Reading,
     ) -> Result<Option<T>, MarketplaceError> {
         let mut url = Url::parse(&format!(
             "{}{path}",
@@ -441,7 +481,10 @@ impl BrickLink {
             request = request.json(body);
         }
         let outcome = match request.send().await {
-            Ok(response) => read(response).await,
+            Ok(response) => match reading {
+                Reading::Whole => read(response).await,
+                Reading::Streamed => read_streamed(response).await,
+            },
             Err(err) => Err(MarketplaceError::from_reqwest(err)),
         };
         permit.settle(app::Marketplace::BrickLink, &outcome);
@@ -490,6 +533,27 @@ fn segment(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
+/// How an answer is read.
+#[derive(Debug, Clone, Copy)]
+enum Reading {
+    /// Into memory, then decoded: an error's `data` may then be read again as anything.
+    Whole,
+    /// Decoded as it arrives ([`super::decode_streamed`]), for answers as large as the store.
+    Streamed,
+}
+
+/// A successful answer decoded as it arrives; any other is small and read whole.
+async fn read_streamed<T: DeserializeOwned + Send + 'static>(
+    response: reqwest::Response,
+) -> Result<Option<T>, MarketplaceError> {
+    if response.status() != StatusCode::OK {
+        return read(response).await;
+    }
+    let retry_after = super::retry_after(response.headers());
+    let envelope: wire::Envelope<T> = super::decode_streamed(response).await?;
+    settle(envelope, retry_after)
+}
+
 async fn read<T: DeserializeOwned>(
     response: reqwest::Response,
 ) -> Result<Option<T>, MarketplaceError> {
@@ -535,6 +599,14 @@ async fn read<T: DeserializeOwned>(
             }
         },
     };
+    settle(envelope, retry_after)
+}
+
+/// What an envelope's `meta` says of the call: its `data`, or the error it names.
+fn settle<T>(
+    envelope: wire::Envelope<T>,
+    retry_after: Option<std::time::Duration>,
+) -> Result<Option<T>, MarketplaceError> {
     let meta = envelope.meta;
     let reason = if meta.description.is_empty() {
         meta.message.clone()

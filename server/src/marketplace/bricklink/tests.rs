@@ -315,3 +315,95 @@ async fn one_unreadable_order_in_a_list_is_skipped_not_an_outage() {
     assert_eq!(orders.len(), 1);
     assert_eq!(orders[0].order_id, 1);
 }
+
+/// The order list is decoded as it arrives: each kind of failure is still told apart, an
+/// answer without `data` is never an empty store, and a transfer cut part-way is an outage
+/// worth another try, not an unreadable answer.
+#[tokio::test]
+async fn a_streamed_order_list_tells_failures_apart() {
+    type Expect = fn(&MarketplaceError) -> bool;
+    let cases: Vec<(ResponseTemplate, Expect)> = vec![
+        (
+            ResponseTemplate::new(503).set_body_raw("<html>503</html>", "text/html"),
+            |e| matches!(e, MarketplaceError::Unavailable(m) if m.contains("HTML")),
+        ),
+        (
+            ResponseTemplate::new(200).set_body_raw(
+                "{\"meta\": {\"code\": 200}, \"data\": [{\"order_id\": 1",
+                "application/json",
+            ),
+            |e| matches!(e, MarketplaceError::Undecodable(_)),
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "meta": {"description": "OK", "message": "OK", "code": 200}})),
+            |e| matches!(e, MarketplaceError::Undecodable(m) if m.contains("no data")),
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "meta": {"description": "TOKEN_VALUE_MISMATCHED", "message": "BAD_OAUTH_REQUEST",
+                         "code": 401}})),
+            |e| matches!(e, MarketplaceError::BadCredentials(m) if m == "TOKEN_VALUE_MISMATCHED"),
+        ),
+        (ok(serde_json::json!({"not": "a list"})), |e| {
+            matches!(e, MarketplaceError::Undecodable(_))
+        }),
+        (
+            ResponseTemplate::new(200).set_delay(Duration::from_secs(30)),
+            |e| matches!(e, MarketplaceError::Unavailable(m) if m.contains("in time")),
+        ),
+    ];
+    for (i, (response, expected)) in cases.into_iter().enumerate() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(response)
+            .mount(&server)
+            .await;
+        let (client, _) = client(&server);
+        let err = client
+            .orders(&OrderFilter::default(), Priority::Background)
+            .await
+            .expect_err("fails");
+        assert!(expected(&err), "case {i}: {err:?}");
+    }
+
+    // A server that promises more than it sends, then hangs up.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let (mut socket, _) = listener.accept().await.expect("accept");
+        let mut request = vec![0_u8; 4096];
+        let _ = socket.read(&mut request).await;
+        let order = r#"{"order_id": 1, "date_ordered": "2014-04-16T17:55:49.960Z", "status": "PAID", "cost": {"currency_code": "USD", "subtotal": "1.00", "grand_total": "2.00"}},"#;
+        let body = format!(
+            "{{\"meta\": {{\"code\": 200}}, \"data\": [{}",
+            order.repeat(200)
+        );
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len() * 2
+        );
+        socket.write_all(head.as_bytes()).await.expect("head");
+        socket.write_all(body.as_bytes()).await.expect("body");
+        socket.shutdown().await.expect("hang up");
+    });
+    let guard = Guard::new(Limits::default(), None);
+    let base = Url::parse(&format!("http://{address}/api/store/v1")).expect("url");
+    let client = BrickLink::new(
+        reqwest::Client::new(),
+        base,
+        creds(),
+        guard.account(UserId(1), Marketplace::BrickLink),
+    );
+    let err = client
+        .orders(&OrderFilter::default(), Priority::Background)
+        .await
+        .expect_err("cut off");
+    assert_eq!(
+        err,
+        MarketplaceError::Unavailable("the answer was cut off part-way".into())
+    );
+}
