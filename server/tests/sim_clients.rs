@@ -75,7 +75,11 @@ async fn bricklink_orders_items_and_status_updates_round_trip() {
         .unwrap();
     let expected = world.server.sim.orders(0, Side::BrickLink);
     assert_eq!(unfiled.len() + filed.len(), expected.len());
-    assert!(filed.iter().all(|o| o.is_filed) && unfiled.iter().all(|o| !o.is_filed));
+    let filed_in_sim = |id: i64| expected.iter().any(|o| o.filed && o.id == id);
+    assert!(
+        filed.iter().all(|o| filed_in_sim(o.order_id))
+            && unfiled.iter().all(|o| !filed_in_sim(o.order_id))
+    );
     let out = client
         .orders(
             &OrderFilter {

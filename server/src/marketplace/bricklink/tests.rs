@@ -82,14 +82,14 @@ async fn order_list_sends_direction_statuses_and_filed_with_a_signed_header() {
         .expect("orders");
     assert_eq!(orders.len(), 1);
     assert_eq!(orders[0].order_id, 4_329_553);
-    assert_eq!(orders[0].cost.grand_total, Money(13_7240));
+    assert_eq!(orders[0].status, "COMPLETED");
     assert_eq!(
-        orders[0]
-            .payment
-            .as_ref()
-            .and_then(|p| p.date_paid)
-            .map(|d| d.year()),
-        Some(2014)
+        orders[0].date_status_changed.map(|d| d.month()),
+        Some(time::Month::April)
+    );
+    assert_eq!(
+        orders[0].payment.as_ref().and_then(|p| p.status.as_deref()),
+        Some("Sent")
     );
     assert_eq!(
         guard.usage(UserId(1), Marketplace::BrickLink).calls_today,
