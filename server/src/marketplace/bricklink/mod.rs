@@ -153,8 +153,8 @@ impl BrickLink {
         priority: Priority,
     ) -> Result<(), MarketplaceError> {
         let body = serde_json::json!({"field": "status", "value": status});
-        self.put(&format!("/orders/{order_id}/status"), &body, priority)
-            .await
+        let path = format!("/orders/{order_id}/status");
+        self.write(Method::PUT, &path, Some(&body), priority).await
     }
 
     /// `PUT /orders/{id}/payment_status`.
@@ -165,12 +165,8 @@ impl BrickLink {
         priority: Priority,
     ) -> Result<(), MarketplaceError> {
         let body = serde_json::json!({"field": "payment_status", "value": status});
-        self.put(
-            &format!("/orders/{order_id}/payment_status"),
-            &body,
-            priority,
-        )
-        .await
+        let path = format!("/orders/{order_id}/payment_status");
+        self.write(Method::PUT, &path, Some(&body), priority).await
     }
 
     /// `PUT /orders/{id}` with the shipment's tracking number.
@@ -181,8 +177,8 @@ impl BrickLink {
         priority: Priority,
     ) -> Result<(), MarketplaceError> {
         let body = serde_json::json!({"shipping": {"tracking_no": tracking_no}});
-        self.put(&format!("/orders/{order_id}"), &body, priority)
-            .await
+        let path = format!("/orders/{order_id}");
+        self.write(Method::PUT, &path, Some(&body), priority).await
     }
 
     /// `GET /inventories`: every lot of the store, available and in stockrooms, in one answer.
@@ -231,16 +227,8 @@ impl BrickLink {
         inventory_id: i64,
         priority: Priority,
     ) -> Result<(), MarketplaceError> {
-        Box::pin(self.call::<IgnoredAny>(
-            Method::DELETE,
-            &format!("/inventories/{inventory_id}"),
-            &[],
-            None,
-            priority,
-            Reading::Whole,
-        ))
-        .await
-        .map(drop)
+        let path = format!("/inventories/{inventory_id}");
+        self.write(Method::DELETE, &path, None, priority).await
     }
 
     /// `GET /notifications`: the unread events (reading them marks them read).
@@ -367,16 +355,8 @@ impl BrickLink {
         priority: Priority,
     ) -> Result<(), MarketplaceError> {
         let body = serde_json::json!({"order_id": order_id, "rating": rating, "comment": comment});
-        Box::pin(self.call::<IgnoredAny>(
-            Method::POST,
-            "/feedback",
-            &[],
-            Some(&body),
-            priority,
-            Reading::Whole,
-        ))
-        .await
-        .map(drop)
+        self.write(Method::POST, "/feedback", Some(&body), priority)
+            .await
     }
 
     /// `POST /feedback/{id}/reply`.
@@ -388,16 +368,7 @@ impl BrickLink {
     ) -> Result<(), MarketplaceError> {
         let body = serde_json::json!({"reply": reply});
         let path = format!("/feedback/{feedback_id}/reply");
-        Box::pin(self.call::<IgnoredAny>(
-            Method::POST,
-            &path,
-            &[],
-            Some(&body),
-            priority,
-            Reading::Whole,
-        ))
-        .await
-        .map(drop)
+        self.write(Method::POST, &path, Some(&body), priority).await
     }
 
     /// `GET /colors`.
@@ -435,22 +406,17 @@ impl BrickLink {
             .ok_or_else(|| MarketplaceError::Undecodable(format!("{path}: no data in the answer")))
     }
 
-    async fn put(
+    /// A `PUT`, `POST` or `DELETE` whose answer says only whether it worked.
+    async fn write(
         &self,
+        method: Method,
         path: &str,
-        body: &serde_json::Value,
+        body: Option<&serde_json::Value>,
         priority: Priority,
     ) -> Result<(), MarketplaceError> {
-        Box::pin(self.call::<IgnoredAny>(
-            Method::PUT,
-            path,
-            &[],
-            Some(body),
-            priority,
-            Reading::Whole,
-        ))
-        .await
-        .map(drop)
+        Box::pin(self.call::<IgnoredAny>(method, path, &[], body, priority, Reading::Whole))
+            .await
+            .map(drop)
     }
 
     #[tracing::instrument(skip_all, fields(marketplace = "bricklink", %method, path))]

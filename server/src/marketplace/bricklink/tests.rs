@@ -37,6 +37,17 @@ fn client(server: &MockServer) -> (BrickLink, Guard) {
     (client, guard)
 }
 
+/// A client of a server that gives `response` to every GET.
+async fn answering(response: ResponseTemplate) -> (MockServer, BrickLink) {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(response)
+        .mount(&server)
+        .await;
+    let (client, _) = client(&server);
+    (server, client)
+}
+
 #[allow(clippy::needless_pass_by_value)]
 fn ok(data: serde_json::Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(serde_json::json!({
@@ -188,12 +199,7 @@ async fn gateway_failures_and_bad_bodies_are_classified() {
         ),
     ];
     for (i, (response, expected)) in cases.into_iter().enumerate() {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .respond_with(response)
-            .mount(&server)
-            .await;
-        let (client, _) = client(&server);
+        let (_server, client) = answering(response).await;
         let err = client.check(Priority::Background).await.expect_err("fails");
         assert!(expected(&err), "case {i}: {err:?}");
     }
@@ -354,12 +360,7 @@ async fn a_streamed_order_list_tells_failures_apart() {
         ),
     ];
     for (i, (response, expected)) in cases.into_iter().enumerate() {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .respond_with(response)
-            .mount(&server)
-            .await;
-        let (client, _) = client(&server);
+        let (_server, client) = answering(response).await;
         let err = client
             .orders(&OrderFilter::default(), Priority::Background)
             .await
