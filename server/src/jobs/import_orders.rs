@@ -20,8 +20,18 @@ use crate::{
     services::Services,
 };
 
-/// Orders per chunk job.
+/// Orders per chunk job, at least.
 pub const CHUNK: usize = 25;
+
+/// Chunk jobs per import, at most: a larger import makes its chunks larger instead of more
+/// numerous, because a queued job is held in memory until it has run (20,000 chunks of 25
+/// for a 500,000-order store took about 180 MB to queue at once).
+pub const MAX_PARTS: usize = 1_000;
+
+/// Orders per chunk job for an import of `orders` orders.
+pub fn chunk_size(orders: usize) -> usize {
+    CHUNK.max(orders.div_ceil(MAX_PARTS))
+}
 
 /// The job.
 pub struct ImportOrders;
@@ -68,8 +78,13 @@ impl Job for ImportOrders {
             return Ok(serde_json::json!({"listed": total, "to_fetch": 0}));
         }
         let listed_at = OffsetDateTime::now_utc();
+        let size = chunk_size(todo.len());
+        // A chunk's time allowance grows with it: the policy's is for `CHUNK` orders.
+        let per_chunk = SyncOrdersChunk::POLICY
+            .timeout
+            .saturating_mul(u32::try_from(size.div_ceil(CHUNK)).unwrap_or(u32::MAX));
         let parts = todo
-            .chunks(CHUNK)
+            .chunks(size)
             .map(|ids| {
                 super::spec::<SyncOrdersChunk>(&Chunk {
                     user,
@@ -77,6 +92,7 @@ impl Job for ImportOrders {
                     order_ids: ids.to_vec(),
                     listed_at,
                 })
+                .map(|spec| spec.timeout(per_chunk))
             })
             .collect::<Result<Vec<JobSpec>, _>>()?;
         // The parent runs no handler: it only carries the parts' progress.
@@ -88,5 +104,22 @@ impl Job for ImportOrders {
         .owner(user);
         let (batch, _) = services.queue.enqueue_batch(parent, parts).await?;
         Ok(serde_json::json!({"listed": total, "to_fetch": todo.len(), "batch": batch}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_import_makes_larger_chunks_not_more() {
+        assert_eq!(chunk_size(0), CHUNK);
+        assert_eq!(chunk_size(CHUNK * MAX_PARTS), CHUNK);
+        assert_eq!(chunk_size(CHUNK * MAX_PARTS + 1), CHUNK + 1);
+        for orders in [1, 999, 25_001, 100_000, 500_000, 1_000_000, 3_333_333] {
+            let size = chunk_size(orders);
+            assert!(size >= CHUNK);
+            assert!(orders.div_ceil(size) <= MAX_PARTS, "{orders} orders");
+        }
     }
 }

@@ -1,6 +1,7 @@
-//! `sync_orders_chunk`: one part of an import's batch: fetches and stores up to
-//! [`super::import_orders::CHUNK`] orders, skipping those stored since the import listed them,
-//! so a chunk that runs again after a crash resumes instead of fetching everything again.
+//! `sync_orders_chunk`: one part of an import's batch: fetches and stores its orders
+//! ([`super::import_orders::chunk_size`] of them), skipping those stored since the import
+//! listed them, so a chunk that runs again after a crash resumes instead of fetching
+//! everything again.
 
 use std::time::Duration;
 
@@ -24,11 +25,46 @@ pub struct SyncOrdersChunk;
 pub struct Chunk {
     pub user: UserId,
     pub marketplace: Marketplace,
+    #[serde(with = "compact_ids")]
     pub order_ids: Vec<String>,
     /// When the import listed them: an order stored after this is done (a re-run of the
     /// chunk resumes instead of fetching it again).
     #[serde(with = "time::serde::rfc3339")]
     pub listed_at: OffsetDateTime,
+}
+
+/// A chunk's order numbers in its payload: one comma-separated string, because a queued job's
+/// payload is held in memory until it has run, and a 500,000-order import queues all of its
+/// order numbers at once (as a JSON list, about 60 bytes a number in memory; as one string,
+/// about 10). A list, as chunks were queued before, reads too; numbers that hold a comma are
+/// written as a list.
+mod compact_ids {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(ids: &[String], serializer: S) -> Result<S::Ok, S::Error> {
+        if ids.iter().any(|id| id.is_empty() || id.contains(',')) {
+            ids.serialize(serializer)
+        } else {
+            ids.join(",").serialize(serializer)
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Ids {
+        Joined(String),
+        List(Vec<String>),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<String>, D::Error> {
+        Ok(match Ids::deserialize(deserializer)? {
+            Ids::Joined(joined) if joined.is_empty() => Vec::new(),
+            Ids::Joined(joined) => joined.split(',').map(str::to_owned).collect(),
+            Ids::List(ids) => ids,
+        })
+    }
 }
 
 /// Tries for one order inside a chunk before the chunk itself fails and backs off.
@@ -107,6 +143,42 @@ async fn fetch_with_retries(
                 tokio::time::sleep(Duration::from_millis(100 << tries)).await;
             }
             outcome => return outcome,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(ids: &[&str]) -> Chunk {
+        Chunk {
+            user: UserId(1),
+            marketplace: Marketplace::BrickLink,
+            order_ids: ids.iter().map(|id| (*id).to_owned()).collect(),
+            listed_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn order_numbers_are_queued_as_one_string_and_read_back() {
+        let value = serde_json::to_value(chunk(&["7", "8", "1234567"])).unwrap();
+        assert_eq!(value["order_ids"], "7,8,1234567");
+        let back: Chunk = serde_json::from_value(value).unwrap();
+        assert_eq!(back, chunk(&["7", "8", "1234567"]));
+    }
+
+    #[test]
+    fn a_list_queued_before_reads_and_odd_numbers_stay_a_list() {
+        let old = serde_json::json!({"user": 1, "marketplace": "bricklink",
+            "order_ids": ["7", "8"], "listed_at": "1970-01-01T00:00:00Z"});
+        assert_eq!(
+            serde_json::from_value::<Chunk>(old).unwrap(),
+            chunk(&["7", "8"])
+        );
+        for odd in [chunk(&["7,8", "9"]), chunk(&["", "9"]), chunk(&[])] {
+            let back: Chunk = serde_json::from_value(serde_json::to_value(&odd).unwrap()).unwrap();
+            assert_eq!(back, odd);
         }
     }
 }
