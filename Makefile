@@ -4,7 +4,6 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 export PATH := $(HOME)/.cargo/bin:$(HOME)/.cache/brickdesk-tools/binaryen/node_modules/.bin:$(PATH)
-export TRUNK_SKIP_VERSION_CHECK := true
 
 BIN := target/release/brickdesk
 ARGS ?=
@@ -15,17 +14,17 @@ ARGS ?=
 build: ui
 	cargo build --release --locked -p server
 
-## ui: the web UI into dist/ (Trunk runs cargo offline, so fetch crates first). Only when
-## something it is built from changed: an untouched dist/ keeps the server from re-embedding it,
-## so a `make build` with nothing changed takes seconds.
+## ui: the web UI into dist/ (scripts/ui.sh: the wasm cut into a first part and a part per
+## page, then wasm-bindgen and wasm-opt). Only when something it is built from changed, and
+## dist/ is rewritten only when its content changes: an untouched dist/ keeps the server from
+## re-embedding it, so a `make build` with nothing changed takes seconds.
 UI_SOURCES := $(shell find frontend app/src assets -type f 2>/dev/null) app/Cargo.toml \
-	Trunk.toml Cargo.toml Cargo.lock .cargo/config.toml
+	scripts/ui.sh Cargo.toml Cargo.lock .cargo/config.toml
 ui: dist/index.html
 
 dist/index.html: $(UI_SOURCES)
 	scripts/tools.sh build
-	cargo fetch --locked
-	trunk build --release
+	scripts/ui.sh
 	touch $@
 
 ## run: build, then serve the demo on http://127.0.0.1:8080: simulated marketplaces and the

@@ -3,16 +3,16 @@
 # takes a second. Tools live outside the work tree (~/.cargo/bin, ~/.cache/brickdesk-tools) so
 # a fresh clone on the same machine reuses them.
 #
-#   scripts/tools.sh build   wasm32 target, trunk, wasm-bindgen-cli, wasm-opt
+#   scripts/tools.sh build   wasm32 target, wasm-split-cli, wasm-bindgen-cli, wasm-opt
 #   scripts/tools.sh test    the above plus Debian's chromium and chromium-driver
 #
 # Versions, and why (see docs/toolchain.md):
-#   trunk 0.21.14      0.22 needs a newer rustc than this machine's
+#   wasm-split-cli     wasm_split_cli_support 0.2.4: cuts the wasm at Leptos' lazy routes
 #   wasm-bindgen-cli   exactly the wasm-bindgen version Cargo.lock resolves; no --locked
 #   binaryen 132 (npm) Debian's binaryen 108 emits a wasm that fails at runtime
 set -euo pipefail
 
-TRUNK_VERSION=0.21.14
+WASM_SPLIT_VERSION=0.2.4
 BINARYEN_VERSION=132.0.0
 TOOLS_DIR="${BRICKDESK_TOOLS_DIR:-$HOME/.cache/brickdesk-tools}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,13 +31,14 @@ ensure_wasm_target() {
   fi
 }
 
-ensure_trunk() {
-  has_version trunk "$TRUNK_VERSION" && return
-  say "installing trunk $TRUNK_VERSION (about 5 minutes on 2 cores)"
-  # Installed tools need no speed: a quick, unoptimised-LTO build halves the install time.
+ensure_wasm_split() {
+  # It prints no version; the install records one.
+  cargo install --list 2>/dev/null | grep -qF "wasm_split_cli_support v$WASM_SPLIT_VERSION:" &&
+    command -v wasm-split-cli >/dev/null && return
+  say "installing wasm-split-cli $WASM_SPLIT_VERSION (about 2 minutes)"
   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
-    cargo install --locked trunk --version "$TRUNK_VERSION" --no-default-features
+    cargo install --locked wasm_split_cli_support --version "=$WASM_SPLIT_VERSION" \
+    --features build-binary --force
 }
 
 ensure_wasm_bindgen() {
@@ -71,7 +72,7 @@ ensure_chromium() {
 }
 
 case "${1:-build}" in
-  build) ensure_wasm_target; ensure_trunk; ensure_wasm_bindgen; ensure_wasm_opt ;;
-  test) ensure_wasm_target; ensure_trunk; ensure_wasm_bindgen; ensure_wasm_opt; ensure_chromium ;;
+  build) ensure_wasm_target; ensure_wasm_split; ensure_wasm_bindgen; ensure_wasm_opt ;;
+  test) ensure_wasm_target; ensure_wasm_split; ensure_wasm_bindgen; ensure_wasm_opt; ensure_chromium ;;
   *) say "usage: $0 build|test"; exit 2 ;;
 esac

@@ -1,6 +1,6 @@
-//! Embeds the web UI that Trunk built into `dist/` (each file brotli-compressed, listed in
-//! `OUT_DIR/ui_assets.rs` for `http::assets`), and derives the CSP hashes of its inline
-//! scripts so the Content-Security-Policy allows exactly Trunk's loader and nothing else.
+//! Embeds the web UI that `scripts/ui.sh` built into `dist/` (each file brotli-compressed,
+//! listed in `OUT_DIR/ui_assets.rs` for `http::assets`), and derives the CSP hashes of its
+//! inline scripts so the Content-Security-Policy allows exactly its loader and nothing else.
 //! Without a `dist/` (a plain `cargo build` before `make build`) a one-page notice is embedded
 //! instead, telling how to build the UI. Also records what `brickdesk --version` says: the
 //! commit (from git, when the source is a clone), the build date (`SOURCE_DATE_EPOCH` when set,
@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 const MISSING_UI: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>brickdesk</title></head>
 <body><h1>brickdesk</h1>
-<p>This binary was built without its web UI. Build it with <code>make build</code>, which runs
-Trunk first and then embeds the result.</p></body></html>
+<p>This binary was built without its web UI. Build it with <code>make build</code>, which builds
+the UI first and then embeds the result.</p></body></html>
 "#;
 
 fn main() {

@@ -3,8 +3,9 @@
 
 use leptos::prelude::*;
 use leptos_router::{
+    Lazy, LazyRoute,
     components::{Route, Router, Routes},
-    path,
+    lazy_route, path,
 };
 
 use crate::{
@@ -27,15 +28,22 @@ use crate::{
     session::{Phase, Session},
 };
 
+/// Whether a page is being opened (its part of the UI fetched): the shell shows a bar.
+#[derive(Clone, Copy)]
+pub struct Opening(pub ReadSignal<bool>);
+
 /// The whole UI.
 #[component]
 pub fn App() -> impl IntoView {
     let session = Session::provide();
     api::on_logged_out(move || session.expired());
     leptos::task::spawn_local(session.load());
+    // True while the router fetches the part of the UI a page needs (the first time it opens).
+    let (opening, set_opening) = signal(false);
+    provide_context(Opening(opening));
 
     view! {
-        <Router>
+        <Router set_is_routing=set_opening>
             {move || match session.phase() {
                 Phase::Loading => view! { <div class="splash" aria-busy="true">"Loading brickdesk…"</div> }.into_any(),
                 Phase::Unreachable => view! { <Unreachable /> }.into_any(),
@@ -45,15 +53,15 @@ pub fn App() -> impl IntoView {
                     <Shell>
                         <Routes fallback=NotFound>
                             <Route path=path!("/") view=DashboardPage />
-                            <Route path=path!("/orders") view=OrdersPage />
-                            <Route path=path!("/orders/:marketplace/:order_id") view=OrderPage />
-                            <Route path=path!("/picking") view=PickListsPage />
-                            <Route path=path!("/picking/:id") view=PickListPage />
-                            <Route path=path!("/inventory") view=InventoryPage />
-                            <Route path=path!("/minifigs") view=MinifigsPage />
-                            <Route path=path!("/minifigs/:id") view=MinifigListPage />
-                            <Route path=path!("/settings") view=SettingsPage />
-                            <Route path=path!("/jobs") view=JobsPage />
+                            <Route path=path!("/orders") view={Lazy::<OrdersRoute>::new()} />
+                            <Route path=path!("/orders/:marketplace/:order_id") view={Lazy::<OrderRoute>::new()} />
+                            <Route path=path!("/picking") view={Lazy::<PickListsRoute>::new()} />
+                            <Route path=path!("/picking/:id") view={Lazy::<PickListRoute>::new()} />
+                            <Route path=path!("/inventory") view={Lazy::<InventoryRoute>::new()} />
+                            <Route path=path!("/minifigs") view={Lazy::<MinifigsRoute>::new()} />
+                            <Route path=path!("/minifigs/:id") view={Lazy::<MinifigListRoute>::new()} />
+                            <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} />
+                            <Route path=path!("/jobs") view={Lazy::<JobsRoute>::new()} />
                         </Routes>
                     </Shell>
                 }.into_any(),
@@ -61,6 +69,35 @@ pub fn App() -> impl IntoView {
         </Router>
     }
 }
+
+/// A page whose code is fetched when it is first opened (its own part of the wasm, so the first
+/// download holds only the shell, login and the dashboard: docs/benchmarks.md).
+macro_rules! lazy_page {
+    ($route:ident, $page:ident) => {
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(OrdersRoute, OrdersPage);
+lazy_page!(OrderRoute, OrderPage);
+lazy_page!(PickListsRoute, PickListsPage);
+lazy_page!(PickListRoute, PickListPage);
+lazy_page!(InventoryRoute, InventoryPage);
+lazy_page!(MinifigsRoute, MinifigsPage);
+lazy_page!(MinifigListRoute, MinifigListPage);
+lazy_page!(SettingsRoute, SettingsPage);
+lazy_page!(JobsRoute, JobsPage);
 
 /// Shown when the server does not answer at start.
 #[component]

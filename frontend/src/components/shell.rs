@@ -16,6 +16,9 @@ pub fn Shell(children: Children) -> impl IntoView {
     let session = use_session();
     crate::sse::provide_live_events();
     let menu_open = RwSignal::new(false);
+    let opening = use_context::<crate::app::Opening>()
+        .map(|opening| opening.0)
+        .unwrap_or_else(|| signal(false).0);
     // On a phone the navigation folds into a menu button.
     let nav_open = RwSignal::new(false);
     let shown_name = move || {
@@ -97,6 +100,13 @@ pub fn Shell(children: Children) -> impl IntoView {
                     </Show>
                 </div>
             </header>
+            <div
+                class="page-opening"
+                class:active=move || opening.get()
+                role="progressbar"
+                aria-label="Opening the page"
+                aria-hidden=move || (!opening.get()).to_string()
+            ></div>
             <StartupNotice />
             <main class="page">{children()}</main>
             <VersionFooter />

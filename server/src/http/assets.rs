@@ -1,9 +1,10 @@
-//! The web UI Trunk built, embedded at build time (build.rs): each file brotli-compressed once,
-//! sent as it is to browsers that take brotli, as gzip (made on first use and kept) to those
-//! that take only gzip (browsers do not offer brotli over plain `http://`, which is how most
-//! home installs are reached), else decoded. ETags, immutable caching for Trunk's
-//! content-hashed files, `index.html` (never cached) for client-side routes such as
-//! `/settings`, and the Content-Security-Policy that lets exactly this UI run.
+//! The web UI `scripts/ui.sh` built, embedded at build time (build.rs): each file
+//! brotli-compressed once, sent as it is to browsers that take brotli, as gzip (made on first
+//! use and kept) to those that take only gzip (browsers do not offer brotli over plain
+//! `http://`, which is how most home installs are reached), else decoded. ETags, immutable
+//! caching for the content-hashed files (the wasm parts live in `/pkg-<hash>/`), `index.html`
+//! (never cached) for client-side routes such as `/settings`, and the Content-Security-Policy
+//! that lets exactly this UI run.
 //!
 //! A crate did this before (memory-serve); it carried a brotli encoder for files that are never
 //! compressed at run time, the largest part of a megabyte of the release binary.
@@ -20,7 +21,7 @@ use axum::{
 
 use crate::error::ApiError;
 
-/// Hashes of the inline scripts in the embedded `index.html` (Trunk's wasm loader).
+/// Hashes of the inline scripts in the embedded `index.html` (the wasm loader).
 const UI_SCRIPT_HASHES: &str = env!("BRICKDESK_UI_SCRIPT_HASHES");
 
 /// What build.rs embedded: one entry per file of `dist/`.
@@ -78,9 +79,13 @@ async fn serve(request: Request) -> Response {
         return ApiError::MethodNotAllowed.into_response();
     }
     let path = request.uri().path();
-    let index = find(path)
-        .or_else(|| find("/index.html"))
-        .expect("build.rs always embeds an index.html");
+    let index = match find(path) {
+        Some(index) => index,
+        // A part of another build (a page left open across an upgrade asks for the parts of
+        // the UI it was loaded with): a 404, never the web page in its place.
+        None if path.starts_with("/pkg-") => return ApiError::NotFound.into_response(),
+        None => find("/index.html").expect("build.rs always embeds an index.html"),
+    };
     let asset = &ASSETS[index];
     let is_page = asset.content_type.starts_with("text/html");
     let mut headers = HeaderMap::new();
@@ -91,7 +96,7 @@ async fn serve(request: Request) -> Response {
             // A new release shows at once.
             "no-cache"
         } else {
-            // Trunk names every other file by its content's hash.
+            // Every other file is named by its content's hash, or lives in a folder that is.
             "max-age=31536000, immutable"
         }),
     );

@@ -115,7 +115,7 @@ async fn the_release_binary_serves_its_embedded_ui_compressed_and_cached() {
         .to_owned();
     assert!(
         csp.contains("'sha256-"),
-        "Trunk's inline loader is allowed by hash: {csp}"
+        "the inline wasm loader is allowed by hash: {csp}"
     );
 
     let html = http
@@ -159,6 +159,34 @@ async fn the_release_binary_serves_its_embedded_ui_compressed_and_cached() {
         .await
         .unwrap();
     assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+
+    // The pages other than the dashboard are parts of their own, fetched when first opened.
+    let folder = wasm_path.rsplit_once('/').expect("a folder").0.to_owned();
+    let splitter = http
+        .get(format!("{}{folder}/__wasm_split.js", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(splitter.status(), StatusCode::OK);
+    let splitter = splitter.text().await.unwrap();
+    let part = splitter
+        .split('"')
+        .find(|name| name.starts_with("./") && name.ends_with(".wasm"))
+        .expect("the loader names its parts");
+    let part = http
+        .get(format!("{}{folder}/{}", server.base, &part[2..]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), StatusCode::OK);
+    assert_eq!(part.headers()["content-type"], "application/wasm");
+    // A page left open across an upgrade asks for its build's parts: a 404, not the page.
+    let gone = http
+        .get(format!("{}/pkg-0000000000000000/chunk_1.wasm", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
 
     let deep = http
         .get(format!("{}/settings", server.base))
