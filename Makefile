@@ -15,16 +15,19 @@ build: ui
 	cargo build --release --locked -p server
 
 ## ui: the web UI into dist/ (scripts/ui.sh: the wasm cut into a first part and a part per
-## page, then wasm-bindgen and wasm-opt). Only when something it is built from changed, and
-## dist/ is rewritten only when its content changes: an untouched dist/ keeps the server from
-## re-embedding it, so a `make build` with nothing changed takes seconds.
+## page, then wasm-bindgen and wasm-opt). Only when something it is built from changed (the
+## stamp), and dist/ is rewritten only when its content changes: an untouched dist/ keeps the
+## server from embedding it again, so a `make build` with nothing changed takes seconds.
 UI_SOURCES := $(shell find frontend app/src assets -type f 2>/dev/null) app/Cargo.toml \
 	scripts/ui.sh Cargo.toml Cargo.lock .cargo/config.toml
-ui: dist/index.html
+ui:
+	@[ -f dist/index.html ] || rm -f target/ui.stamp
+	@$(MAKE) --no-print-directory target/ui.stamp
 
-dist/index.html: $(UI_SOURCES)
+target/ui.stamp: $(UI_SOURCES)
 	scripts/tools.sh build
 	scripts/ui.sh
+	mkdir -p target
 	touch $@
 
 ## run: build, then serve the demo on http://127.0.0.1:8080: simulated marketplaces and the
