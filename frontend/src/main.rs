@@ -29,7 +29,7 @@ fn say_it_stopped() {
             "<div class=\"notice notice-error app-stopped\" role=\"alert\" id=\"app-stopped\">\
              <strong>brickdesk stopped working in this tab.</strong> This happens when brickdesk \
              was updated, or the connection dropped, while a page was opening. Nothing you saved \
-             is lost. <a href=\"\">Reload the page</a></div>",
+             is lost. <a href=\"\" rel=\"external\">Reload the page</a></div>",
         );
     }
 }

@@ -137,7 +137,7 @@ mod tests {
                 .expect("colors");
             store.flush_blocking().expect("flush");
         }
-        let store = Store::open(dir.path()).expect("reopen");
+        let store = crate::store::when_free(|| Store::open(dir.path()));
         let (name, _) = store
             .catalog()
             .get::<String>("item/MINIFIG/sw0001a")

@@ -2,7 +2,7 @@ use app::{Money, OrderLine, Shipment};
 use time::Duration;
 
 use super::*;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 
 const ANNA: UserId = UserId(1);
 const BOB: UserId = UserId(2);
@@ -224,19 +224,9 @@ fn the_index_is_rebuilt_when_the_store_opens_again() {
     );
 }
 
-/// Opens a serving store once no handle of this process holds it any more: sled closes a store
-/// a moment after its last handle is dropped (its flusher thread lets go of the file last).
+/// Opens a serving store once no handle of this process holds it any more.
 fn serving_when_free(dir: &std::path::Path) -> Store {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        match Store::open_serving(dir) {
-            Ok(store) => return store,
-            Err(StoreError::InUse(_)) if std::time::Instant::now() < deadline => {
-                std::thread::yield_now();
-            }
-            Err(err) => panic!("the store opens; the index is read later: {err}"),
-        }
-    }
+    crate::store::when_free(|| Store::open_serving(dir))
 }
 
 /// A serving store listens before its index is read: reads wait for the index (never an
