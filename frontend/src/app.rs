@@ -28,10 +28,6 @@ use crate::{
     session::{Phase, Session},
 };
 
-/// Whether a page is being opened (its part of the UI fetched): the shell shows a bar.
-#[derive(Clone, Copy)]
-pub struct Opening(pub ReadSignal<bool>);
-
 /// The whole UI.
 #[component]
 pub fn App() -> impl IntoView {
@@ -40,7 +36,6 @@ pub fn App() -> impl IntoView {
     leptos::task::spawn_local(session.load());
     // True while the router fetches the part of the UI a page needs (the first time it opens).
     let (opening, set_opening) = signal(false);
-    provide_context(Opening(opening));
 
     view! {
         <Router set_is_routing=set_opening>
@@ -50,7 +45,7 @@ pub fn App() -> impl IntoView {
                 Phase::NeedsSetup => view! { <SetupPage /> }.into_any(),
                 Phase::LoggedOut => view! { <LoginPage /> }.into_any(),
                 Phase::LoggedIn => view! {
-                    <Shell>
+                    <Shell opening=opening>
                         <Routes fallback=NotFound>
                             <Route path=path!("/") view=DashboardPage />
                             <Route path=path!("/orders") view={Lazy::<OrdersRoute>::new()} />

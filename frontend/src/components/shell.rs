@@ -10,15 +10,13 @@ use crate::{
     session::use_session,
 };
 
-/// Header, navigation and user menu around the routed page.
+/// Header, navigation and user menu around the routed page; a bar runs under the header while
+/// `opening` (a page's part of the UI is being fetched).
 #[component]
-pub fn Shell(children: Children) -> impl IntoView {
+pub fn Shell(opening: ReadSignal<bool>, children: Children) -> impl IntoView {
     let session = use_session();
     crate::sse::provide_live_events();
     let menu_open = RwSignal::new(false);
-    let opening = use_context::<crate::app::Opening>()
-        .map(|opening| opening.0)
-        .unwrap_or_else(|| signal(false).0);
     // On a phone the navigation folds into a menu button.
     let nav_open = RwSignal::new(false);
     let shown_name = move || {
