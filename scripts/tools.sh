@@ -36,6 +36,7 @@ ensure_wasm_split() {
   cargo install --list 2>/dev/null | grep -qF "wasm_split_cli_support v$WASM_SPLIT_VERSION:" &&
     command -v wasm-split-cli >/dev/null && return
   say "installing wasm-split-cli $WASM_SPLIT_VERSION (about 2 minutes)"
+  # Installed tools need no speed: a quick, unoptimised-LTO build shortens the install.
   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     cargo install --locked wasm_split_cli_support --version "=$WASM_SPLIT_VERSION" \
     --features build-binary --force
