@@ -1,5 +1,6 @@
 //! A large store (docs/benchmarks.md): `cargo bench -p server --bench scale`, with
-//! `BRICKDESK_BENCH_ORDERS=1000000` for a million (default 100,000).
+//! `BRICKDESK_BENCH_ORDERS=1000000` for a million (default 100,000); `BRICKDESK_BENCH_BIN`
+//! measures another build of the binary.
 //!
 //! Builds the store straight through the store API (four users, orders spread over the last
 //! two years, 1–12 lines each, buyers who come back), then measures:
@@ -31,7 +32,11 @@ use server::{
 };
 use time::OffsetDateTime;
 
-const BIN: &str = env!("CARGO_BIN_EXE_brickdesk");
+/// The binary measured: the release build, or another (`BRICKDESK_BENCH_BIN`).
+fn bin() -> String {
+    std::env::var("BRICKDESK_BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_brickdesk").to_owned())
+}
 const PASSWORD: &str = "correct horse battery";
 const USERS: [&str; 4] = ["anna", "bob", "carol", "dave"];
 
@@ -230,7 +235,7 @@ fn rss_kib(child: &Child, field: &str) -> u64 {
 async fn serve(dir: &Path) -> (Child, String, f64, f64) {
     let started = Instant::now();
     let (child, base) = common::serve(
-        BIN,
+        &bin(),
         dir,
         &[
             ("BRICKDESK_BACKUP_CRON", ""),
@@ -322,7 +327,7 @@ async fn as_a_server(dir: &Path, empty: &Path, count: u64) {
 fn backup(dir: &Path) {
     let out = std::env::temp_dir().join(format!("brickdesk-bench-{}.backup", std::process::id()));
     let started = Instant::now();
-    let status = Command::new(BIN)
+    let status = Command::new(bin())
         .args(["backup", "--data-dir"])
         .arg(dir)
         .arg("--out")
