@@ -1927,12 +1927,11 @@ impl PageCache {
     fn page_out(&self, mut to_evict: Vec<PageId>, guard: &Guard) -> Result<()> {
         let _measure = Measure::new(&M.page_out);
         // brickdesk: a page is evicted only once everything it is made of is on disk.
-        // Reading an evicted page back waits until the log is durable up to it
-        // (`Log::read`), and a batch or transaction holds its log buffer open until it
-        // ends: evicting a page the batch itself wrote and reading it again within the
-        // batch would wait for ever. Upstream's eviction came so late that this was rare;
-        // with every access weighed (`lru.rs`) it is not. Deferred pages are tried again
-        // by the next `page_out`.
+        // Reading an evicted page back first makes the log durable up to it (`Log::read`),
+        // sealing and writing log buffers early. Upstream's eviction came so late that
+        // pages not yet on disk were rarely evicted; with every access weighed (`lru.rs`)
+        // pages a batch had just written were, and building a million-order store hung.
+        // Deferred pages are tried again by the next `page_out`.
         let stable = self.log.iobufs.stable();
         let on_disk = |page_view: &PageView<'_>| {
             page_view.cache_infos.iter().all(|ci| {
@@ -1960,7 +1959,8 @@ impl PageCache {
                         break;
                     }
                     if page_view.update.is_none() {
-                        // already paged out
+                        // brickdesk: already paged out (a deferred page read in again and
+                        // evicted since, say)
                         break;
                     }
                     if !on_disk(&page_view) {
@@ -1991,6 +1991,7 @@ impl PageCache {
                     }
                     // keep looping until we page this sucka out
                 } else {
+                    // brickdesk: no such page (upstream looped here for ever)
                     break;
                 }
             }
