@@ -1090,28 +1090,17 @@ impl SegmentAccountant {
 
         assert!(!self.free.contains(&at), "double-free of a segment occurred");
 
-        let (completer, promise) = OneShot::pair();
-
+        // brickdesk: the file is cut here, under the segment accountant's lock, not on sled's
+        // thread pool. Upstream queued the cut and `bump_tip` waited for it while holding
+        // that lock; the pool's threads were all waiting for the same lock to finish writing
+        // log buffers (`sa_stabilize`), no thread was left to run the cut, and every writer
+        // stopped for ever (seen building brickdesk's million-order benchmark store: the
+        // writer in `bump_tip`, the seven pool threads in `sa_stabilize`). See PATCHED.md.
         let config = self.config.clone();
 
         io_fail!(&config, "file truncation");
-        threadpool::spawn(move || {
-            debug!("truncating file to length {}", at);
-            let res = config
-                .file
-                .set_len(at)
-                .and_then(|_| config.file.sync_all())
-                .map_err(|e| e.into());
-            completer.fill(res);
-        })?;
-
-        if self.async_truncations.insert(at, promise).is_some() {
-            panic!(
-                "somehow segment {} was truncated before \
-                 the previous truncation completed",
-                at
-            );
-        }
+        debug!("truncating file to length {}", at);
+        config.file.set_len(at).and_then(|_| config.file.sync_all())?;
 
         Ok(())
     }
