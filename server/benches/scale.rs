@@ -1,6 +1,7 @@
 //! A large store (docs/benchmarks.md): `cargo bench -p server --bench scale`, with
 //! `BRICKDESK_BENCH_ORDERS=1000000` for a million (default 100,000); `BRICKDESK_BENCH_BIN`
-//! measures another build of the binary.
+//! measures another build of the binary; `BRICKDESK_BENCH_LINES=20` gives every order 20
+//! lines (default 1–12).
 //!
 //! Builds the store straight through the store API (four users, orders spread over the last
 //! two years, 1–12 lines each, buyers who come back), then measures:
@@ -49,6 +50,17 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// Lines in every order when `BRICKDESK_BENCH_LINES` is set (the import benchmark's orders
+/// have 20); otherwise 1–12.
+fn fixed_lines() -> Option<u64> {
+    static LINES: std::sync::LazyLock<Option<u64>> = std::sync::LazyLock::new(|| {
+        std::env::var("BRICKDESK_BENCH_LINES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+    });
+    *LINES
+}
+
 /// Order `i` of a shop: deterministic, varied like a real one.
 fn order(i: u64) -> OrderDetail {
     const NAMES: [&str; 8] = [
@@ -63,7 +75,7 @@ fn order(i: u64) -> OrderDetail {
     ];
     let mix = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let at = OffsetDateTime::now_utc() - time::Duration::minutes((i % 1_051_200) as i64);
-    let lines = 1 + (mix % 12);
+    let lines = fixed_lines().unwrap_or(1 + (mix % 12));
     OrderDetail {
         summary: OrderSummary {
             marketplace: if i.is_multiple_of(3) {

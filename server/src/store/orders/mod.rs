@@ -29,7 +29,7 @@ pub use rows::build as build_index_trees;
 use rows::{StoredItem, StoredRow};
 pub use search::{BuyerMatch, ItemMatch, OrderMatches, text_score};
 use shared::{Buyer, Item, ItemKey, Labels, Matcher, Shared};
-use table::{Sold, Table};
+use table::{Lines, Table};
 
 /// Filters of `GET /api/orders`.
 #[derive(Debug, Clone, Default)]
@@ -55,9 +55,9 @@ pub enum Upserted {
 }
 
 /// One order as the index keeps it: numbers, dates and handles to what many orders share
-/// (buyer, currency and marketplace status), 72 bytes, and what it sold in its table's chunk
-/// (eight bytes a line), so a million orders fit in a small server's memory. The full order
-/// stays on disk.
+/// (buyer, currency and marketplace status), 72 bytes, and what it sold packed in its table's
+/// chunk (about two bytes a line, `table::Lines`), so a million orders fit in a small
+/// server's memory. The full order stays on disk.
 struct Row {
     id: u64,
     /// Unix nanoseconds (UTC).
@@ -68,8 +68,8 @@ struct Row {
     labels: Arc<Labels>,
     items: u32,
     lots: u32,
-    /// Where what it sold starts in its chunk, and how many lines: item ids in the interner
-    /// and pieces.
+    /// Where what it sold starts in its chunk's bytes, and how many bytes: item ids in the
+    /// interner and pieces, packed (`table::Lines`).
     sold_at: u32,
     sold_len: u32,
     marketplace: Marketplace,
@@ -103,7 +103,7 @@ impl Row {
 
     /// Whether every word of `matcher` is in the order number, the buyer, their email or an
     /// item sold (`sold`).
-    fn holds_all(&self, sold: &[Sold], matcher: &Matcher<'_>) -> bool {
+    fn holds_all(&self, sold: Lines<'_>, matcher: &Matcher<'_>) -> bool {
         let mut digits = itoa::Buffer::new();
         let id = matcher
             .digits
@@ -114,11 +114,14 @@ impl Row {
         matcher.words.iter().enumerate().all(|(w, word)| {
             (matcher.digits[w] && id.is_some_and(|id| id.contains(word)))
                 || matcher.buyers[w].get(buyer).copied().unwrap_or(false)
-                || sold.iter().any(|(item, _)| {
-                    matcher.items[w]
-                        .get(*item as usize)
-                        .copied()
-                        .unwrap_or(false)
+                || (matcher.any_item[w] && {
+                    let mut lines = sold;
+                    lines.any(|(item, _)| {
+                        matcher.items[w]
+                            .get(item as usize)
+                            .copied()
+                            .unwrap_or(false)
+                    })
                 })
         })
     }
@@ -283,6 +286,7 @@ impl Orders {
                 self.load.progress(read);
             }
         }
+        index.values_mut().for_each(Table::trim);
         Ok((index, shared))
     }
 
@@ -441,7 +445,7 @@ impl Orders {
             .filter(|(r, _)| filter.statuses.is_empty() || filter.statuses.contains(&r.status))
             .filter(|(r, _)| from.is_none_or(|from| r.ordered_at >= from))
             .filter(|(r, _)| to.is_none_or(|to| r.ordered_at < to))
-            .filter(|(r, sold)| matcher.as_ref().is_none_or(|m| r.holds_all(sold, m)))
+            .filter(|(r, sold)| matcher.as_ref().is_none_or(|m| r.holds_all(*sold, m)))
             .map(|(r, _)| r)
             .collect();
         let by = |a: &&Row, b: &&Row| {

@@ -106,7 +106,7 @@ fn scan_rows<'a>(chunks: &'a [Chunk], wanted: &Wanted<'_>, limit: usize) -> Part
         }
         if !scores.is_empty() {
             for (item, _) in sold {
-                let item = *item as usize;
+                let item = item as usize;
                 if scores.get(item).is_some_and(|score| *score > 0) {
                     partial.items[item] += 1;
                 }

@@ -25,6 +25,8 @@ pub(super) struct Matcher<'q> {
     pub(super) buyers: Vec<Vec<bool>>,
     /// Per word and item id: whether the item's number or name holds it.
     pub(super) items: Vec<Vec<bool>>,
+    /// Per word: whether any item holds it (when none does, no order's lines are read).
+    pub(super) any_item: Vec<bool>,
 }
 
 /// A buyer as orders name them, stored once however many orders are theirs.
@@ -189,7 +191,17 @@ impl Shared {
     pub(super) fn matcher<'q>(&self, words: &[&'q str]) -> Matcher<'q> {
         let finders: Vec<Finder<'_>> = words.iter().map(|w| Finder::new(w.as_bytes())).collect();
         let holds = |finder: &Finder<'_>, text: &str| finder.find(text.as_bytes()).is_some();
+        let items: Vec<Vec<bool>> = finders
+            .iter()
+            .map(|finder| {
+                self.items
+                    .iter()
+                    .map(|i| holds(finder, &i.no_key) || holds(finder, &i.name_key))
+                    .collect()
+            })
+            .collect();
         Matcher {
+            any_item: items.iter().map(|flags| flags.contains(&true)).collect(),
             words: words.to_vec(),
             digits: words
                 .iter()
@@ -204,15 +216,7 @@ impl Shared {
                         .collect()
                 })
                 .collect(),
-            items: finders
-                .iter()
-                .map(|finder| {
-                    self.items
-                        .iter()
-                        .map(|i| holds(finder, &i.no_key) || holds(finder, &i.name_key))
-                        .collect()
-                })
-                .collect(),
+            items,
         }
     }
 }

@@ -59,8 +59,8 @@ impl Orders {
             for (item, quantity) in sold_by {
                 // An item interned after the list was read belongs to an upsert racing this
                 // read; it is left out.
-                if let Some(count) = sold.get_mut(*item as usize) {
-                    count.0 += u64::from(*quantity);
+                if let Some(count) = sold.get_mut(item as usize) {
+                    count.0 += u64::from(quantity);
                     count.1 += 1;
                 }
             }

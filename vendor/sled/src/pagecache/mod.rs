@@ -2118,7 +2118,14 @@ impl PageCache {
 
             trace!("load_snapshot pid {} {:?}", pid, state);
 
-            let mut cache_infos = Vec::default();
+            // brickdesk: sized to what the page is made of. Upstream pushed into an empty
+            // `Vec`, which makes room for several entries at the first push where one is
+            // usual; kept for as long as the database is open, that was 10 MB of the heap
+            // with a million orders of 20 lines (224,495 pages). See PATCHED.md.
+            let mut cache_infos = Vec::with_capacity(match *state {
+                PageState::Present { ref frags, .. } => 1 + frags.len(),
+                _ => 1,
+            });
 
             let guard = pin();
 
