@@ -96,7 +96,7 @@ async fn main() {
     let owl_lots = sim.sim.edit_brickowl_lots(0, |l| l.len()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (mut child, base) = common::serve(
-        env!("CARGO_BIN_EXE_brickdesk"),
+        &common::binary(),
         dir.path(),
         &[
             ("BRICKDESK_BRICKLINK_DAILY_CALLS", "1000000"),

@@ -305,9 +305,7 @@ async fn import_benchmark() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    // Another build of the binary (`make dist`'s static one, say) through BRICKDESK_BENCH_BIN.
-    let binary = std::env::var("BRICKDESK_BENCH_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_brickdesk").to_owned());
+    let binary = common::binary();
     // Two calls an order, and background work may spend 90 % of the day's allowance: a larger
     // import than 450,000 orders would otherwise wait for midnight UTC.
     let daily_calls = (count * 3).max(1_000_000).to_string();

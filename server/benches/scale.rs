@@ -33,11 +33,6 @@ use server::{
 };
 use time::OffsetDateTime;
 
-/// The binary measured: the release build, or another (`BRICKDESK_BENCH_BIN`).
-fn bin() -> String {
-    std::env::var("BRICKDESK_BENCH_BIN")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_brickdesk").to_owned())
-}
 const PASSWORD: &str = "correct horse battery";
 const USERS: [&str; 4] = ["anna", "bob", "carol", "dave"];
 
@@ -247,7 +242,7 @@ fn rss_kib(child: &Child, field: &str) -> u64 {
 async fn serve(dir: &Path) -> (Child, String, f64, f64) {
     let started = Instant::now();
     let (child, base) = common::serve(
-        &bin(),
+        &common::binary(),
         dir,
         &[
             ("BRICKDESK_BACKUP_CRON", ""),
@@ -339,7 +334,7 @@ async fn as_a_server(dir: &Path, empty: &Path, count: u64) {
 fn backup(dir: &Path) {
     let out = std::env::temp_dir().join(format!("brickdesk-bench-{}.backup", std::process::id()));
     let started = Instant::now();
-    let status = Command::new(bin())
+    let status = Command::new(common::binary())
         .args(["backup", "--data-dir"])
         .arg(dir)
         .arg("--out")

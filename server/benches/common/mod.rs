@@ -8,6 +8,13 @@ use std::{
     process::{Child, Command, Stdio},
 };
 
+/// The binary measured: the release build, or another one (`make dist`'s static build, say)
+/// named by `BRICKDESK_BENCH_BIN`.
+pub fn binary() -> String {
+    std::env::var("BRICKDESK_BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_brickdesk").to_owned())
+}
+
 /// Starts `binary serve` on a loopback port over `dir`, quiet and without the poll schedule,
 /// with `env` besides; the child and the address it says it listens on.
 pub fn serve(binary: &str, dir: &Path, env: &[(&str, &str)]) -> (Child, String) {

@@ -75,6 +75,8 @@ fn scan_rows<'a>(chunks: &'a [Chunk], wanted: &Wanted<'_>, limit: usize) -> Part
         ..Partial::default()
     };
     let keep = limit.max(1);
+    // Lines are read for the per-item counts only when some item matched.
+    let count_items = scores.iter().any(|score| *score > 0);
     for (row, sold) in chunks.iter().flat_map(Chunk::iter) {
         // Only the best `limit` orders are shown: keep the candidates few when most match.
         if partial.orders.len() >= keep * 64 {
@@ -104,7 +106,7 @@ fn scan_rows<'a>(chunks: &'a [Chunk], wanted: &Wanted<'_>, limit: usize) -> Part
                 .or_insert((score, row.buyer.name.as_str(), 0))
                 .2 += 1;
         }
-        if !scores.is_empty() {
+        if count_items {
             for (item, _) in sold {
                 let item = item as usize;
                 if scores.get(item).is_some_and(|score| *score > 0) {
