@@ -10,6 +10,7 @@ mod search;
 mod shared;
 mod stats;
 mod table;
+mod texts;
 
 use std::{
     collections::HashMap,
@@ -29,7 +30,7 @@ pub use rows::build as build_index_trees;
 use rows::{StoredItem, StoredRow};
 pub use search::{BuyerMatch, ItemMatch, OrderMatches, text_score};
 use shared::{Buyer, Item, ItemKey, Labels, Matcher, Shared};
-use table::{Lines, Table};
+use table::Table;
 
 /// Filters of `GET /api/orders`.
 #[derive(Debug, Clone, Default)]
@@ -66,6 +67,8 @@ struct Row {
     total: app::Money,
     buyer: Arc<Buyer>,
     labels: Arc<Labels>,
+    /// The buyer's id (in the padding: a scan reads it without following `buyer`).
+    buyer_id: u32,
     items: u32,
     lots: u32,
     /// Where what it sold starts in its chunk's bytes, and how many bytes: item ids in the
@@ -76,6 +79,10 @@ struct Row {
     status: OrderStatus,
     filed: bool,
 }
+
+// The buyer's id sits in what would be padding.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Row>() == 72);
 
 impl Row {
     /// The list row the API shows.
@@ -99,31 +106,6 @@ impl Row {
     /// The lower-cased buyer, the sort key.
     fn buyer_key(&self) -> &str {
         &self.buyer.name_key
-    }
-
-    /// Whether every word of `matcher` is in the order number, the buyer, their email or an
-    /// item sold (`sold`).
-    fn holds_all(&self, sold: Lines<'_>, matcher: &Matcher<'_>) -> bool {
-        let mut digits = itoa::Buffer::new();
-        let id = matcher
-            .digits
-            .iter()
-            .any(|d| *d)
-            .then(|| digits.format(self.id));
-        let buyer = self.buyer.id as usize;
-        matcher.words.iter().enumerate().all(|(w, word)| {
-            (matcher.digits[w] && id.is_some_and(|id| id.contains(word)))
-                || matcher.buyers[w].get(buyer).copied().unwrap_or(false)
-                || (matcher.any_item[w] && {
-                    let mut lines = sold;
-                    lines.any(|(item, _)| {
-                        matcher.items[w]
-                            .get(item as usize)
-                            .copied()
-                            .unwrap_or(false)
-                    })
-                })
-        })
     }
 }
 
@@ -281,12 +263,13 @@ impl Orders {
                 });
             }
             let (row, sold) = shared.row(marketplace, id, stored);
-            index.entry(user).or_default().put(row, &sold);
+            index.entry(user).or_default().put(row, sold);
             if read % 4096 == 0 {
                 self.load.progress(read);
             }
         }
         index.values_mut().for_each(Table::trim);
+        shared.trim();
         Ok((index, shared))
     }
 
@@ -364,7 +347,7 @@ impl Orders {
         }
         let (row, sold) = shared.row(marketplace, id, stored);
         drop(shared);
-        index.entry(user).or_default().put(row, &sold);
+        index.entry(user).or_default().put(row, sold);
         drop(index);
         if outcome != Upserted::Unchanged {
             self.revisions.bump(user);
@@ -445,7 +428,7 @@ impl Orders {
             .filter(|(r, _)| filter.statuses.is_empty() || filter.statuses.contains(&r.status))
             .filter(|(r, _)| from.is_none_or(|from| r.ordered_at >= from))
             .filter(|(r, _)| to.is_none_or(|to| r.ordered_at < to))
-            .filter(|(r, sold)| matcher.as_ref().is_none_or(|m| r.holds_all(*sold, m)))
+            .filter(|(r, sold)| matcher.as_ref().is_none_or(|m| m.holds_all(r, *sold)))
             .map(|(r, _)| r)
             .collect();
         let by = |a: &&Row, b: &&Row| {

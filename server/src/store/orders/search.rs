@@ -7,7 +7,7 @@ use std::{collections::HashMap, sync::Arc};
 use app::{OrderSummary, UserId};
 use memchr::memmem::Finder;
 
-use super::{Item, Matcher, Orders, Row, table::Chunk};
+use super::{Item, Matcher, Orders, Row, table::Chunk, texts::Found};
 
 /// What an order search found, best first, with the score of each.
 #[derive(Debug, Clone, Default)]
@@ -52,11 +52,11 @@ fn best_order(a: &(u32, &Row), b: &(u32, &Row)) -> std::cmp::Ordering {
     b.0.cmp(&a.0).then(b.1.ordered_at.cmp(&a.1.ordered_at))
 }
 
-/// What a scan looks for: the query, its words matched against buyers and items, each buyer's
-/// score by address, and each item's score (0: no match).
+/// What a scan looks for: the query (when it could be an order number), its words matched
+/// against buyers and items, each buyer's score by id, and each item's score (0: no match).
 struct Wanted<'q> {
     query: &'q str,
-    words: &'q [&'q str],
+    number: bool,
     matcher: &'q Matcher<'q>,
     buyer_scores: &'q [u32],
     scores: &'q [u32],
@@ -65,7 +65,7 @@ struct Wanted<'q> {
 fn scan_rows<'a>(chunks: &'a [Chunk], wanted: &Wanted<'_>, limit: usize) -> Partial<'a> {
     let Wanted {
         query,
-        words,
+        number,
         matcher,
         buyer_scores,
         scores,
@@ -77,42 +77,47 @@ fn scan_rows<'a>(chunks: &'a [Chunk], wanted: &Wanted<'_>, limit: usize) -> Part
     let keep = limit.max(1);
     // Lines are read for the per-item counts only when some item matched.
     let count_items = scores.iter().any(|score| *score > 0);
+    let mut digits = itoa::Buffer::new();
     for (row, sold) in chunks.iter().flat_map(Chunk::iter) {
         // Only the best `limit` orders are shown: keep the candidates few when most match.
         if partial.orders.len() >= keep * 64 {
             partial.orders.select_nth_unstable_by(keep - 1, best_order);
             partial.orders.truncate(keep);
         }
-        let mut digits = itoa::Buffer::new();
-        let id = digits.format(row.id);
-        if let Some(score) = text_score(id, query, 100, 80, 0).filter(|n| *n > 0) {
-            partial.orders.push((score, row));
-        } else if row.holds_all(sold, matcher) {
-            let score = if words.iter().all(|w| row.buyer_key().contains(w)) {
-                50
-            } else {
-                30
-            };
-            partial.orders.push((score, row));
+        let buyer = row.buyer_id as usize;
+        let mut bits = matcher.buyers.get(buyer).copied().unwrap_or(0);
+        let mut by_number = None;
+        if number || matcher.digits & !bits != 0 {
+            let id = digits.format(row.id);
+            if number {
+                by_number = text_score(id, query, 100, 80, 0);
+            }
+            bits |= matcher.number_bits(id);
         }
-        if let Some(score) = buyer_scores
-            .get(row.buyer.id as usize)
-            .copied()
-            .filter(|s| *s > 0)
-        {
+        // One pass over the lines: the words they hold and the orders per item.
+        if count_items || (by_number.is_none() && matcher.items_could_complete(bits)) {
+            for (item, _) in sold {
+                let item = item as usize;
+                bits |= matcher.items.get(item).copied().unwrap_or(0);
+                if count_items && scores.get(item).is_some_and(|score| *score > 0) {
+                    partial.items[item] += 1;
+                }
+            }
+        }
+        if let Some(score) = by_number {
+            partial.orders.push((score, row));
+        } else if bits == matcher.all {
+            let name = matcher.names.get(buyer).copied().unwrap_or(0);
+            partial
+                .orders
+                .push((if name == matcher.all { 50 } else { 30 }, row));
+        }
+        if let Some(score) = buyer_scores.get(buyer).copied().filter(|s| *s > 0) {
             partial
                 .buyers
                 .entry(row.buyer_key())
                 .or_insert((score, row.buyer.name.as_str(), 0))
                 .2 += 1;
-        }
-        if count_items {
-            for (item, _) in sold {
-                let item = item as usize;
-                if scores.get(item).is_some_and(|score| *score > 0) {
-                    partial.items[item] += 1;
-                }
-            }
         }
     }
     partial
@@ -141,42 +146,44 @@ impl Orders {
             return OrderMatches::default();
         }
         let index = self.rows();
-        // Items are shared between orders: score each distinct one once, up front (0: no
-        // match), then count orders per item id.
+        // Items and buyers are shared between orders: score each distinct one once, up front
+        // (0: no match), then count orders per item id.
         let (mut matching, matcher, buyer_scores) = {
             let shared = self.shared();
-            let finders: Vec<Finder<'_>> =
-                words.iter().map(|w| Finder::new(w.as_bytes())).collect();
-            let matching: Vec<(u32, Option<Arc<Item>>, u32)> = shared
-                .items
+            let matcher = shared.matcher(&words);
+            let whole = Finder::new(query.as_bytes());
+            let mut item_scores: Vec<u32> = matcher
+                .item_names
                 .iter()
-                .map(|item| {
-                    let score = text_score(&item.no_key, query, 85, 65, 0)
-                        .filter(|n| *n > 0)
-                        .or_else(|| {
-                            finders
-                                .iter()
-                                .all(|f| f.find(item.name_key.as_bytes()).is_some())
-                                .then_some(35)
-                        });
-                    match score {
-                        Some(score) => (score, Some(item.clone()), 0),
-                        None => (0, None, 0),
-                    }
-                })
+                .map(|named| if *named == matcher.all { 35 } else { 0 })
                 .collect();
-            // Each buyer scored once: a shop has far fewer buyers than orders.
-            let inside = Finder::new(query.as_bytes());
-            let buyer_scores: Vec<u32> = shared
-                .buyer_list
-                .iter()
-                .map(|b| match text_score(&b.name_key, query, 90, 70, 0) {
-                    Some(score) => score,
-                    None if inside.find(b.name_key.as_bytes()).is_some() => 40,
-                    None => 0,
-                })
+            shared.item_nos.find(&whole, |id, found| {
+                let score = match found {
+                    Found::Exact => 85,
+                    Found::Prefix => 65,
+                    Found::Inside => return,
+                };
+                if let Some(slot) = item_scores.get_mut(id as usize) {
+                    *slot = score.max(*slot);
+                }
+            });
+            let matching: Vec<(u32, Option<Arc<Item>>, u32)> = item_scores
+                .into_iter()
+                .zip(&shared.items)
+                .map(|(score, item)| (score, (score > 0).then(|| item.clone()), 0))
                 .collect();
-            (matching, shared.matcher(&words), buyer_scores)
+            let mut buyer_scores = vec![0; shared.buyer_list.len()];
+            shared.buyer_names.find(&whole, |id, found| {
+                let score = match found {
+                    Found::Exact => 90,
+                    Found::Prefix => 70,
+                    Found::Inside => 40,
+                };
+                if let Some(slot) = buyer_scores.get_mut(id as usize) {
+                    *slot = score.max(*slot);
+                }
+            });
+            (matching, matcher, buyer_scores)
         };
         // The scan is split over the cores: a large shop's rows take a few passes of memory.
         let (chunks, rows) = index
@@ -185,7 +192,7 @@ impl Orders {
         let scores: Vec<u32> = matching.iter().map(|m| m.0).collect();
         let wanted = Wanted {
             query,
-            words: &words,
+            number: query.bytes().all(|b| b.is_ascii_digit()),
             matcher: &matcher,
             buyer_scores: &buyer_scores,
             scores: &scores,

@@ -13,20 +13,73 @@ use memchr::memmem::Finder;
 use super::{
     Row,
     rows::{StoredItem, StoredRow},
+    table::Lines,
+    texts::Texts,
 };
 
 /// A query's words matched once against what rows share, so that testing a row is a few
-/// lookups: a million rows share some tens of thousands of buyers and items.
+/// lookups: a million rows share some tens of thousands of buyers and items. Each word is a
+/// bit (`1 << w` for `words[w]`), so what a row holds is or-ed together as it is read.
 pub(super) struct Matcher<'q> {
+    /// The query's words, each once, at most 64.
     pub(super) words: Vec<&'q str>,
-    /// Per word: whether it could be part of an order number (digits only).
-    pub(super) digits: Vec<bool>,
-    /// Per word and buyer id: whether the buyer's name or email holds it.
-    pub(super) buyers: Vec<Vec<bool>>,
-    /// Per word and item id: whether the item's number or name holds it.
-    pub(super) items: Vec<Vec<bool>>,
-    /// Per word: whether any item holds it (when none does, no order's lines are read).
-    pub(super) any_item: Vec<bool>,
+    /// Every word's bit.
+    pub(super) all: u64,
+    /// The words that could be part of an order number (digits only).
+    pub(super) digits: u64,
+    /// Per buyer id: the words their name or email holds.
+    pub(super) buyers: Vec<u64>,
+    /// Per buyer id: the words their name holds.
+    pub(super) names: Vec<u64>,
+    /// Per item id: the words its number or name holds.
+    pub(super) items: Vec<u64>,
+    /// Per item id: the words its name holds.
+    pub(super) item_names: Vec<u64>,
+    /// The words some item holds (a row missing any other word reads no lines).
+    pub(super) any_item: u64,
+}
+
+impl Matcher<'_> {
+    /// The words an order number (in digits) holds.
+    pub(super) fn number_bits(&self, number: &str) -> u64 {
+        let mut bits = 0;
+        for (w, word) in self.words.iter().enumerate() {
+            if self.digits & (1 << w) != 0 && number.contains(word) {
+                bits |= 1 << w;
+            }
+        }
+        bits
+    }
+
+    /// The words a row holds in its number and buyer.
+    pub(super) fn row_bits(&self, row: &Row) -> u64 {
+        let bits = self.buyers.get(row.buyer_id as usize).copied().unwrap_or(0);
+        if self.digits & !bits == 0 {
+            return bits;
+        }
+        let mut digits = itoa::Buffer::new();
+        bits | self.number_bits(digits.format(row.id))
+    }
+
+    /// Whether the words an item sold could complete `bits`.
+    pub(super) fn items_could_complete(&self, bits: u64) -> bool {
+        let missing = self.all & !bits;
+        missing != 0 && missing & !self.any_item == 0
+    }
+
+    /// Whether every word is in the order number, the buyer, their email or an item sold.
+    pub(super) fn holds_all(&self, row: &Row, sold: Lines<'_>) -> bool {
+        let mut bits = self.row_bits(row);
+        if self.items_could_complete(bits) {
+            for (item, _) in sold {
+                bits |= self.items.get(item as usize).copied().unwrap_or(0);
+                if bits == self.all {
+                    break;
+                }
+            }
+        }
+        bits == self.all
+    }
 }
 
 /// A buyer as orders name them, stored once however many orders are theirs.
@@ -63,9 +116,6 @@ pub(super) struct Item {
     pub(super) name: String,
     pub(super) color_id: i64,
     pub(super) color_name: Option<String>,
-    /// Lower-cased number and name, for search.
-    pub(super) no_key: String,
-    pub(super) name_key: String,
 }
 
 pub(super) type ItemKey = (String, String, i64);
@@ -90,6 +140,12 @@ pub(super) struct Shared {
     /// The same buyers by id: scanning them walks memory in order.
     pub(super) buyer_list: Vec<Arc<Buyer>>,
     pub(super) labels: HashSet<Arc<Labels>>,
+    /// Lower-cased, by buyer id: names and emails; by item id: numbers and names (what a
+    /// query's words are looked for in).
+    pub(super) buyer_names: Texts,
+    pub(super) buyer_emails: Texts,
+    pub(super) item_nos: Texts,
+    pub(super) item_names: Texts,
 }
 
 impl Shared {
@@ -111,9 +167,9 @@ impl Shared {
         while self.items.len() < at {
             self.items.push(Arc::new(Item::default()));
         }
+        self.item_nos.set(id, &item.item_no.to_lowercase());
+        self.item_names.set(id, &item.name.to_lowercase());
         let item = Item {
-            no_key: item.item_no.to_lowercase(),
-            name_key: item.name.to_lowercase(),
             item_type: item.item_type,
             item_no: item.item_no,
             name: item.name,
@@ -138,6 +194,8 @@ impl Shared {
         id: u64,
         stored: StoredRow,
     ) -> (Row, Vec<(u32, u32)>) {
+        let buyer = self.buyer(&stored.buyer, Some(&stored.email));
+        let buyer_id = buyer.id;
         let row = Row {
             id,
             ordered_at: stored.ordered_at,
@@ -145,7 +203,8 @@ impl Shared {
             total: app::Money(stored.total),
             items: stored.items,
             lots: stored.lots,
-            buyer: self.buyer(&stored.buyer, Some(&stored.email)),
+            buyer,
+            buyer_id,
             labels: self.labels(stored.currency, stored.marketplace_status),
             sold_at: 0,
             sold_len: 0,
@@ -166,6 +225,8 @@ impl Shared {
         if let Some(known) = self.buyers.get(&buyer) {
             return known.clone();
         }
+        self.buyer_names.set(buyer.id, &buyer.name_key);
+        self.buyer_emails.set(buyer.id, &buyer.email_key);
         let buyer = Arc::new(buyer);
         self.buyers.insert(buyer.clone());
         self.buyer_list.push(buyer.clone());
@@ -185,38 +246,56 @@ impl Shared {
         labels
     }
 
-    /// The words (lower case) matched against every buyer and item: each word's searcher is
-    /// built once (`str::contains` builds one per text, most of the cost over tens of
-    /// thousands of buyers).
+    /// The words (lower case) matched against every buyer and item: each word is looked for
+    /// once in all buyers' and all items' texts ([`Texts`]). Repeated words count once; words
+    /// past the 64th are not looked for.
     pub(super) fn matcher<'q>(&self, words: &[&'q str]) -> Matcher<'q> {
-        let finders: Vec<Finder<'_>> = words.iter().map(|w| Finder::new(w.as_bytes())).collect();
-        let holds = |finder: &Finder<'_>, text: &str| finder.find(text.as_bytes()).is_some();
-        let items: Vec<Vec<bool>> = finders
-            .iter()
-            .map(|finder| {
-                self.items
-                    .iter()
-                    .map(|i| holds(finder, &i.no_key) || holds(finder, &i.name_key))
-                    .collect()
-            })
-            .collect();
-        Matcher {
-            any_item: items.iter().map(|flags| flags.contains(&true)).collect(),
-            words: words.to_vec(),
-            digits: words
-                .iter()
-                .map(|w| w.bytes().all(|b| b.is_ascii_digit()))
-                .collect(),
-            buyers: finders
-                .iter()
-                .map(|finder| {
-                    self.buyer_list
-                        .iter()
-                        .map(|b| holds(finder, &b.name_key) || holds(finder, &b.email_key))
-                        .collect()
-                })
-                .collect(),
-            items,
+        let mut unique: Vec<&'q str> = Vec::new();
+        for word in words {
+            if unique.len() < 64 && !unique.contains(word) {
+                unique.push(word);
+            }
         }
+        let finders: Vec<Finder<'_>> = unique.iter().map(|w| Finder::new(w.as_bytes())).collect();
+        let mut names = vec![0; self.buyer_list.len()];
+        self.buyer_names.holders(&finders, &mut names);
+        let mut buyers = names.clone();
+        self.buyer_emails.holders(&finders, &mut buyers);
+        let mut item_names = vec![0; self.items.len()];
+        self.item_names.holders(&finders, &mut item_names);
+        let mut items = item_names.clone();
+        self.item_nos.holders(&finders, &mut items);
+        let all = match unique.len() {
+            64 => u64::MAX,
+            n => (1 << n) - 1,
+        };
+        Matcher {
+            all,
+            digits: unique
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| w.bytes().all(|b| b.is_ascii_digit()))
+                .fold(0, |bits, (w, _)| bits | 1 << w),
+            any_item: items.iter().fold(0, |bits, item| bits | item),
+            words: unique,
+            buyers,
+            names,
+            items,
+            item_names,
+        }
+    }
+
+    /// Gives back what growing left unused: called once the index is read.
+    pub(super) fn trim(&mut self) {
+        for texts in [
+            &mut self.buyer_names,
+            &mut self.buyer_emails,
+            &mut self.item_nos,
+            &mut self.item_names,
+        ] {
+            texts.trim();
+        }
+        self.buyer_list.shrink_to_fit();
+        self.items.shrink_to_fit();
     }
 }

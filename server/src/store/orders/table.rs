@@ -58,12 +58,11 @@ impl Lines<'_> {
     }
 }
 
-/// Appends `lines` to `out` in the form [`Lines`] reads.
-fn pack(lines: &[Sold], out: &mut Vec<u8>) {
-    let mut sorted = lines.to_vec();
-    sorted.sort_unstable();
+/// Appends `lines` to `out` in the form [`Lines`] reads (sorting them first).
+fn pack(lines: &mut [Sold], out: &mut Vec<u8>) {
+    lines.sort_unstable();
     let mut last = 0;
-    for (item, pieces) in sorted {
+    for &(item, pieces) in &*lines {
         put_number(item - last, out);
         put_number(pieces, out);
         last = item;
@@ -143,7 +142,8 @@ impl Places {
         }
     }
 
-    /// Merges the recent keys into the sorted arrays, sized exactly.
+    /// Merges the recent keys into the sorted arrays, sized exactly (also what gives back
+    /// what growing by doubling left unused).
     fn merge(&mut self) {
         let mut recent: Vec<(u64, u32)> = self.recent.drain().collect();
         recent.sort_unstable();
@@ -173,11 +173,6 @@ impl Places {
         self.keys = keys;
         self.at = at;
         self.recent.shrink_to_fit();
-    }
-
-    /// Gives back what growing by doubling left unused.
-    fn trim(&mut self) {
-        self.merge();
     }
 }
 
@@ -213,10 +208,7 @@ impl Table {
     }
 
     /// Puts an order's row, replacing the one it had.
-    pub(super) fn put(&mut self, mut row: Row, sold: &[Sold]) {
-        let mut packed = Vec::new();
-        pack(sold, &mut packed);
-        row.sold_len = len_u32(packed.len());
+    pub(super) fn put(&mut self, mut row: Row, mut sold: Vec<Sold>) {
         let key = slot(row.marketplace, row.id);
         if let Some(at) = self.places.get(key).map(|at| at as usize) {
             let Some(chunk) = self.chunks.get_mut(at / CHUNK) else {
@@ -225,6 +217,9 @@ impl Table {
             let Some(old) = chunk.rows.get(at % CHUNK) else {
                 return;
             };
+            let mut packed = Vec::new();
+            pack(&mut sold, &mut packed);
+            row.sold_len = len_u32(packed.len());
             let (from, room) = (old.sold_at as usize, old.sold_len as usize);
             if packed.len() <= room {
                 // The same lines, or fewer: in place.
@@ -250,8 +245,11 @@ impl Table {
         }
         let position = len_u32(self.len());
         if let Some(chunk) = self.chunks.last_mut() {
-            row.sold_at = len_u32(chunk.sold.len());
-            chunk.sold.extend_from_slice(&packed);
+            // A new row's lines are packed straight onto the end of its chunk's bytes.
+            let start = chunk.sold.len();
+            pack(&mut sold, &mut chunk.sold);
+            row.sold_at = len_u32(start);
+            row.sold_len = len_u32(chunk.sold.len() - start);
             chunk.rows.push(row);
             self.places.insert(key, position);
         }
@@ -259,7 +257,7 @@ impl Table {
 
     /// Gives back what growing left unused: called once the index is read.
     pub(super) fn trim(&mut self) {
-        self.places.trim();
+        self.places.merge();
         if let Some(last) = self.chunks.last_mut() {
             last.sold.shrink_to_fit();
         }
@@ -330,7 +328,7 @@ mod tests {
                     id,
                     u32::try_from(id % 5).unwrap_or(0),
                 );
-                table.put(r, &sold);
+                table.put(r, sold);
             }
         }
         assert_eq!(table.len(), usize::try_from(count * 2).unwrap_or(0));
@@ -341,7 +339,7 @@ mod tests {
 
         for lines in [1, 7] {
             let (r, sold) = row(&mut shared, Marketplace::BrickOwl, 2049, lines);
-            table.put(r, &sold);
+            table.put(r, sold.clone());
             let (_, stored) = table.get(Marketplace::BrickOwl, 2049).expect("stored");
             assert_eq!(stored, sold.as_slice());
         }
@@ -370,17 +368,17 @@ mod tests {
             (16_384, 2),
         ];
         let mut packed = Vec::new();
-        pack(&lines, &mut packed);
+        pack(&mut lines.clone(), &mut packed);
         let read: Vec<Sold> = Lines {
             bytes: &packed,
             item: 0,
         }
         .collect();
-        let mut sorted = lines.clone();
+        let mut sorted = lines;
         sorted.sort_unstable();
         assert_eq!(read, sorted);
         let mut few = Vec::new();
-        pack(&[(3, 2), (1, 5)], &mut few);
+        pack(&mut [(3, 2), (1, 5)], &mut few);
         assert_eq!(few, [1, 5, 2, 2], "small numbers take a byte each");
     }
 
@@ -394,10 +392,10 @@ mod tests {
         let count = (RECENT as u64) * 3;
         for id in (1..=count).rev() {
             let (r, sold) = row(&mut shared, Marketplace::BrickOwl, id, 1);
-            table.put(r, &sold);
+            table.put(r, sold);
             if id % 7 == 0 {
                 let (r, sold) = row(&mut shared, Marketplace::BrickLink, id, 2);
-                table.put(r, &sold);
+                table.put(r, sold);
             }
         }
         assert!(

@@ -407,3 +407,129 @@ fn an_older_copy_of_an_order_never_replaces_a_newer_one() {
         "the index follows the winner"
     );
 }
+
+/// Scores of an order search: an order number, a buyer's name (whole, start, inside), an
+/// item's number and name, and words found partly in the buyer and partly in the items; the
+/// same after the index is read again from disk.
+#[test]
+fn search_scores_numbers_buyers_items_and_words_split_between_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let line = |no: &str, name: &str| OrderLine {
+        item_no: no.into(),
+        name: name.into(),
+        ..order(Marketplace::BrickLink, 1, "x", OrderStatus::Paid, 1).lines[0].clone()
+    };
+    let upsert = |store: &Store, id: u64, buyer: &str, email: &str, lines: Vec<OrderLine>| {
+        let mut detail = order(Marketplace::BrickLink, id, buyer, OrderStatus::Paid, 1);
+        detail.buyer_email = Some(email.into());
+        detail.lines = lines;
+        store.orders().upsert(ANNA, &detail).expect("stored");
+    };
+    {
+        let store = Store::open(dir.path()).expect("store");
+        upsert(
+            &store,
+            30017,
+            "Hanna",
+            "h@example.com",
+            vec![line("3022", "Plate 2 x 2")],
+        );
+        upsert(
+            &store,
+            5,
+            "Wedge Plate Fan",
+            "fan@example.com",
+            vec![line("43722", "Wedge Plate 3 x 2")],
+        );
+        upsert(
+            &store,
+            6,
+            "Anna",
+            "anna@example.com",
+            vec![
+                line("3001", "Brick 2 x 4"),
+                line("43722", "Wedge Plate 3 x 2"),
+            ],
+        );
+        upsert(
+            &store,
+            7,
+            "Wedgeworth",
+            "w@example.com",
+            vec![line("3022", "Plate 2 x 2")],
+        );
+        upsert(
+            &store,
+            8,
+            "Annabel",
+            "bel@example.com",
+            vec![line("3001", "Brick 2 x 4")],
+        );
+    }
+    for _ in 0..2 {
+        let store = Store::open(dir.path()).expect("store");
+        let orders = store.orders();
+        let scored = |matches: &OrderMatches| -> Vec<(u32, String)> {
+            matches
+                .orders
+                .iter()
+                .map(|(score, o)| (*score, o.order_id.clone()))
+                .collect()
+        };
+        let wedge = orders.search(ANNA, "wedge plate", 10);
+        let mut found = scored(&wedge);
+        found.sort();
+        assert_eq!(
+            found,
+            [(30, "6".into()), (30, "7".into()), (50, "5".into())],
+            "5's buyer holds both words; 7's buyer one and its item the other"
+        );
+        let items: Vec<(u32, &str, u32)> = wedge
+            .items
+            .iter()
+            .map(|i| (i.score, i.item_no.as_str(), i.orders))
+            .collect();
+        assert_eq!(items, [(35, "43722", 2)]);
+        assert_eq!(orders.search(ANNA, "wedge wedge plate", 10).orders.len(), 3);
+
+        let numbers = orders.search(ANNA, "3001", 10);
+        assert_eq!(scored(&numbers)[0], (80, "30017".into()));
+        let items: Vec<(u32, &str, u32)> = numbers
+            .items
+            .iter()
+            .map(|i| (i.score, i.item_no.as_str(), i.orders))
+            .collect();
+        assert_eq!(items, [(85, "3001", 2)]);
+
+        let anna = orders.search(ANNA, "anna", 10);
+        let buyers: Vec<(u32, &str, u32)> = anna
+            .buyers
+            .iter()
+            .map(|b| (b.score, b.name.as_str(), b.orders))
+            .collect();
+        assert_eq!(
+            buyers,
+            [(90, "Anna", 1), (70, "Annabel", 1), (40, "Hanna", 1)]
+        );
+
+        let ids = |list: &OrderList| -> Vec<String> {
+            list.orders.iter().map(|o| o.order_id.clone()).collect()
+        };
+        let by_email = orders.list(
+            ANNA,
+            &OrderFilter {
+                query: Some("W@EXAMPLE plate".into()),
+                ..filter()
+            },
+        );
+        assert_eq!(ids(&by_email), ["7"]);
+        let none = orders.list(
+            ANNA,
+            &OrderFilter {
+                query: Some("wedge nothing".into()),
+                ..filter()
+            },
+        );
+        assert_eq!(none.total, 0);
+    }
+}
