@@ -4,7 +4,9 @@
 //! 2. Webhook acknowledgement under a 500 req/s burst, against doing the same work inline in
 //!    the request with a 200 ms upstream.
 //! 3. A first import of 10,000 orders × 20 lines from the simulator with no latency, run by
-//!    the release binary in its own process (time and peak RSS).
+//!    the release binary in its own process (time and peak RSS); `BRICKDESK_BENCH_IMPORT_ORDERS`
+//!    sets the count, and `BRICKDESK_BENCH_DIR` keeps the imported store there (it must not
+//!    exist yet) for a look afterwards.
 //! 4. The dashboard and search over 100,000 orders: the dashboard's reads at once against one
 //!    after another, search uncached against cached.
 //!
@@ -304,7 +306,14 @@ async fn import_benchmark() {
     )
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let temporary = tempfile::tempdir().unwrap();
+    let dir = std::env::var_os("BRICKDESK_BENCH_DIR")
+        .map_or_else(|| temporary.path().to_owned(), std::path::PathBuf::from);
+    assert!(
+        !dir.join("db").exists(),
+        "{} holds a store already: the import needs a new one",
+        dir.display()
+    );
     let binary = common::binary();
     // Two calls an order, and background work may spend 90 % of the day's allowance: a larger
     // import than 450,000 orders would otherwise wait for midnight UTC.
@@ -312,7 +321,7 @@ async fn import_benchmark() {
     let start = || {
         common::serve(
             &binary,
-            dir.path(),
+            &dir,
             &[
                 ("BRICKDESK_BRICKLINK_DAILY_CALLS", daily_calls.as_str()),
                 ("BRICKDESK_BRICKLINK_BASE_URL", &sim.bricklink_url()),

@@ -29,13 +29,14 @@ use app::routes;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, Request, State},
-    http::{HeaderName, HeaderValue, Method, header},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post, put},
 };
 use tower::{ServiceBuilder, ServiceExt as _};
 use tower_http::{
+    classify::ServerErrorsFailureClass,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
     set_header::SetResponseHeaderLayer,
@@ -202,7 +203,8 @@ pub fn router(state: AppState) -> Router {
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(request_span)
-                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                        .on_response(DefaultOnResponse::new().level(Level::INFO))
+                        .on_failure(on_failure),
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(SetResponseHeaderLayer::if_not_present(
@@ -239,6 +241,26 @@ pub fn brickowl_notify_router(state: AppState) -> Router {
         .route("/brick_owl_order_notify", get(hooks::brickowl_fixed))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Logs a failed response as an error, except a 503: "not ready yet" (`/readyz` while the
+/// orders index loads, polled every few seconds by a health check) and "busy" are states, not
+/// faults, and the response line already says so.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the signature tower_http's `OnFailure` calls"
+)]
+fn on_failure(class: ServerErrorsFailureClass, latency: Duration, _: &tracing::Span) {
+    if !matches!(
+        class,
+        ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE)
+    ) {
+        tracing::error!(
+            classification = %class,
+            latency = %format_args!("{} ms", latency.as_millis()),
+            "response failed"
+        );
+    }
 }
 
 fn is_api(path: &str) -> bool {
@@ -335,5 +357,56 @@ mod tests {
         assert!(is_api("/api/nope"));
         assert!(!is_api("/apiary"));
         assert!(!is_api("/orders"));
+    }
+
+    /// A 503 (not ready yet, busy) is a state the response line reports: only other failures
+    /// are logged as errors.
+    #[test]
+    fn only_failures_that_are_faults_are_logged_as_errors() {
+        use std::sync::{Arc, Mutex};
+
+        #[derive(Clone, Default)]
+        struct Captured(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Captured {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::Span::none();
+            for status in [
+                StatusCode::SERVICE_UNAVAILABLE,
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ] {
+                on_failure(
+                    ServerErrorsFailureClass::StatusCode(status),
+                    Duration::from_millis(3),
+                    &span,
+                );
+            }
+        });
+        let logs = String::from_utf8_lossy(
+            &captured
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+        .into_owned();
+        assert_eq!(logs.matches("response failed").count(), 1, "{logs}");
+        assert!(logs.contains("ERROR") && logs.contains("500"), "{logs}");
+        assert!(!logs.contains("503"), "{logs}");
     }
 }
