@@ -71,11 +71,31 @@ impl Job for SyncOrder {
     }
 }
 
-/// Fetches the order, stores it, and announces a change; hands back what it stored.
+/// Fetches the order, stores it, and announces a change (an activity entry and a live
+/// event); hands back what it stored.
 pub async fn fetch_and_store(
     services: &Services,
     input: &Input,
     priority: Priority,
+) -> Result<(Upserted, app::OrderDetail), JobError> {
+    fetch_store_and(services, input, priority, Entry::PerOrder).await
+}
+
+/// Whether a changed order gets an activity entry of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    PerOrder,
+    /// The caller records one for many (an import's part: a first import of a million orders
+    /// would otherwise write a million "new order" entries for orders sold years ago).
+    Summarised,
+}
+
+/// [`fetch_and_store`], with the activity entry as `entry` says; the live event is always sent.
+pub async fn fetch_store_and(
+    services: &Services,
+    input: &Input,
+    priority: Priority,
+    entry: Entry,
 ) -> Result<(Upserted, app::OrderDetail), JobError> {
     let account = services.account(input.user, input.marketplace)?;
     let detail = account.order(&input.order_id, priority).await?;
@@ -91,32 +111,34 @@ pub async fn fetch_and_store(
     }
     if outcome != Upserted::Unchanged {
         let summary = &detail.summary;
-        let (kind, text) = match outcome {
-            Upserted::New => (
-                ActivityKind::OrderNew,
-                format!(
-                    "New {} order {} from {}",
-                    input.marketplace, summary.order_id, summary.buyer
+        if entry == Entry::PerOrder {
+            let (kind, text) = match outcome {
+                Upserted::New => (
+                    ActivityKind::OrderNew,
+                    format!(
+                        "New {} order {} from {}",
+                        input.marketplace, summary.order_id, summary.buyer
+                    ),
                 ),
-            ),
-            _ => (
-                ActivityKind::OrderChanged,
-                format!(
-                    "{} order {} is now {}",
-                    input.marketplace,
-                    summary.order_id,
-                    summary.status.label().to_lowercase()
+                _ => (
+                    ActivityKind::OrderChanged,
+                    format!(
+                        "{} order {} is now {}",
+                        input.marketplace,
+                        summary.order_id,
+                        summary.status.label().to_lowercase()
+                    ),
                 ),
-            ),
-        };
-        let entry = ActivityEntry {
-            at: OffsetDateTime::now_utc(),
-            marketplace: input.marketplace,
-            kind,
-            order_id: Some(summary.order_id.clone()),
-            text,
-        };
-        services.store.activity().record(input.user, &entry)?;
+            };
+            let entry = ActivityEntry {
+                at: OffsetDateTime::now_utc(),
+                marketplace: input.marketplace,
+                kind,
+                order_id: Some(summary.order_id.clone()),
+                text,
+            };
+            services.store.activity().record(input.user, &entry)?;
+        }
         services
             .events
             .publish(input.user, LiveEvent::Order(summary.clone()));

@@ -5,11 +5,14 @@
 
 use std::time::Duration;
 
-use app::{Marketplace, QueueName, UserId, jobs::kinds};
+use app::{ActivityEntry, ActivityKind, Marketplace, QueueName, UserId, jobs::kinds};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{Job, Outcome, sync_order};
+use super::{
+    Job, Outcome,
+    sync_order::{self, Entry},
+};
 use crate::{
     marketplace::guard::Priority,
     queue::{JobContext, JobError, RetryPolicy},
@@ -121,6 +124,21 @@ async fn run_chunk(services: &Services, ctx: &JobContext, chunk: Chunk) -> Outco
         chunk.marketplace,
         OffsetDateTime::now_utc(),
     )?;
+    // One entry for the part, not one per order (`Entry::Summarised`).
+    if changed > 0 {
+        let entry = ActivityEntry {
+            at: OffsetDateTime::now_utc(),
+            marketplace: chunk.marketplace,
+            kind: ActivityKind::Sync,
+            order_id: None,
+            text: format!(
+                "{} import: {changed} new or changed {} stored",
+                chunk.marketplace,
+                if changed == 1 { "order" } else { "orders" },
+            ),
+        };
+        services.store.activity().record(chunk.user, &entry)?;
+    }
     Ok(serde_json::json!({"orders": count, "changed": changed, "already_done": skipped}))
 }
 
@@ -134,7 +152,7 @@ async fn fetch_with_retries(
     let mut tries = 0;
     loop {
         tries += 1;
-        match sync_order::fetch_and_store(services, input, Priority::Background)
+        match sync_order::fetch_store_and(services, input, Priority::Background, Entry::Summarised)
             .await
             .map(|(outcome, _)| outcome)
         {

@@ -1,7 +1,8 @@
 //! A big first import: 2,000 orders in chunk jobs on the bulk queue, one progress bar that only
-//! ever rises, and exactly the simulator's orders at the end.
+//! ever rises, exactly the simulator's orders at the end, and one activity entry per chunk
+//! rather than one per order sold years ago.
 
-use app::{JobState, Marketplace, OrderList};
+use app::{ActivityKind, JobState, Marketplace, OrderList};
 use server::sim::{Side, SimConfig};
 use tests::TestApp;
 use tokio::sync::broadcast::error::RecvError;
@@ -59,6 +60,25 @@ async fn a_2000_order_import_reports_steadily_rising_progress() {
 
     let list: OrderList = app.api.list_orders("per_page=1").await.json();
     assert_eq!(list.total, app.sim.sim.orders(0, Side::BrickLink).len());
+    let store = &app.state.services.store;
+    let user = store.users().list().unwrap()[0].id;
+    let feed = store.activity().recent(user, 1_000).unwrap();
+    let parts: Vec<&str> = feed
+        .iter()
+        .filter(|e| e.kind == ActivityKind::Sync && e.text.starts_with("BrickLink import:"))
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(parts.len(), 80, "one entry per chunk: {parts:?}");
+    assert!(
+        parts
+            .iter()
+            .all(|text| *text == "BrickLink import: 25 new or changed orders stored"),
+        "{parts:?}"
+    );
+    assert!(
+        feed.iter().all(|e| e.kind != ActivityKind::OrderNew),
+        "no entry per imported order"
+    );
     let usage = app.api.connection(Marketplace::BrickLink).await.usage;
     assert!(
         usage.calls_today <= 4_500,
