@@ -3,8 +3,9 @@
 use clap::Parser as _;
 
 /// jemalloc instead of glibc's malloc: a million-order store idles 10–15 % smaller (glibc kept
-/// much of what reading the index freed resident; docs/benchmarks.md, "The allocator").
-#[cfg(not(target_env = "msvc"))]
+/// much of what reading the index freed resident; docs/benchmarks.md, "The allocator"). The
+/// static musl builds (`make dist`) keep musl's allocator.
+#[cfg(target_env = "gnu")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
