@@ -7,7 +7,7 @@ use std::{collections::HashMap, sync::Arc};
 use app::{OrderSummary, UserId};
 use memchr::memmem::Finder;
 
-use super::{Item, Matcher, Orders, Row, table::Chunk, texts::Found};
+use super::{Item, Matcher, Orders, Row, table::Chunk};
 
 /// What an order search found, best first, with the score of each.
 #[derive(Debug, Clone, Default)]
@@ -85,15 +85,9 @@ fn scan_rows<'a>(chunks: &'a [Chunk], wanted: &Wanted<'_>, limit: usize) -> Part
             partial.orders.truncate(keep);
         }
         let buyer = row.buyer_id as usize;
-        let mut bits = matcher.buyers.get(buyer).copied().unwrap_or(0);
-        let mut by_number = None;
-        if number || matcher.digits & !bits != 0 {
-            let id = digits.format(row.id);
-            if number {
-                by_number = text_score(id, query, 100, 80, 0);
-            }
-            bits |= matcher.number_bits(id);
-        }
+        let id = number.then(|| digits.format(row.id));
+        let by_number = id.and_then(|id| text_score(id, query, 100, 80, 0));
+        let mut bits = matcher.row_bits(row, id);
         // One pass over the lines: the words they hold and the orders per item.
         if count_items || (by_number.is_none() && matcher.items_could_complete(bits)) {
             for (item, _) in sold {
@@ -157,32 +151,18 @@ impl Orders {
                 .iter()
                 .map(|named| if *named == matcher.all { 35 } else { 0 })
                 .collect();
-            shared.item_nos.find(&whole, |id, found| {
-                let score = match found {
-                    Found::Exact => 85,
-                    Found::Prefix => 65,
-                    Found::Inside => return,
-                };
-                if let Some(slot) = item_scores.get_mut(id as usize) {
-                    *slot = score.max(*slot);
-                }
-            });
+            shared
+                .item_nos
+                .scores(&whole, [85, 65, 0], &mut item_scores);
             let matching: Vec<(u32, Option<Arc<Item>>, u32)> = item_scores
                 .into_iter()
                 .zip(&shared.items)
                 .map(|(score, item)| (score, (score > 0).then(|| item.clone()), 0))
                 .collect();
             let mut buyer_scores = vec![0; shared.buyer_list.len()];
-            shared.buyer_names.find(&whole, |id, found| {
-                let score = match found {
-                    Found::Exact => 90,
-                    Found::Prefix => 70,
-                    Found::Inside => 40,
-                };
-                if let Some(slot) = buyer_scores.get_mut(id as usize) {
-                    *slot = score.max(*slot);
-                }
-            });
+            shared
+                .buyer_names
+                .scores(&whole, [90, 70, 40], &mut buyer_scores);
             (matching, matcher, buyer_scores)
         };
         // The scan is split over the cores: a large shop's rows take a few passes of memory.

@@ -51,14 +51,17 @@ impl Matcher<'_> {
         bits
     }
 
-    /// The words a row holds in its number and buyer.
-    pub(super) fn row_bits(&self, row: &Row) -> u64 {
+    /// The words a row holds in its number and buyer. `number` is the row's number in digits
+    /// when the caller has it already; else it is formatted when some word needs it.
+    pub(super) fn row_bits(&self, row: &Row, number: Option<&str>) -> u64 {
         let bits = self.buyers.get(row.buyer_id as usize).copied().unwrap_or(0);
         if self.digits & !bits == 0 {
             return bits;
         }
-        let mut digits = itoa::Buffer::new();
-        bits | self.number_bits(digits.format(row.id))
+        match number {
+            Some(number) => bits | self.number_bits(number),
+            None => bits | self.number_bits(itoa::Buffer::new().format(row.id)),
+        }
     }
 
     /// Whether the words an item sold could complete `bits`.
@@ -69,7 +72,7 @@ impl Matcher<'_> {
 
     /// Whether every word is in the order number, the buyer, their email or an item sold.
     pub(super) fn holds_all(&self, row: &Row, sold: Lines<'_>) -> bool {
-        let mut bits = self.row_bits(row);
+        let mut bits = self.row_bits(row, None);
         if self.items_could_complete(bits) {
             for (item, _) in sold {
                 bits |= self.items.get(item as usize).copied().unwrap_or(0);

@@ -104,6 +104,24 @@ impl Texts {
         }
     }
 
+    /// Per entry, the best of `points` (exact, prefix, inside; 0 counts as no match) its text
+    /// earns for holding `needle`, raised into `scores`, which grows to [`Texts::len`].
+    pub(super) fn scores(&self, needle: &Finder<'_>, points: [u32; 3], scores: &mut Vec<u32>) {
+        if scores.len() < self.len() {
+            scores.resize(self.len(), 0);
+        }
+        let [exact, prefix, inside] = points;
+        self.find(needle, |id, found| {
+            let earned = match found {
+                Found::Exact => exact,
+                Found::Prefix => prefix,
+                Found::Inside => inside,
+            };
+            let slot = &mut scores[id as usize];
+            *slot = earned.max(*slot);
+        });
+    }
+
     /// Gives back what growing left unused.
     pub(super) fn trim(&mut self) {
         self.bytes.shrink_to_fit();
@@ -153,5 +171,21 @@ mod tests {
         assert_eq!(bits, [0, 0b01, 0, 0b11]);
         texts.trim();
         assert_eq!(texts.get(3), "hanna");
+    }
+
+    /// An entry keeps its best score: exact over prefix over inside, a zero never a match,
+    /// and a score the caller had already is not lowered.
+    #[test]
+    fn scores_keep_each_entrys_best() {
+        let mut texts = Texts::default();
+        for (id, text) in ["ann", "anna", "hanna", "bob"].into_iter().enumerate() {
+            texts.set(u32::try_from(id).unwrap(), text);
+        }
+        let mut scores = vec![0, 0, 0, 95];
+        texts.scores(&Finder::new(b"ann"), [90, 70, 40], &mut scores);
+        assert_eq!(scores, [90, 70, 40, 95]);
+        let mut scores = Vec::new();
+        texts.scores(&Finder::new(b"ann"), [85, 65, 0], &mut scores);
+        assert_eq!(scores, [85, 65, 0, 0]);
     }
 }
