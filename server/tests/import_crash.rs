@@ -80,5 +80,26 @@ async fn an_import_killed_at_random_moments_ends_with_exactly_the_marketplaces_o
         .map(|o| o.id.to_string())
         .collect();
     assert_eq!(unique, wanted, "exactly the marketplace's orders");
+
+    // Each part's activity entry: the orders it stored, and apart those a run cut off by a
+    // kill stored before it, so together they account for every order.
+    served.kill();
+    let store = server::store::Store::open(dir.path()).unwrap();
+    let anna = store.users().list().unwrap()[0].id;
+    let (mut stored, mut up_to_date) = (0, 0);
+    for entry in store.activity().recent(anna, 10_000).unwrap() {
+        let Some(counts) = entry.text.strip_prefix("BrickLink import: ") else {
+            continue;
+        };
+        let number = |text: &str| text.split(' ').next().unwrap().parse::<usize>().unwrap();
+        let (new, before) = counts.split_once(", ").unzip();
+        stored += number(new.unwrap_or(counts));
+        up_to_date += before.map_or(0, number);
+    }
+    assert!(stored <= expected, "no order reported twice: {stored}");
+    assert!(
+        stored + up_to_date >= expected,
+        "every order reported: {stored} stored, {up_to_date} already up to date"
+    );
     eprintln!("orders stored when killed: {seen:?}");
 }

@@ -124,18 +124,24 @@ async fn run_chunk(services: &Services, ctx: &JobContext, chunk: Chunk) -> Outco
         chunk.marketplace,
         OffsetDateTime::now_utc(),
     )?;
-    // One entry for the part, not one per order (`Entry::Summarised`).
-    if changed > 0 {
+    // One entry for the part, not one per order (`Entry::Summarised`). Orders stored since
+    // the import listed them are counted apart: a part that runs again after a crash finds
+    // those its first run stored (and never reported) there.
+    if changed > 0 || skipped > 0 {
+        let mut text = format!(
+            "{} import: {changed} new or changed {} stored",
+            chunk.marketplace,
+            if changed == 1 { "order" } else { "orders" },
+        );
+        if skipped > 0 {
+            text.push_str(&format!(", {skipped} already up to date"));
+        }
         let entry = ActivityEntry {
             at: OffsetDateTime::now_utc(),
             marketplace: chunk.marketplace,
             kind: ActivityKind::Sync,
             order_id: None,
-            text: format!(
-                "{} import: {changed} new or changed {} stored",
-                chunk.marketplace,
-                if changed == 1 { "order" } else { "orders" },
-            ),
+            text,
         };
         services.store.activity().record(chunk.user, &entry)?;
     }
